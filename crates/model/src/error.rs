@@ -1,0 +1,39 @@
+//! Typed errors. The library never prints; binaries decide how to show these.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while loading or running a model.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: invalid config: {msg}", path.display())]
+    Config { path: PathBuf, msg: String },
+    #[error("{}: {msg}", path.display())]
+    Format { path: PathBuf, msg: String },
+    #[error("{}: tensor `{name}`: {msg}", path.display())]
+    Tensor {
+        path: PathBuf,
+        name: String,
+        msg: String,
+    },
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    /// The caller asked for something the model cannot do (too many tokens, unknown id, ...).
+    #[error("{0}")]
+    Input(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
