@@ -1,0 +1,219 @@
+//! The reference forward pass: one readable GPT-2, with a KV cache and a recorder.
+//!
+//! embeddings → n_layer × [ln_1 → causal self-attention → add → ln_2 → MLP → add]
+//! → ln_f → tied unembedding.
+
+use crate::config::Config;
+use crate::ops::{activate, add_assign, layer_norm, linear, matmul, softmax};
+use crate::recorder::Recorder;
+use crate::weights::{Block, Weights};
+use crate::{Error, Result};
+
+/// A GPT-2 model: hyperparameters and weights.
+pub struct Gpt2 {
+    pub config: Config,
+    pub weights: Weights,
+}
+
+/// Keys and values of every position seen so far, per layer, so each new token attends to
+/// the past without recomputing it.
+#[derive(Debug, Clone)]
+pub struct KvCache {
+    keys: Vec<Vec<f32>>,   // n_layer × (S, C)
+    values: Vec<Vec<f32>>, // n_layer × (S, C)
+    len: usize,
+}
+
+impl KvCache {
+    pub fn new(config: &Config) -> KvCache {
+        KvCache {
+            keys: vec![Vec::new(); config.n_layer],
+            values: vec![Vec::new(); config.n_layer],
+            len: 0,
+        }
+    }
+
+    /// How many positions the cache holds.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Gpt2 {
+    pub fn new(config: Config, weights: Weights) -> Gpt2 {
+        Gpt2 { config, weights }
+    }
+
+    /// Runs `tokens` after the positions already in `cache` and returns the logits (V,) of the
+    /// last new position. A recorder that wants `logits` gets every new position's (T, V).
+    pub fn forward(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+        rec: &mut dyn Recorder,
+    ) -> Result<Vec<f32>> {
+        self.check_input(tokens, cache)?;
+        let c = &self.config;
+        let mut x = self.embed(tokens, cache.len, rec); // (T, C)
+        for (l, block) in self.weights.h.iter().enumerate() {
+            self.block(l, block, &mut x, cache, rec);
+        }
+        cache.len += tokens.len();
+        let xf = layer_norm(&x, &self.weights.ln_f, c.layer_norm_epsilon); // (T, C)
+        record(
+            rec,
+            "ln_final.hook_normalized",
+            &[tokens.len(), c.n_embd],
+            &xf,
+        );
+        if rec.wants("logits") {
+            let all = self.unembed(&xf); // (T, V)
+            rec.record("logits", &[tokens.len(), c.vocab_size], &all);
+            return Ok(all[all.len() - c.vocab_size..].to_vec());
+        }
+        Ok(self.unembed(&xf[xf.len() - c.n_embd..])) // (V,)
+    }
+
+    fn check_input(&self, tokens: &[u32], cache: &KvCache) -> Result<()> {
+        let c = &self.config;
+        if tokens.is_empty() {
+            return Err(Error::Input("at least one token is needed".into()));
+        }
+        if cache.len + tokens.len() > c.n_positions {
+            return Err(Error::Input(format!(
+                "{} tokens do not fit in the context of {} positions",
+                cache.len + tokens.len(),
+                c.n_positions
+            )));
+        }
+        match tokens.iter().find(|&&t| t as usize >= c.vocab_size) {
+            Some(t) => Err(Error::Input(format!(
+                "token id {t} is outside the vocabulary (0..{})",
+                c.vocab_size
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Looks up each token's row of `wte` and adds the row of `wpe` for its position.
+    fn embed(&self, tokens: &[u32], start: usize, rec: &mut dyn Recorder) -> Vec<f32> {
+        let e = self.config.n_embd;
+        let row = |m: &[f32], i: usize| m[i * e..(i + 1) * e].to_vec();
+        let tok: Vec<f32> = tokens
+            .iter()
+            .flat_map(|&t| row(&self.weights.wte, t as usize))
+            .collect(); // (T, C)
+        let pos: Vec<f32> = (0..tokens.len())
+            .flat_map(|i| row(&self.weights.wpe, start + i))
+            .collect(); // (T, C)
+        record(rec, "hook_embed", &[tokens.len(), e], &tok);
+        record(rec, "hook_pos_embed", &[tokens.len(), e], &pos);
+        let mut x = tok;
+        add_assign(&mut x, &pos);
+        x
+    }
+
+    fn block(
+        &self,
+        l: usize,
+        w: &Block,
+        x: &mut [f32],
+        cache: &mut KvCache,
+        rec: &mut dyn Recorder,
+    ) {
+        let c = &self.config;
+        let shape = [x.len() / c.n_embd, c.n_embd];
+        record(rec, &format!("blocks.{l}.hook_resid_pre"), &shape, x);
+        let attn_out = self.attention(
+            l,
+            w,
+            &layer_norm(x, &w.ln_1, c.layer_norm_epsilon),
+            cache,
+            rec,
+        ); // (T, C)
+        record(rec, &format!("blocks.{l}.hook_attn_out"), &shape, &attn_out);
+        add_assign(x, &attn_out);
+        record(rec, &format!("blocks.{l}.hook_resid_mid"), &shape, x);
+        let mut hidden = linear(&layer_norm(x, &w.ln_2, c.layer_norm_epsilon), &w.mlp.c_fc); // (T, 4C)
+        activate(&mut hidden, c.activation);
+        let mlp_out = linear(&hidden, &w.mlp.c_proj); // (T, C)
+        record(rec, &format!("blocks.{l}.hook_mlp_out"), &shape, &mlp_out);
+        add_assign(x, &mlp_out);
+        record(rec, &format!("blocks.{l}.hook_resid_post"), &shape, x);
+    }
+
+    /// Causal multi-head self-attention of the new positions over everything in the cache.
+    fn attention(
+        &self,
+        l: usize,
+        w: &Block,
+        h: &[f32],
+        cache: &mut KvCache,
+        rec: &mut dyn Recorder,
+    ) -> Vec<f32> {
+        let (e, n_head, d) = (
+            self.config.n_embd,
+            self.config.n_head,
+            self.config.head_dim(),
+        );
+        let qkv = linear(h, &w.attn.c_attn); // (T, 3C)
+        let t = qkv.len() / (3 * e);
+        for row in qkv.chunks_exact(3 * e) {
+            cache.keys[l].extend_from_slice(&row[e..2 * e]); // (S, C)
+            cache.values[l].extend_from_slice(&row[2 * e..]); // (S, C)
+        }
+        let (keys, values) = (&cache.keys[l], &cache.values[l]);
+        let s = keys.len() / e; // positions in the cache, the new ones included
+        let scale = 1.0 / (d as f32).sqrt();
+        let mut z = vec![0.0; t * e]; // (T, C): the heads' outputs side by side
+        let mut pattern = vec![0.0; n_head * t * s]; // (H, T, S)
+        for head in 0..n_head {
+            for i in 0..t {
+                let q = &qkv[i * 3 * e + head * d..][..d]; // (D,)
+                let visible = s - t + i + 1; // causal: a query sees itself and the past
+                let p = &mut pattern[(head * t + i) * s..][..s]; // (S,), zero beyond `visible`
+                for (j, score) in p[..visible].iter_mut().enumerate() {
+                    let k = &keys[j * e + head * d..][..d]; // (D,)
+                    *score = dot(q, k) * scale;
+                }
+                softmax(&mut p[..visible]);
+                let out = &mut z[i * e + head * d..][..d]; // (D,)
+                for (j, &pj) in p[..visible].iter().enumerate() {
+                    let v = &values[j * e + head * d..][..d]; // (D,)
+                    out.iter_mut().zip(v).for_each(|(o, v)| *o += pj * v);
+                }
+            }
+        }
+        record(
+            rec,
+            &format!("blocks.{l}.attn.hook_pattern"),
+            &[n_head, t, s],
+            &pattern,
+        );
+        linear(&z, &w.attn.c_proj) // (T, C)
+    }
+
+    /// Final residual (T, C) times the transposed unembedding (V, C): one logit per token.
+    fn unembed(&self, xf: &[f32]) -> Vec<f32> {
+        let (e, v) = (self.config.n_embd, self.config.vocab_size);
+        let t = xf.len() / e;
+        let mut logits = vec![0.0; t * v]; // (T, V)
+        matmul(xf, self.weights.unembedding(), &mut logits, t, e, v, true);
+        logits
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Hands `data` to the recorder only when it asks for `name`.
+fn record(rec: &mut dyn Recorder, name: &str, shape: &[usize], data: &[f32]) {
+    if rec.wants(name) {
+        rec.record(name, shape, data);
+    }
+}

@@ -1,0 +1,159 @@
+//! The few numerical operations GPT-2 needs, on row-major f32 slices.
+
+use crate::config::Activation;
+use crate::weights::{Conv1D, LayerNorm};
+
+/// Normalises each row of `x` (T, C) to zero mean and unit variance, then applies gain and bias.
+pub fn layer_norm(x: &[f32], ln: &LayerNorm, eps: f32) -> Vec<f32> {
+    let c = ln.weight.len();
+    let mut out = vec![0.0; x.len()]; // (T, C)
+    for (row, out) in x.chunks_exact(c).zip(out.chunks_exact_mut(c)) {
+        let mean = row.iter().sum::<f32>() / c as f32;
+        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / c as f32;
+        let inv_std = 1.0 / (var + eps).sqrt();
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = (row[i] - mean) * inv_std * ln.weight[i] + ln.bias[i];
+        }
+    }
+    out
+}
+
+/// `x @ weight + bias` for x (T, n_in), giving (T, n_out). The product is a library GEMM.
+pub fn linear(x: &[f32], layer: &Conv1D) -> Vec<f32> {
+    let t = x.len() / layer.n_in;
+    let mut out = Vec::with_capacity(t * layer.n_out); // (T, n_out)
+    for _ in 0..t {
+        out.extend_from_slice(&layer.bias);
+    }
+    matmul(
+        x,
+        &layer.weight,
+        &mut out,
+        t,
+        layer.n_in,
+        layer.n_out,
+        false,
+    );
+    out
+}
+
+/// `out += a @ b` for a (m, k). `b` is (k, n), or (n, k) read transposed when `b_transposed`
+/// (the tied unembedding multiplies by `wte` (V, C) transposed without copying it).
+pub fn matmul(
+    a: &[f32],
+    b: &[f32],
+    out: &mut [f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    b_transposed: bool,
+) {
+    assert!(
+        a.len() == m * k && b.len() == k * n && out.len() == m * n,
+        "matmul shapes"
+    );
+    let (rsb, csb) = if b_transposed {
+        (1, k as isize)
+    } else {
+        (n as isize, 1)
+    };
+    // SAFETY: the assert above guarantees every index sgemm touches is in bounds for these
+    // row/column strides, and `out` does not alias `a` or `b` (it is a unique borrow).
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            k as isize,
+            1,
+            b.as_ptr(),
+            rsb,
+            csb,
+            1.0,
+            out.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}
+
+/// The MLP's non-linearity, in place.
+pub fn activate(x: &mut [f32], activation: Activation) {
+    match activation {
+        Activation::GeluNew => x.iter_mut().for_each(|v| *v = gelu_new(*v)),
+        Activation::Gelu => x
+            .iter_mut()
+            .for_each(|v| *v = 0.5 * *v * (1.0 + libm::erff(*v / std::f32::consts::SQRT_2))),
+        Activation::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
+    }
+}
+
+/// GPT-2's tanh approximation of GELU: `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`.
+pub fn gelu_new(x: f32) -> f32 {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    0.5 * x * (1.0 + (SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x)).tanh())
+}
+
+/// Softmax of one row, in place, shifted by the maximum so `exp` cannot overflow.
+pub fn softmax(x: &mut [f32]) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in x.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    x.iter_mut().for_each(|v| *v /= sum);
+}
+
+/// `x += y`, element-wise.
+pub fn add_assign(x: &mut [f32], y: &[f32]) {
+    x.iter_mut().zip(y).for_each(|(a, b)| *a += b);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::buf::Buf;
+
+    #[test]
+    fn layer_norm_normalises() {
+        let ln = LayerNorm {
+            weight: Buf::owned(vec![1.0, 2.0]),
+            bias: Buf::owned(vec![0.0, 1.0]),
+        };
+        let y = layer_norm(&[1.0, 3.0], &ln, 0.0);
+        assert!(
+            (y[0] + 1.0).abs() < 1e-6 && (y[1] - 3.0).abs() < 1e-6,
+            "{y:?}"
+        );
+    }
+
+    #[test]
+    fn matmul_plain_and_transposed() {
+        let a = [1.0, 2.0]; // (1, 2)
+        let b = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // (2, 3)
+        let mut out = vec![0.0; 3];
+        matmul(&a, &b, &mut out, 1, 2, 3, false);
+        assert_eq!(out, [9.0, 12.0, 15.0]);
+        let bt = [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]; // the same matrix stored (3, 2)
+        let mut out = vec![0.0; 3];
+        matmul(&a, &bt, &mut out, 1, 2, 3, true);
+        assert_eq!(out, [9.0, 12.0, 15.0]);
+    }
+
+    #[test]
+    fn gelu_values() {
+        assert_eq!(gelu_new(0.0), 0.0);
+        assert!((gelu_new(1.0) - 0.841_192).abs() < 1e-5);
+        assert!((gelu_new(-3.0) + 0.003_637_4).abs() < 1e-5);
+    }
+
+    #[test]
+    fn softmax_sums_to_one_and_survives_large_logits() {
+        let mut x = [1000.0, 1000.0, -1000.0];
+        softmax(&mut x);
+        assert_eq!(x, [0.5, 0.5, 0.0]);
+    }
+}

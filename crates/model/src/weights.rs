@@ -1,0 +1,183 @@
+//! The parameters of GPT-2, named as in the checkpoint (`wte`, `wpe`, `h.{i}.attn.c_attn`, `ln_f`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use memmap2::Mmap;
+use safetensors::{Dtype, SafeTensors};
+
+use crate::buf::Buf;
+use crate::config::Config;
+use crate::{Error, Result};
+
+/// `ln_1`, `ln_2`, `ln_f`: a learned gain and bias per channel.
+#[derive(Debug)]
+pub struct LayerNorm {
+    pub weight: Buf, // (C,)
+    pub bias: Buf,   // (C,)
+}
+
+/// GPT-2's `Conv1D`: a linear layer whose weight is stored `[in, out]` (the transpose of
+/// `nn.Linear`), so `y = x @ weight + bias`.
+#[derive(Debug)]
+pub struct Conv1D {
+    pub weight: Buf, // (n_in, n_out)
+    pub bias: Buf,   // (n_out,)
+    pub n_in: usize,
+    pub n_out: usize,
+}
+
+#[derive(Debug)]
+pub struct Attention {
+    pub c_attn: Conv1D, // (C, 3C): queries, keys and values side by side
+    pub c_proj: Conv1D, // (C, C)
+}
+
+#[derive(Debug)]
+pub struct Mlp {
+    pub c_fc: Conv1D,   // (C, 4C)
+    pub c_proj: Conv1D, // (4C, C)
+}
+
+/// One transformer block `h.{i}`.
+#[derive(Debug)]
+pub struct Block {
+    pub ln_1: LayerNorm,
+    pub attn: Attention,
+    pub ln_2: LayerNorm,
+    pub mlp: Mlp,
+}
+
+#[derive(Debug)]
+pub struct Weights {
+    pub wte: Buf, // (V, C) token embeddings, also the unembedding (tied)
+    pub wpe: Buf, // (P, C) learned positional embeddings
+    pub h: Vec<Block>,
+    pub ln_f: LayerNorm,
+    /// An untied output matrix (V, C), present only in checkpoints that store `lm_head.weight`.
+    pub lm_head: Option<Buf>,
+}
+
+impl Weights {
+    /// The matrix that turns the final residual into logits: `lm_head` or, tied, `wte`.
+    pub fn unembedding(&self) -> &Buf {
+        self.lm_head.as_ref().unwrap_or(&self.wte) // (V, C)
+    }
+
+    /// Memory-maps a `model.safetensors` file and checks every tensor against `config`.
+    pub fn load(path: &Path, config: &Config) -> Result<Weights> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        // SAFETY: the map is read-only; like every mmap-based loader we assume the file is
+        // not truncated by another process while the model is loaded.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        let map = Arc::new(map);
+        let st = SafeTensors::deserialize(&map).map_err(|e| Error::Format {
+            path: path.to_path_buf(),
+            msg: format!("not a valid safetensors file: {e}"),
+        })?;
+        let reader = Reader {
+            path: path.to_path_buf(),
+            st,
+            map: &map,
+        };
+        reader.weights(config)
+    }
+}
+
+struct Reader<'a> {
+    path: PathBuf,
+    st: SafeTensors<'a>,
+    map: &'a Arc<Mmap>,
+}
+
+impl Reader<'_> {
+    fn weights(&self, c: &Config) -> Result<Weights> {
+        let (v, p, e) = (c.vocab_size, c.n_positions, c.n_embd);
+        let h = (0..c.n_layer)
+            .map(|i| self.block(&format!("h.{i}"), c))
+            .collect::<Result<Vec<_>>>()?;
+        let lm_head = match self.find("lm_head.weight") {
+            Some(_) => Some(self.tensor("lm_head.weight", &[v, e])?),
+            None => None,
+        };
+        Ok(Weights {
+            wte: self.tensor("wte.weight", &[v, e])?,
+            wpe: self.tensor("wpe.weight", &[p, e])?,
+            h,
+            ln_f: self.layer_norm("ln_f", e)?,
+            lm_head,
+        })
+    }
+
+    fn block(&self, name: &str, c: &Config) -> Result<Block> {
+        let (e, inner) = (c.n_embd, c.n_inner);
+        Ok(Block {
+            ln_1: self.layer_norm(&format!("{name}.ln_1"), e)?,
+            attn: Attention {
+                c_attn: self.conv1d(&format!("{name}.attn.c_attn"), e, 3 * e)?,
+                c_proj: self.conv1d(&format!("{name}.attn.c_proj"), e, e)?,
+            },
+            ln_2: self.layer_norm(&format!("{name}.ln_2"), e)?,
+            mlp: Mlp {
+                c_fc: self.conv1d(&format!("{name}.mlp.c_fc"), e, inner)?,
+                c_proj: self.conv1d(&format!("{name}.mlp.c_proj"), inner, e)?,
+            },
+        })
+    }
+
+    fn layer_norm(&self, name: &str, width: usize) -> Result<LayerNorm> {
+        Ok(LayerNorm {
+            weight: self.tensor(&format!("{name}.weight"), &[width])?,
+            bias: self.tensor(&format!("{name}.bias"), &[width])?,
+        })
+    }
+
+    fn conv1d(&self, name: &str, n_in: usize, n_out: usize) -> Result<Conv1D> {
+        Ok(Conv1D {
+            weight: self.tensor(&format!("{name}.weight"), &[n_in, n_out])?,
+            bias: self.tensor(&format!("{name}.bias"), &[n_out])?,
+            n_in,
+            n_out,
+        })
+    }
+
+    /// The stored key for `name`: with the `transformer.` prefix or without it.
+    fn find(&self, name: &str) -> Option<String> {
+        let names = self.st.names();
+        [format!("transformer.{name}"), name.to_string()]
+            .into_iter()
+            .find(|k| names.iter().any(|n| **n == *k))
+    }
+
+    fn tensor(&self, name: &str, shape: &[usize]) -> Result<Buf> {
+        let err = |msg: String| Error::Tensor {
+            path: self.path.clone(),
+            name: name.to_string(),
+            msg,
+        };
+        let key = self.find(name).ok_or_else(|| err("missing".into()))?;
+        let view = self.st.tensor(&key).map_err(|e| err(e.to_string()))?;
+        if view.shape() != shape {
+            return Err(err(format!("shape {:?}, expected {shape:?}", view.shape())));
+        }
+        let bytes = view.data();
+        match view.dtype() {
+            Dtype::F32 => Ok(Buf::from_le_bytes(self.map, bytes)),
+            Dtype::F16 => Ok(Buf::owned(widen(bytes, |b| {
+                half::f16::from_bits(b).to_f32()
+            }))),
+            Dtype::BF16 => Ok(Buf::owned(widen(bytes, |b| {
+                half::bf16::from_bits(b).to_f32()
+            }))),
+            other => Err(err(format!("dtype {other:?}, expected F32, F16 or BF16"))),
+        }
+    }
+}
+
+/// Converts little-endian 16-bit floats to f32.
+fn widen(bytes: &[u8], to_f32: impl Fn(u16) -> f32) -> Vec<f32> {
+    bytes
+        .chunks_exact(2)
+        .map(|b| to_f32(u16::from_le_bytes([b[0], b[1]])))
+        .collect()
+}
