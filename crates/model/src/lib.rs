@@ -5,9 +5,11 @@
 mod buf;
 pub mod config;
 pub mod error;
+pub mod explain;
 pub mod forward;
 pub mod ops;
 pub mod recorder;
+pub mod sampling;
 pub mod weights;
 
 pub use buf::Buf;

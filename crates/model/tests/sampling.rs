@@ -1,0 +1,140 @@
+//! Sampling against distributions computed by hand.
+
+use nexttoken_model::explain::explain;
+use nexttoken_model::sampling::{uniform, Distribution, Sampling};
+
+/// Logits whose temperature-1 probabilities are 1/2, 1/4, 1/8, 1/8 (ids 2, 0, 3, 1).
+fn logits() -> Vec<f32> {
+    [2.0f32, 1.0, 4.0, 1.0].iter().map(|p| p.ln()).collect()
+}
+
+fn settings(temperature: f32, top_k: Option<usize>, top_p: Option<f32>) -> Sampling {
+    Sampling {
+        greedy: false,
+        temperature,
+        top_k,
+        top_p,
+    }
+}
+
+fn close(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6)
+}
+
+#[test]
+fn temperature_one_is_the_softmax() {
+    let d = Distribution::new(&logits(), &settings(1.0, None, None));
+    assert_eq!(d.order, [2, 0, 1, 3]); // the tie between ids 1 and 3 goes to the lower id
+    assert!(close(&d.base, &[0.5, 0.25, 0.125, 0.125]));
+    assert!(close(&d.final_probs, &d.base));
+    assert_eq!(d.kept, 4);
+    assert!((Distribution::entropy_bits(&d.base) - 1.75).abs() < 1e-6);
+}
+
+#[test]
+fn temperature_two_takes_square_roots() {
+    let d = Distribution::new(&logits(), &settings(2.0, None, None));
+    let z = 2.0 + 2f64.sqrt() + 1.0 + 1.0;
+    assert!(close(
+        &d.final_probs,
+        &[2.0 / z, 2f64.sqrt() / z, 1.0 / z, 1.0 / z]
+    ));
+    assert!(
+        close(&d.base, &[0.5, 0.25, 0.125, 0.125]),
+        "base stays at temperature 1"
+    );
+}
+
+#[test]
+fn top_p_keeps_the_smallest_set_reaching_p() {
+    for (p, kept) in [
+        (0.5, 1),
+        (0.6, 2),
+        (0.75, 2),
+        (0.76, 3),
+        (1.0, 4),
+        (0.01, 1),
+    ] {
+        let d = Distribution::new(&logits(), &settings(1.0, None, Some(p)));
+        assert_eq!(d.kept, kept, "top_p = {p}");
+    }
+    let d = Distribution::new(&logits(), &settings(1.0, None, Some(0.6)));
+    assert!(close(&d.final_probs, &[2.0 / 3.0, 1.0 / 3.0, 0.0, 0.0]));
+}
+
+#[test]
+fn top_k_keeps_ties_and_runs_before_top_p() {
+    let d = Distribution::new(&logits(), &settings(1.0, Some(3), None));
+    assert_eq!(d.kept, 4, "the 4th token ties with the 3rd");
+    let d = Distribution::new(&logits(), &settings(1.0, Some(2), None));
+    assert!(close(&d.scaled, &[2.0 / 3.0, 1.0 / 3.0, 0.0, 0.0]));
+    // After top-k the nucleus is computed on the renormalised pair: 2/3 < 0.7 so both stay.
+    let d = Distribution::new(&logits(), &settings(1.0, Some(2), Some(0.7)));
+    assert_eq!(d.kept, 2);
+    let d = Distribution::new(&logits(), &settings(1.0, Some(2), Some(0.6)));
+    assert_eq!(d.kept, 1);
+    assert!(close(&d.final_probs, &[1.0, 0.0, 0.0, 0.0]));
+}
+
+#[test]
+fn greedy_keeps_only_the_argmax() {
+    let d = Distribution::new(&logits(), &Sampling::greedy());
+    assert_eq!((d.kept, d.pick(0.999)), (1, 2));
+}
+
+#[test]
+fn pick_walks_the_cumulative_distribution() {
+    let d = Distribution::new(&logits(), &settings(1.0, None, None));
+    for (u, id) in [
+        (0.0, 2),
+        (0.49, 2),
+        (0.5, 0),
+        (0.74, 0),
+        (0.75, 1),
+        (0.9, 3),
+        (0.999_999, 3),
+    ] {
+        assert_eq!(d.pick(u), id, "u = {u}");
+    }
+}
+
+#[test]
+fn sampled_tokens_stay_in_the_kept_set() {
+    let d = Distribution::new(&logits(), &settings(0.7, Some(3), Some(0.8)));
+    let kept = &d.order[..d.kept];
+    for draw in 0..2000 {
+        assert!(kept.contains(&d.pick(uniform(42, draw))));
+    }
+}
+
+#[test]
+fn uniform_is_portable_and_in_range() {
+    // SplitMix64's published first output for seed 0 is 0xE220A8397B1DCDAF.
+    assert_eq!(
+        uniform(0, 0),
+        (0xE220_A839_7B1D_CDAFu64 >> 11) as f64 / (1u64 << 53) as f64
+    );
+    let draws: Vec<f64> = (0..10_000).map(|i| uniform(7, i)).collect();
+    assert!(draws.iter().all(|u| (0.0..1.0).contains(u)));
+    let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+    assert!((mean - 0.5).abs() < 0.02, "mean {mean}");
+}
+
+#[test]
+fn explanation_reports_candidates_and_mass() {
+    let l = logits();
+    let d = Distribution::new(&l, &settings(1.0, None, Some(0.6)));
+    let e = explain(&d, &l, 3, |id| format!("t{id}"));
+    let ids: Vec<u32> = e.candidates.iter().map(|c| c.id).collect();
+    assert_eq!(ids, [2, 0, 1]);
+    assert_eq!(e.candidates[1].text, "t0");
+    assert!((e.candidates[1].cumulative - 0.75).abs() < 1e-6);
+    assert_eq!(
+        e.candidates.iter().map(|c| c.kept).collect::<Vec<_>>(),
+        [true, true, false]
+    );
+    assert_eq!(e.nucleus_size, 2);
+    assert!((e.mass_outside_shown - 0.125).abs() < 1e-6);
+    assert!(e.sample_mass_outside_shown.abs() < 1e-12);
+    assert!((e.sample_entropy_bits - 0.918_295_834_054_489_6).abs() < 1e-6);
+}
