@@ -1,0 +1,101 @@
+//! The loop: run the model, choose a token, append it, run again.
+
+use crate::explain::{explain, StepExplanation};
+use crate::forward::KvCache;
+use crate::model::Model;
+use crate::recorder::{NoRecorder, Recorder};
+use crate::sampling::{uniform, Distribution, Sampling};
+use crate::tokenizer::token_text;
+use crate::{Error, Result};
+
+/// Settings of one generation.
+#[derive(Debug, Clone, Copy)]
+pub struct GenerateOptions {
+    pub sampling: Sampling,
+    pub seed: u64,
+    /// Candidates explained at each step.
+    pub top_n: usize,
+}
+
+/// One step of the loop: the distribution and the token taken from it.
+#[derive(Debug, Clone)]
+pub struct StepResult {
+    pub explanation: StepExplanation,
+    pub chosen: u32,
+}
+
+/// Generates one token at a time over a KV cache. Step `n` uses random draw `n`, so a
+/// generation resumed from its tokens continues exactly as it would have.
+pub struct Generator<'m> {
+    model: &'m Model,
+    options: GenerateOptions,
+    cache: KvCache,
+    tokens: Vec<u32>,
+    logits: Vec<f32>, // (V,): the prediction after the last token fed to the model
+    /// The token chosen last, not yet fed: the final step of a run never pays for it.
+    pending: Option<u32>,
+    step: u64,
+}
+
+impl<'m> Generator<'m> {
+    /// Runs the model on `tokens` (the prompt, maybe with earlier generated tokens: `step`
+    /// of them) and records the prefill with `rec`.
+    pub fn new(
+        model: &'m Model,
+        tokens: Vec<u32>,
+        step: u64,
+        options: GenerateOptions,
+        rec: &mut dyn Recorder,
+    ) -> Result<Self> {
+        options
+            .sampling
+            .validate(model.config().vocab_size)
+            .map_err(Error::Input)?;
+        let mut cache = KvCache::new(model.config());
+        let logits = model.gpt2.forward(&tokens, &mut cache, rec)?;
+        Ok(Generator {
+            model,
+            options,
+            cache,
+            tokens,
+            logits,
+            pending: None,
+            step,
+        })
+    }
+
+    /// The tokens so far: prompt and generated.
+    pub fn tokens(&self) -> &[u32] {
+        &self.tokens
+    }
+
+    /// Explains the next-token distribution and samples from it (or takes `forced`).
+    pub fn step(&mut self, forced: Option<u32>) -> Result<StepResult> {
+        if let Some(last) = self.pending.take() {
+            self.logits = self
+                .model
+                .gpt2
+                .forward(&[last], &mut self.cache, &mut NoRecorder)?;
+        }
+        let tokenizer = &self.model.tokenizer;
+        let dist = Distribution::new(&self.logits, &self.options.sampling);
+        let text = |id| token_text(tokenizer.token_bytes(id).unwrap_or_default());
+        let explanation = explain(&dist, &self.logits, self.options.top_n, text);
+        let chosen = match forced {
+            Some(id) if id as usize >= self.logits.len() => {
+                return Err(Error::Input(format!(
+                    "token id {id} is outside the vocabulary"
+                )));
+            }
+            Some(id) => id,
+            None => dist.pick(uniform(self.options.seed, self.step)),
+        };
+        self.tokens.push(chosen);
+        self.pending = Some(chosen);
+        self.step += 1;
+        Ok(StepResult {
+            explanation,
+            chosen,
+        })
+    }
+}

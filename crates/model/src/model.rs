@@ -1,0 +1,63 @@
+//! A loadable model: GPT-2 weights plus the tokenizer that goes with them.
+
+use std::path::Path;
+
+use crate::config::Config;
+use crate::forward::Gpt2;
+use crate::tokenizer::Tokenizer;
+use crate::weights::Weights;
+use crate::{Error, Result};
+
+pub struct Model {
+    /// What the user asked for (`gpt2`, a path, ...), shown on the page and in traces.
+    pub name: String,
+    pub gpt2: Gpt2,
+    pub tokenizer: Tokenizer,
+}
+
+impl Model {
+    /// Loads a directory in Hugging Face layout: `config.json`, `model.safetensors`, and
+    /// `vocab.json` + `merges.txt` or `tokenizer.json` (GPT-2's own vocabulary when absent).
+    pub fn load(dir: &Path, name: &str) -> Result<Model> {
+        let config = Config::from_file(&dir.join("config.json"))?;
+        let weights = Weights::load(&dir.join("model.safetensors"), &config)?;
+        let tokenizer = Tokenizer::from_dir(dir)?.unwrap_or_else(Tokenizer::gpt2);
+        if tokenizer.vocab_size() > config.vocab_size {
+            return Err(Error::Config {
+                path: dir.join("config.json"),
+                msg: format!(
+                    "vocab_size = {} but the tokenizer has {} tokens",
+                    config.vocab_size,
+                    tokenizer.vocab_size()
+                ),
+            });
+        }
+        Ok(Model {
+            name: name.to_string(),
+            gpt2: Gpt2::new(config, weights),
+            tokenizer,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.gpt2.config
+    }
+
+    /// Encodes a prompt, refusing one that is empty or longer than the context.
+    pub fn encode_prompt(&self, prompt: &str) -> Result<Vec<u32>> {
+        let ids = self.tokenizer.encode(prompt);
+        let max = self.config().n_positions;
+        if ids.is_empty() {
+            return Err(Error::Input(
+                "the prompt is empty: type at least one character".into(),
+            ));
+        }
+        if ids.len() > max {
+            return Err(Error::Input(format!(
+                "the prompt is {} tokens; this model reads at most {max}",
+                ids.len()
+            )));
+        }
+        Ok(ids)
+    }
+}

@@ -1,0 +1,129 @@
+//! The trace contract (version 1): one serialisable record of a run, documented in
+//! docs/trace.md. Other tools read its minimal fields; the rest is free to grow.
+
+use serde::{Deserialize, Serialize};
+
+use crate::explain::{Candidate, StepExplanation};
+use crate::generate::{GenerateOptions, Generator};
+use crate::model::Model;
+use crate::recorder::ResidNorms;
+use crate::sampling::Sampling;
+use crate::tokenizer::{token_display, token_text};
+use crate::Result;
+
+pub const TRACE_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Trace {
+    pub version: u32,
+    pub model: ModelInfo,
+    pub prompt: String,
+    /// The prompt's tokens.
+    pub tokens: Vec<TokenRef>,
+    /// L2 norm per position of `blocks.{L}.hook_resid_pre` for every block, then of the last
+    /// block's `hook_resid_post` (before `ln_f`): (n_layer + 1, n_tokens).
+    pub resid_norms: Vec<Vec<f32>>,
+    pub steps: Vec<Step>,
+    pub sampling: Sampling,
+    pub seed: u64,
+    /// Wall time of the whole run (prefill and every step).
+    pub elapsed_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub name: String,
+    pub n_layer: usize,
+    pub n_head: usize,
+    pub n_embd: usize,
+    pub vocab_size: usize,
+    pub n_positions: usize,
+}
+
+/// A token as shown to learners.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenRef {
+    pub id: u32,
+    /// The token's text; bytes of partial UTF-8 appear as `<0xF0>` escapes.
+    pub text: String,
+    /// For chips: a leading space as `·`, control characters made visible.
+    pub display: String,
+    pub bytes: Vec<u8>,
+}
+
+/// One generated token and the distribution it was chosen from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// The top candidates by logit; `prob` is the full-vocabulary softmax at temperature 1.
+    pub candidates: Vec<Candidate>,
+    pub chosen: TokenRef,
+    pub entropy_bits: f64,
+    pub sample_entropy_bits: f64,
+    pub nucleus_size: usize,
+    pub mass_outside_shown: f64,
+    pub sample_mass_outside_shown: f64,
+}
+
+impl ModelInfo {
+    pub fn of(model: &Model) -> ModelInfo {
+        let c = model.config();
+        ModelInfo {
+            name: model.name.clone(),
+            n_layer: c.n_layer,
+            n_head: c.n_head,
+            n_embd: c.n_embd,
+            vocab_size: c.vocab_size,
+            n_positions: c.n_positions,
+        }
+    }
+}
+
+impl TokenRef {
+    pub fn of(model: &Model, id: u32) -> TokenRef {
+        let bytes = model.tokenizer.token_bytes(id).unwrap_or_default().to_vec();
+        TokenRef {
+            id,
+            text: token_text(&bytes),
+            display: token_display(&bytes),
+            bytes,
+        }
+    }
+}
+
+impl Step {
+    pub fn new(model: &Model, explanation: StepExplanation, chosen: u32) -> Step {
+        Step {
+            candidates: explanation.candidates,
+            chosen: TokenRef::of(model, chosen),
+            entropy_bits: explanation.entropy_bits,
+            sample_entropy_bits: explanation.sample_entropy_bits,
+            nucleus_size: explanation.nucleus_size,
+            mass_outside_shown: explanation.mass_outside_shown,
+            sample_mass_outside_shown: explanation.sample_mass_outside_shown,
+        }
+    }
+}
+
+/// Runs `prompt` and `steps` generation steps, recording what the page shows.
+pub fn trace(model: &Model, prompt: &str, steps: usize, options: GenerateOptions) -> Result<Trace> {
+    let started = std::time::Instant::now();
+    let ids = model.encode_prompt(prompt)?;
+    let mut norms = ResidNorms::new(model.config().n_layer);
+    let mut generator = Generator::new(model, ids.clone(), 0, options, &mut norms)?;
+    let mut out = Vec::with_capacity(steps);
+    for _ in 0..steps {
+        let step = generator.step(None)?;
+        out.push(Step::new(model, step.explanation, step.chosen));
+    }
+    Ok(Trace {
+        version: TRACE_VERSION,
+        model: ModelInfo::of(model),
+        prompt: prompt.to_string(),
+        tokens: ids.iter().map(|&id| TokenRef::of(model, id)).collect(),
+        resid_norms: norms.rows,
+        steps: out,
+        sampling: options.sampling,
+        seed: options.seed,
+        elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+    })
+}

@@ -1,0 +1,121 @@
+//! The CLI's commands: each prints to stdout and returns errors for main to report.
+
+use std::io::{Read, Write};
+
+use anyhow::{Context, Result};
+use nexttoken_model::tokenizer::token_display;
+use nexttoken_model::{trace, GenerateOptions, Generator, Model, NoRecorder, Tokenizer, Trace};
+
+use crate::cli::GenArgs;
+
+pub fn tokenize(text: Option<String>, json: bool) -> Result<()> {
+    let text = match text {
+        Some(t) => t,
+        None => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("reading stdin (it must be UTF-8)")?;
+            s
+        }
+    };
+    let tokenizer = Tokenizer::gpt2();
+    let tokens: Vec<_> = tokenizer
+        .encode(&text)
+        .into_iter()
+        .filter_map(|id| tokenizer.token_info(id))
+        .collect();
+    if json {
+        let out = serde_json::json!({ "count": tokens.len(), "tokens": tokens });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    for t in &tokens {
+        println!("{:>6}  {}", t.id, t.display);
+    }
+    println!("{} tokens", tokens.len());
+    Ok(())
+}
+
+fn options(gen: &GenArgs) -> GenerateOptions {
+    GenerateOptions {
+        sampling: gen.sampling(),
+        seed: gen.seed,
+        top_n: gen.top,
+    }
+}
+
+pub fn trace_cmd(model: &Model, gen: &GenArgs, prompt: &str, json: bool) -> Result<()> {
+    let t = trace(model, prompt, gen.steps, options(gen))?;
+    if json {
+        println!("{}", serde_json::to_string(&t)?);
+    } else {
+        print_trace(&t);
+    }
+    Ok(())
+}
+
+fn print_trace(t: &Trace) {
+    let m = &t.model;
+    println!(
+        "model {} ({} layers × {} heads, d={}, vocab {})",
+        m.name, m.n_layer, m.n_head, m.n_embd, m.vocab_size
+    );
+    let chips: Vec<String> = t
+        .tokens
+        .iter()
+        .map(|tok| format!("[{}]{}", tok.id, tok.display))
+        .collect();
+    println!("{} tokens: {}", t.tokens.len(), chips.join(" "));
+    println!("residual L2 norm per position (rows: before each block, then after the last):");
+    for (l, row) in t.resid_norms.iter().enumerate() {
+        let cells: Vec<String> = row.iter().map(|v| format!("{v:8.2}")).collect();
+        let label = if l < m.n_layer {
+            format!("block {l:>2}")
+        } else {
+            "final   ".into()
+        };
+        println!("  {label} {}", cells.join(""));
+    }
+    for (i, step) in t.steps.iter().enumerate() {
+        println!(
+            "step {i}: chose {:?}  (entropy {:.2} bits, nucleus {})",
+            step.chosen.display, step.entropy_bits, step.nucleus_size
+        );
+        for c in &step.candidates {
+            let mark = if c.id == step.chosen.id {
+                '>'
+            } else if c.kept {
+                ' '
+            } else {
+                'x'
+            };
+            println!(
+                "   {mark} {:>6} {:<16} logit {:>8.3}  p {:>6.2}%  sample {:>6.2}%",
+                c.id,
+                token_display(c.text.as_bytes()),
+                c.logit,
+                100.0 * c.prob,
+                100.0 * c.sample_prob
+            );
+        }
+    }
+    let text: String = t.steps.iter().map(|s| s.chosen.text.as_str()).collect();
+    println!("{}{}", t.prompt, text);
+    println!("({:.0} ms)", t.elapsed_ms);
+}
+
+pub fn generate(model: &Model, gen: &GenArgs, prompt: &str) -> Result<()> {
+    let ids = model.encode_prompt(prompt)?;
+    let mut generator = Generator::new(model, ids, 0, options(gen), &mut NoRecorder)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(prompt.as_bytes())?;
+    for _ in 0..gen.steps {
+        let step = generator.step(None)?;
+        // Raw bytes: a character split across tokens completes when its last byte arrives.
+        out.write_all(model.tokenizer.token_bytes(step.chosen).unwrap_or_default())?;
+        out.flush()?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
