@@ -3,5 +3,7 @@
 //! No web dependencies live here: the server and CLI crate depend on this one.
 
 pub mod error;
+pub mod tokenizer;
 
 pub use error::{Error, Result};
+pub use tokenizer::Tokenizer;
