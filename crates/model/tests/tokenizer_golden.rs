@@ -383,7 +383,12 @@ fn long_runs_stay_fast() {
 #[test]
 #[ignore = "a measurement, not a check; run in release"]
 fn encode_speed() {
+    let loading = std::time::Instant::now();
     let tokenizer = Tokenizer::gpt2();
+    println!(
+        "first Tokenizer::gpt2(): {:.0} ms",
+        loading.elapsed().as_secs_f64() * 1e3
+    );
     let (text, _) = sample();
     let rounds = 10;
     let started = std::time::Instant::now();

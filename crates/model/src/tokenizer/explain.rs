@@ -30,9 +30,14 @@ pub struct MergeStep {
     /// The merge's line in `merges.txt`, counting from 0 after the `#version` header: GPT-2
     /// learned it as merge number `rank`, and lower ranks merge first.
     pub rank: u32,
-    /// The pre-token's tokens right after this merge, as [`token_display`] shows them.
+    /// The pre-token's tokens right after this merge, as [`token_display`] shows them. Empty
+    /// when the pre-token is longer than [`MAX_PARTS_BYTES`].
     pub parts: Vec<String>,
 }
+
+/// Longest pre-token whose steps list their `parts`. Every step repeats the whole word, so a
+/// long run of letters would make the answer grow with the square of its length.
+pub const MAX_PARTS_BYTES: usize = 256;
 
 impl Tokenizer {
     /// The pre-tokens of `text` with every merge BPE made in them. Their `ids`, concatenated,
@@ -57,12 +62,18 @@ impl Tokenizer {
 
     fn explain_word(&self, start: usize, word: &str) -> PreToken {
         let mut steps = Vec::new();
+        let show_parts = word.len() <= MAX_PARTS_BYTES;
         let ids = self.merge(word, |applied: Applied, now: &Word| {
+            let parts = if show_parts {
+                now.ids().into_iter().map(|id| self.display(id)).collect()
+            } else {
+                Vec::new()
+            };
             steps.push(MergeStep {
                 left: self.display(applied.left),
                 right: self.display(applied.right),
                 rank: applied.rank,
-                parts: now.ids().into_iter().map(|id| self.display(id)).collect(),
+                parts,
             });
         });
         PreToken {
@@ -100,6 +111,16 @@ mod tests {
             .steps
             .windows(2)
             .all(|w| w[0].parts.len() == w[1].parts.len() + 1));
+    }
+
+    #[test]
+    fn long_words_keep_steps_but_not_parts() {
+        let tokenizer = Tokenizer::gpt2();
+        let word = "a".repeat(MAX_PARTS_BYTES + 1);
+        let explained = tokenizer.explain(&word);
+        assert_eq!(explained[0].ids, tokenizer.encode(&word));
+        assert!(!explained[0].steps.is_empty());
+        assert!(explained[0].steps.iter().all(|s| s.parts.is_empty()));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! GPT-2's byte-level BPE tokenizer, written to be read.
 //!
-//! Encoding has two steps. [`pretokenize`] cuts the text into pre-tokens (words with the space
-//! before them, numbers, punctuation, whitespace) and cuts out `<|endoftext|>`. [`bpe`] then
+//! Encoding has two steps. `pretokenize` cuts the text into pre-tokens (words with the space
+//! before them, numbers, punctuation, whitespace) and cuts out `<|endoftext|>`. `bpe` then
 //! starts each pre-token as one token per byte and glues pairs together in the order GPT-2
 //! learned them. Decoding concatenates the tokens' bytes. [`Tokenizer::explain`] shows both
 //! steps for a learner.
@@ -14,7 +14,7 @@ mod load;
 mod pretokenize;
 
 pub use display::{token_display, token_text};
-pub use explain::{MergeStep, PreToken};
+pub use explain::{MergeStep, PreToken, MAX_PARTS_BYTES};
 
 use crate::error::{Error, Result};
 use bpe::{Applied, Word};
