@@ -1,0 +1,267 @@
+//! Reading a vocabulary: `vocab.json` + `merges.txt`, or Hugging Face's `tokenizer.json`.
+//!
+//! Parsing gives a [`Vocabulary`] of strings; [`Tables`] turns it into the byte-level lookups
+//! that encoding needs and checks that the pieces fit together.
+
+use super::bpe::{Merge, MergeTable};
+use super::bytes::ByteDecoder;
+use super::pretokenize::AddedTokens;
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// GPT-2's end-of-text token, also its only special token.
+pub(crate) const END_OF_TEXT: &str = "<|endoftext|>";
+
+/// A vocabulary as written in the files (tokens as byte-level strings).
+pub(crate) struct Vocabulary {
+    pub tokens: HashMap<String, u32>,
+    /// Pairs in learned order.
+    pub merges: Vec<(String, String)>,
+    /// Tokens matched literally in the input, as plain text.
+    pub added: Vec<(String, u32)>,
+}
+
+/// Parses `vocab.json` (token → id) and `merges.txt` ("left right" lines after a `#version`
+/// header). `<|endoftext|>` becomes an added token when the vocabulary has it, which is how
+/// Hugging Face loads GPT-2 from these two files.
+pub(crate) fn parse_vocab_and_merges(
+    vocab_json: &str,
+    merges_txt: &str,
+) -> Result<Vocabulary, (Which, String)> {
+    let tokens: HashMap<String, u32> =
+        serde_json::from_str(vocab_json).map_err(|e| (Which::Vocab, e.to_string()))?;
+    let merges = parse_merges_txt(merges_txt).map_err(|msg| (Which::Merges, msg))?;
+    let added = tokens
+        .get(END_OF_TEXT)
+        .map(|&id| (END_OF_TEXT.to_string(), id))
+        .into_iter()
+        .collect();
+    Ok(Vocabulary {
+        tokens,
+        merges,
+        added,
+    })
+}
+
+/// Which of the two files a parse error is in.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Which {
+    Vocab,
+    Merges,
+}
+
+fn parse_merges_txt(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut merges = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        if (number == 0 && line.starts_with("#version")) || line.is_empty() {
+            continue;
+        }
+        let (left, right) = split_merge(line)
+            .ok_or_else(|| format!("line {}: expected \"left right\", got {line:?}", number + 1))?;
+        merges.push((left.to_string(), right.to_string()));
+    }
+    Ok(merges)
+}
+
+/// "left right" → (left, right). Byte-level tokens never hold a real space (it is `Ġ`).
+fn split_merge(line: &str) -> Option<(&str, &str)> {
+    let (left, right) = line.split_once(' ')?;
+    let valid = !left.is_empty() && !right.is_empty() && !right.contains(' ');
+    valid.then_some((left, right))
+}
+
+/// The parts of `tokenizer.json` that a GPT-2 style tokenizer uses.
+#[derive(Deserialize)]
+struct TokenizerJson {
+    #[serde(default)]
+    added_tokens: Vec<AddedTokenJson>,
+    normalizer: Option<serde_json::Value>,
+    pre_tokenizer: Option<serde_json::Value>,
+    model: ModelJson,
+}
+
+#[derive(Deserialize)]
+struct AddedTokenJson {
+    id: u32,
+    content: String,
+}
+
+#[derive(Deserialize)]
+struct ModelJson {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    vocab: HashMap<String, u32>,
+    merges: Vec<MergeJson>,
+}
+
+/// Older files write a merge as "left right", newer ones as ["left", "right"].
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum MergeJson {
+    Line(String),
+    Pair(String, String),
+}
+
+/// Parses Hugging Face's `tokenizer.json`, refusing what this tokenizer would get wrong: other
+/// models, normalizers, and pre-tokenizers other than GPT-2's plain byte-level one.
+pub(crate) fn parse_tokenizer_json(text: &str) -> Result<Vocabulary, String> {
+    let file: TokenizerJson = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    check_pipeline(&file)?;
+    let merges = file
+        .model
+        .merges
+        .into_iter()
+        .enumerate()
+        .map(|(rank, merge)| match merge {
+            MergeJson::Pair(left, right) => Ok((left, right)),
+            MergeJson::Line(line) => split_merge(&line)
+                .map(|(l, r)| (l.to_string(), r.to_string()))
+                .ok_or_else(|| format!("model.merges[{rank}]: expected \"left right\"")),
+        })
+        .collect::<Result<_, String>>()?;
+    let added = file
+        .added_tokens
+        .into_iter()
+        .map(|t| (t.content, t.id))
+        .collect();
+    Ok(Vocabulary {
+        tokens: file.model.vocab,
+        merges,
+        added,
+    })
+}
+
+fn check_pipeline(file: &TokenizerJson) -> Result<(), String> {
+    if let Some(kind) = file.model.kind.as_deref().filter(|&k| k != "BPE") {
+        return Err(format!("model type {kind:?} is not BPE"));
+    }
+    if file.normalizer.as_ref().is_some_and(|n| !n.is_null()) {
+        return Err("normalizers are not supported (GPT-2 has none)".into());
+    }
+    let Some(pre) = file.pre_tokenizer.as_ref().filter(|p| !p.is_null()) else {
+        return Ok(());
+    };
+    let is_gpt2 =
+        pre["type"] == "ByteLevel" && pre["add_prefix_space"] != true && pre["use_regex"] != false;
+    if is_gpt2 {
+        Ok(())
+    } else {
+        Err(format!(
+            "pre-tokenizer {pre} is not GPT-2's (ByteLevel, no prefix space, GPT-2 regex)"
+        ))
+    }
+}
+
+/// The lookups encoding and decoding use, all by token id.
+#[derive(Debug)]
+pub(crate) struct Tables {
+    pub id_to_bytes: Vec<Box<[u8]>>,
+    pub bytes_to_id: HashMap<Box<[u8]>, u32>,
+    /// The single-byte token for each byte, where every word starts before merging.
+    pub byte_ids: [u32; 256],
+    pub merges: MergeTable,
+    pub added: AddedTokens,
+}
+
+impl Tables {
+    pub(crate) fn build(vocab: Vocabulary) -> Result<Tables, String> {
+        let id_to_bytes = tokens_by_id(&vocab)?;
+        let mut bytes_to_id = HashMap::with_capacity(id_to_bytes.len());
+        for (id, bytes) in (0u32..).zip(&id_to_bytes) {
+            bytes_to_id.entry(bytes.clone()).or_insert(id);
+        }
+        let byte_ids = byte_ids(&bytes_to_id)?;
+        let merges = merge_table(&vocab.merges, &bytes_to_id)?;
+        let added: Vec<_> = vocab
+            .added
+            .into_iter()
+            .filter(|(t, _)| !t.is_empty())
+            .collect();
+        Ok(Tables {
+            id_to_bytes,
+            bytes_to_id,
+            byte_ids,
+            merges,
+            added: AddedTokens::new(&added)?,
+        })
+    }
+}
+
+/// Every token's bytes, indexed by id. Ids must run 0..n without gaps, as in GPT-2.
+fn tokens_by_id(vocab: &Vocabulary) -> Result<Vec<Box<[u8]>>, String> {
+    let decoder = ByteDecoder::new();
+    // Dense ids are all below the number of entries; checking that first also keeps a bogus
+    // huge id from allocating a huge table.
+    let mut by_id: Vec<Option<Box<[u8]>>> = vec![None; vocab.tokens.len() + vocab.added.len()];
+    let mut put = |id: u32, bytes: Box<[u8]>| -> Result<(), String> {
+        let slot = usize::try_from(id)
+            .ok()
+            .and_then(|i| by_id.get_mut(i))
+            .ok_or_else(|| format!("token id {id} leaves a gap in the ids"))?;
+        match slot {
+            Some(old) if *old != bytes => Err(format!("two tokens share id {id}")),
+            _ => {
+                *slot = Some(bytes);
+                Ok(())
+            }
+        }
+    };
+    for (token, &id) in &vocab.tokens {
+        let bytes = decoder
+            .decode(token)
+            .ok_or_else(|| format!("token {token:?} is not byte-level (GPT-2 style)"))?;
+        put(id, bytes.into())?;
+    }
+    for (text, id) in &vocab.added {
+        put(*id, text.as_bytes().into())?;
+    }
+    // Added tokens usually repeat a vocabulary entry, so the table may end early.
+    let len = by_id
+        .iter()
+        .rposition(Option::is_some)
+        .map_or(0, |last| last + 1);
+    by_id
+        .into_iter()
+        .take(len)
+        .enumerate()
+        .map(|(id, bytes)| bytes.ok_or_else(|| format!("no token has id {id}")))
+        .collect()
+}
+
+fn byte_ids(bytes_to_id: &HashMap<Box<[u8]>, u32>) -> Result<[u32; 256], String> {
+    let mut ids = [0; 256];
+    for (byte, id) in (0..=255u8).zip(&mut ids) {
+        *id = *bytes_to_id
+            .get(&[byte][..])
+            .ok_or_else(|| format!("the vocabulary has no token for byte 0x{byte:02X}"))?;
+    }
+    Ok(ids)
+}
+
+/// Ranks follow the merges' order; a pair listed twice keeps its first rank.
+fn merge_table(
+    merges: &[(String, String)],
+    bytes_to_id: &HashMap<Box<[u8]>, u32>,
+) -> Result<MergeTable, String> {
+    let decoder = ByteDecoder::new();
+    let id_of = |token: &str| -> Result<(Vec<u8>, u32), String> {
+        let found = decoder.decode(token).and_then(|bytes| {
+            let id = *bytes_to_id.get(&bytes[..])?;
+            Some((bytes, id))
+        });
+        found.ok_or_else(|| format!("merge token {token:?} is not in the vocabulary"))
+    };
+    let mut table = MergeTable::with_capacity(merges.len());
+    for ((left, right), rank) in merges.iter().zip(0u32..) {
+        let (mut joined, left_id) = id_of(left)?;
+        let (right_bytes, right_id) = id_of(right)?;
+        joined.extend_from_slice(&right_bytes);
+        let id = *bytes_to_id.get(&joined[..]).ok_or_else(|| {
+            format!("merge {left:?} + {right:?} makes no token in the vocabulary")
+        })?;
+        table
+            .entry((left_id, right_id))
+            .or_insert(Merge { rank, id });
+    }
+    Ok(table)
+}

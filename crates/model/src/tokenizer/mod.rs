@@ -1,0 +1,200 @@
+//! GPT-2's byte-level BPE tokenizer, written to be read.
+//!
+//! Encoding has two steps. `pretokenize` cuts the text into pre-tokens (words with the space
+//! before them, numbers, punctuation, whitespace) and cuts out `<|endoftext|>`. `bpe` then
+//! starts each pre-token as one token per byte and glues pairs together in the order GPT-2
+//! learned them. Decoding concatenates the tokens' bytes. [`Tokenizer::explain`] shows both
+//! steps for a learner.
+
+mod bpe;
+mod bytes;
+mod display;
+mod explain;
+mod load;
+mod pretokenize;
+
+pub use display::{token_display, token_text};
+pub use explain::{MergeStep, PreToken, MAX_PARTS_BYTES};
+
+use crate::error::{Error, Result};
+use bpe::{Applied, Word};
+use load::{Tables, Vocabulary, Which, END_OF_TEXT};
+use pretokenize::{for_each_piece, Piece};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+/// GPT-2's vocabulary: 50,257 tokens and 50,000 merges (see `data/gpt2/README.md`).
+const GPT2_VOCAB_JSON: &str = include_str!("../../data/gpt2/vocab.json");
+const GPT2_MERGES_TXT: &str = include_str!("../../data/gpt2/merges.txt");
+
+/// A byte-level BPE tokenizer. Cloning is cheap: the tables are shared.
+#[derive(Clone)]
+pub struct Tokenizer {
+    tables: Arc<Tables>,
+}
+
+/// One token, for showing to a learner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    pub id: u32,
+    /// The raw bytes; may be part of a UTF-8 character.
+    pub bytes: Vec<u8>,
+    /// See [`token_text`].
+    pub text: String,
+    /// See [`token_display`].
+    pub display: String,
+}
+
+impl Tokenizer {
+    /// GPT-2's own tokenizer, built into the binary. Parsed on the first call, shared after.
+    pub fn gpt2() -> Tokenizer {
+        static GPT2: OnceLock<Tokenizer> = OnceLock::new();
+        let built = || {
+            let vocab = load::parse_vocab_and_merges(GPT2_VOCAB_JSON, GPT2_MERGES_TXT)
+                .map_err(|(_, msg)| msg);
+            let tables = vocab.and_then(Tables::build);
+            Tokenizer::new(tables.expect("the built-in GPT-2 vocabulary is valid"))
+        };
+        GPT2.get_or_init(built).clone()
+    }
+
+    /// The tokenizer stored in a model directory: `vocab.json` + `merges.txt`, else
+    /// `tokenizer.json`; `Ok(None)` when it has neither.
+    pub fn from_dir(dir: &Path) -> Result<Option<Tokenizer>> {
+        let (vocab, merges) = (dir.join("vocab.json"), dir.join("merges.txt"));
+        if vocab.is_file() && merges.is_file() {
+            return Self::from_files(&vocab, &merges).map(Some);
+        }
+        let json = dir.join("tokenizer.json");
+        if json.is_file() {
+            return Self::from_tokenizer_json(&json).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// A tokenizer from GPT-2 style `vocab.json` and `merges.txt`.
+    pub fn from_files(vocab_json: &Path, merges_txt: &Path) -> Result<Tokenizer> {
+        let vocab_text = read(vocab_json)?;
+        let merges_text = read(merges_txt)?;
+        let vocab =
+            load::parse_vocab_and_merges(&vocab_text, &merges_text).map_err(|(which, msg)| {
+                let path = match which {
+                    Which::Vocab => vocab_json,
+                    Which::Merges => merges_txt,
+                };
+                Error::Format {
+                    path: path.to_path_buf(),
+                    msg,
+                }
+            })?;
+        let source = format!("{} + {}", vocab_json.display(), merges_txt.display());
+        Self::build(vocab, &source)
+    }
+
+    /// A tokenizer from Hugging Face's `tokenizer.json`, if it describes a GPT-2 style BPE.
+    pub fn from_tokenizer_json(path: &Path) -> Result<Tokenizer> {
+        let vocab = load::parse_tokenizer_json(&read(path)?).map_err(|msg| Error::Format {
+            path: path.to_path_buf(),
+            msg,
+        })?;
+        Self::build(vocab, &path.display().to_string())
+    }
+
+    fn build(vocab: Vocabulary, source: &str) -> Result<Tokenizer> {
+        let tables =
+            Tables::build(vocab).map_err(|msg| Error::Tokenizer(format!("{source}: {msg}")))?;
+        Ok(Tokenizer::new(tables))
+    }
+
+    fn new(tables: Tables) -> Tokenizer {
+        Tokenizer {
+            tables: Arc::new(tables),
+        }
+    }
+
+    /// Number of token ids, special tokens included (50,257 for GPT-2).
+    pub fn vocab_size(&self) -> usize {
+        self.tables.id_to_bytes.len()
+    }
+
+    /// The id of `<|endoftext|>` (50256 for GPT-2), if the vocabulary has it.
+    pub fn eot_id(&self) -> Option<u32> {
+        self.token_to_id(END_OF_TEXT.as_bytes())
+    }
+
+    /// The token ids for `text`. The literal text `<|endoftext|>` becomes that special token.
+    pub fn encode(&self, text: &str) -> Vec<u32> {
+        let mut ids = Vec::with_capacity(text.len() / 3);
+        // Prose repeats words; remembering each pre-token's tokens skips most of the BPE work.
+        let mut known: HashMap<&str, Vec<u32>> = HashMap::new();
+        for_each_piece(text, &self.tables.added, |piece| match piece {
+            Piece::Added { id, .. } => ids.push(id),
+            Piece::Text { text: word, .. } => {
+                let word_ids = known
+                    .entry(word)
+                    .or_insert_with(|| self.merge(word, |_, _| {}));
+                ids.extend_from_slice(word_ids);
+            }
+        });
+        ids
+    }
+
+    /// Runs BPE on one pre-token, starting from its single-byte tokens.
+    fn merge(&self, word: &str, on_merge: impl FnMut(Applied, &Word)) -> Vec<u32> {
+        let byte_tokens = word.bytes().map(|b| self.tables.byte_ids[usize::from(b)]);
+        bpe::merge_word(byte_tokens, &self.tables.merges, on_merge)
+    }
+
+    /// The bytes the ids stand for. Not always UTF-8: a cut can fall inside a character.
+    pub fn decode_bytes(&self, ids: &[u32]) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(ids.len() * 4);
+        for &id in ids {
+            let bytes = self.token_bytes(id).ok_or_else(|| {
+                let size = self.vocab_size();
+                Error::Input(format!(
+                    "unknown token id {id} (the vocabulary has {size} tokens)"
+                ))
+            })?;
+            out.extend_from_slice(bytes);
+        }
+        Ok(out)
+    }
+
+    /// The raw bytes of one token.
+    pub fn token_bytes(&self, id: u32) -> Option<&[u8]> {
+        let index = usize::try_from(id).ok()?;
+        self.tables.id_to_bytes.get(index).map(|bytes| &bytes[..])
+    }
+
+    /// The id of the token with exactly these bytes.
+    pub fn token_to_id(&self, bytes: &[u8]) -> Option<u32> {
+        self.tables.bytes_to_id.get(bytes).copied()
+    }
+
+    /// One token's id, bytes and readable forms.
+    pub fn token_info(&self, id: u32) -> Option<TokenInfo> {
+        let bytes = self.token_bytes(id)?;
+        Some(TokenInfo {
+            id,
+            bytes: bytes.to_vec(),
+            text: token_text(bytes),
+            display: token_display(bytes),
+        })
+    }
+}
+
+impl fmt::Debug for Tokenizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tokenizer")
+            .field("vocab_size", &self.vocab_size())
+            .field("merges", &self.tables.merges.len())
+            .finish()
+    }
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+}
