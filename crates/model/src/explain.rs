@@ -10,7 +10,10 @@ pub struct Candidate {
     /// 0 for the most likely token.
     pub rank: usize,
     pub id: u32,
+    /// The token's text; bytes of partial UTF-8 appear as `<0xF0>` escapes.
     pub text: String,
+    /// For chips: a leading space as `·`, control characters made visible.
+    pub display: String,
     pub logit: f32,
     /// Full-vocabulary softmax at temperature 1.
     pub prob: f64,
@@ -39,12 +42,13 @@ pub struct StepExplanation {
     pub sample_mass_outside_shown: f64,
 }
 
-/// The top `n` candidates of `dist` (built from `logits`), named by `text`.
+/// The top `n` candidates of `dist` (built from `logits`); `name` gives a token's text and
+/// display form.
 pub fn explain(
     dist: &Distribution,
     logits: &[f32],
     n: usize,
-    text: impl Fn(u32) -> String,
+    name: impl Fn(u32) -> (String, String),
 ) -> StepExplanation {
     let n = n.min(dist.order.len());
     let mut cumulative = 0.0;
@@ -52,10 +56,12 @@ pub fn explain(
         .map(|rank| {
             let id = dist.order[rank];
             cumulative += dist.scaled[rank];
+            let (text, display) = name(id);
             Candidate {
                 rank,
                 id,
-                text: text(id),
+                text,
+                display,
                 logit: logits[id as usize],
                 prob: dist.base[rank],
                 scaled_prob: dist.scaled[rank],

@@ -5,7 +5,7 @@ use crate::forward::KvCache;
 use crate::model::Model;
 use crate::recorder::{NoRecorder, Recorder};
 use crate::sampling::{uniform, Distribution, Sampling};
-use crate::tokenizer::token_text;
+use crate::tokenizer::{token_display, token_text};
 use crate::{Error, Result};
 
 /// Settings of one generation.
@@ -77,10 +77,8 @@ impl<'m> Generator<'m> {
                 .gpt2
                 .forward(&[last], &mut self.cache, &mut NoRecorder)?;
         }
-        let tokenizer = &self.model.tokenizer;
         let dist = Distribution::new(&self.logits, &self.options.sampling);
-        let text = |id| token_text(tokenizer.token_bytes(id).unwrap_or_default());
-        let explanation = explain(&dist, &self.logits, self.options.top_n, text);
+        let explanation = explain(&dist, &self.logits, self.options.top_n, namer(self.model));
         let chosen = match forced {
             Some(id) if id as usize >= self.logits.len() => {
                 return Err(Error::Input(format!(
@@ -98,4 +96,28 @@ impl<'m> Generator<'m> {
             chosen,
         })
     }
+}
+
+/// Names tokens for explanations: (text, display).
+pub fn namer(model: &Model) -> impl Fn(u32) -> (String, String) + '_ {
+    |id| {
+        let bytes = model.tokenizer.token_bytes(id).unwrap_or_default();
+        (token_text(bytes), token_display(bytes))
+    }
+}
+
+/// The exact distribution after `tokens` under other settings, for sliders that reshape a
+/// step without choosing a token. `sampling` must have passed [`Sampling::validate`].
+pub fn explain_logits(
+    model: &Model,
+    logits: &[f32],
+    sampling: &Sampling,
+    top_n: usize,
+) -> StepExplanation {
+    explain(
+        &Distribution::new(logits, sampling),
+        logits,
+        top_n,
+        namer(model),
+    )
 }

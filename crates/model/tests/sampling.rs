@@ -124,10 +124,16 @@ fn uniform_is_portable_and_in_range() {
 fn explanation_reports_candidates_and_mass() {
     let l = logits();
     let d = Distribution::new(&l, &settings(1.0, None, Some(0.6)));
-    let e = explain(&d, &l, 3, |id| format!("t{id}"));
+    let e = explain(&d, &l, 3, |id| (format!("t{id}"), format!("·t{id}")));
     let ids: Vec<u32> = e.candidates.iter().map(|c| c.id).collect();
     assert_eq!(ids, [2, 0, 1]);
-    assert_eq!(e.candidates[1].text, "t0");
+    assert_eq!(
+        (
+            e.candidates[1].text.as_str(),
+            e.candidates[1].display.as_str()
+        ),
+        ("t0", "·t0")
+    );
     assert!((e.candidates[1].cumulative - 0.75).abs() < 1e-6);
     assert_eq!(
         e.candidates.iter().map(|c| c.kept).collect::<Vec<_>>(),

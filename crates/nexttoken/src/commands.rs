@@ -3,7 +3,6 @@
 use std::io::{Read, Write};
 
 use anyhow::{Context, Result};
-use nexttoken_model::tokenizer::token_display;
 use nexttoken_model::{trace, GenerateOptions, Generator, Model, NoRecorder, Tokenizer, Trace};
 
 use crate::cli::GenArgs;
@@ -93,7 +92,7 @@ fn print_trace(t: &Trace) {
             println!(
                 "   {mark} {:>6} {:<16} logit {:>8.3}  p {:>6.2}%  sample {:>6.2}%",
                 c.id,
-                token_display(c.text.as_bytes()),
+                c.display,
                 c.logit,
                 100.0 * c.prob,
                 100.0 * c.sample_prob
