@@ -1,0 +1,261 @@
+//! Loading checkpoints: every dtype and key style works, and every broken file gives an error
+//! that names the file and the tensor, never a panic.
+
+use std::path::{Path, PathBuf};
+
+use nexttoken_model::{Config, Error, Gpt2, KvCache, Model, NoRecorder, Weights};
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensors};
+
+struct Tensor {
+    name: String,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data: Vec<u8>,
+}
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/tiny-gpt2")
+}
+
+fn read_tensors() -> Vec<Tensor> {
+    let bytes = std::fs::read(fixture().join("model.safetensors")).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let mut out: Vec<Tensor> = st
+        .tensors()
+        .into_iter()
+        .map(|(name, v)| Tensor {
+            name,
+            dtype: v.dtype(),
+            shape: v.shape().to_vec(),
+            data: v.data().to_vec(),
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// Writes a model directory with the fixture's config and these tensors.
+fn write_model(tensors: &[Tensor]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture().join("config.json"),
+        dir.path().join("config.json"),
+    )
+    .unwrap();
+    let views = tensors.iter().map(|t| {
+        (
+            t.name.clone(),
+            TensorView::new(t.dtype, t.shape.clone(), &t.data).unwrap(),
+        )
+    });
+    let bytes = safetensors::serialize(views, None).unwrap();
+    std::fs::write(dir.path().join("model.safetensors"), bytes).unwrap();
+    dir
+}
+
+fn f32s(data: &[u8]) -> impl Iterator<Item = f32> + '_ {
+    data.chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+}
+
+/// Every tensor rounded through a 16-bit format: stored as that format, and as F32 holding the
+/// same rounded values. Widening 16 → 32 bits is exact, so both must give identical logits.
+fn rounded(
+    tensors: &[Tensor],
+    dtype: Dtype,
+    round: fn(f32) -> u16,
+    widen: fn(u16) -> f32,
+) -> (Vec<Tensor>, Vec<Tensor>) {
+    let mut half = Vec::new();
+    let mut full = Vec::new();
+    for t in tensors {
+        let bits: Vec<u16> = f32s(&t.data).map(round).collect();
+        half.push(Tensor {
+            name: t.name.clone(),
+            dtype,
+            shape: t.shape.clone(),
+            data: bits.iter().flat_map(|b| b.to_le_bytes()).collect(),
+        });
+        full.push(Tensor {
+            name: t.name.clone(),
+            dtype: Dtype::F32,
+            shape: t.shape.clone(),
+            data: bits.iter().flat_map(|&b| widen(b).to_le_bytes()).collect(),
+        });
+    }
+    (half, full)
+}
+
+fn logits(dir: &Path) -> Vec<f32> {
+    let model = Model::load(dir, "test").unwrap();
+    model
+        .gpt2
+        .forward(
+            &[464, 1578, 1829],
+            &mut KvCache::new(model.config()),
+            &mut NoRecorder,
+        )
+        .unwrap()
+}
+
+#[test]
+fn f16_and_bf16_files_load_exactly() {
+    let tensors = read_tensors();
+    let (half, full) = rounded(
+        &tensors,
+        Dtype::F16,
+        |x| half::f16::from_f32(x).to_bits(),
+        |b| half::f16::from_bits(b).to_f32(),
+    );
+    assert_eq!(
+        logits(write_model(&half).path()),
+        logits(write_model(&full).path())
+    );
+    let (half, full) = rounded(
+        &tensors,
+        Dtype::BF16,
+        |x| half::bf16::from_f32(x).to_bits(),
+        |b| half::bf16::from_bits(b).to_f32(),
+    );
+    assert_eq!(
+        logits(write_model(&half).path()),
+        logits(write_model(&full).path())
+    );
+}
+
+#[test]
+fn keys_without_the_transformer_prefix_load() {
+    let mut tensors = read_tensors();
+    assert!(tensors.iter().all(|t| t.name.starts_with("transformer.")));
+    for t in &mut tensors {
+        t.name = t.name.trim_start_matches("transformer.").to_string();
+    }
+    assert_eq!(logits(write_model(&tensors).path()), logits(&fixture()));
+}
+
+#[test]
+fn f32_weights_are_memory_mapped() {
+    let config = Config::from_file(&fixture().join("config.json")).unwrap();
+    let w = Weights::load(&fixture().join("model.safetensors"), &config).unwrap();
+    assert!(w.wte.is_mapped() && w.h[1].mlp.c_proj.weight.is_mapped());
+}
+
+fn load_err(dir: &Path) -> String {
+    match Model::load(dir, "test") {
+        Ok(_) => panic!("loading {} should fail", dir.display()),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_missing_tensor_is_named() {
+    let mut tensors = read_tensors();
+    tensors.retain(|t| t.name != "transformer.h.1.mlp.c_fc.bias");
+    let msg = load_err(write_model(&tensors).path());
+    assert!(
+        msg.contains("model.safetensors") && msg.contains("`h.1.mlp.c_fc.bias`: missing"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_wrong_shape_is_named() {
+    let mut tensors = read_tensors();
+    let t = tensors
+        .iter_mut()
+        .find(|t| t.name == "transformer.h.0.attn.c_attn.weight")
+        .unwrap();
+    t.shape = vec![96, 32]; // stored like nn.Linear instead of Conv1D
+    let msg = load_err(write_model(&tensors).path());
+    assert!(
+        msg.contains("`h.0.attn.c_attn.weight`: shape [96, 32], expected [32, 96]"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn an_unsupported_dtype_is_named() {
+    let mut tensors = read_tensors();
+    let t = tensors
+        .iter_mut()
+        .find(|t| t.name == "transformer.ln_f.bias")
+        .unwrap();
+    t.dtype = Dtype::I32;
+    let msg = load_err(write_model(&tensors).path());
+    assert!(msg.contains("`ln_f.bias`: dtype I32"), "{msg}");
+}
+
+#[test]
+fn truncated_and_corrupt_files_are_errors() {
+    let dir = write_model(&read_tensors());
+    let file = dir.path().join("model.safetensors");
+    let bytes = std::fs::read(&file).unwrap();
+    for (what, broken) in [
+        ("truncated", bytes[..bytes.len() - 1000].to_vec()),
+        ("header cut", bytes[..100].to_vec()),
+        ("empty", Vec::new()),
+        ("garbage", vec![0xFF; 4096]),
+        (
+            "header length too big",
+            [&u64::MAX.to_le_bytes()[..], &bytes[8..]].concat(),
+        ),
+    ] {
+        std::fs::write(&file, &broken).unwrap();
+        let msg = load_err(dir.path());
+        assert!(
+            msg.contains("model.safetensors") && msg.contains("not a valid safetensors file"),
+            "{what}: {msg}"
+        );
+    }
+    std::fs::remove_file(&file).unwrap();
+    assert!(load_err(dir.path()).contains("model.safetensors"));
+}
+
+#[test]
+fn a_bad_config_is_named() {
+    let dir = write_model(&read_tensors());
+    std::fs::write(
+        dir.path().join("config.json"),
+        r#"{"n_embd": 32, "n_head": 5}"#,
+    )
+    .unwrap();
+    let msg = load_err(dir.path());
+    assert!(
+        msg.contains("config.json") && msg.contains("not divisible"),
+        "{msg}"
+    );
+    std::fs::write(
+        dir.path().join("config.json"),
+        r#"{"n_embd": 32, "n_head": 4, "n_layer": 3}"#,
+    )
+    .unwrap();
+    assert!(load_err(dir.path()).contains("`h.2.ln_1.weight`: missing"));
+}
+
+#[test]
+fn the_forward_pass_refuses_bad_input() {
+    let model = Model::load(&fixture(), "test").unwrap();
+    let gpt2: &Gpt2 = &model.gpt2;
+    let mut cache = KvCache::new(model.config());
+    for (tokens, want) in [
+        (vec![], "at least one token"),
+        (vec![50257], "token id 50257 is outside the vocabulary"),
+        (
+            vec![1; 65],
+            "65 tokens do not fit in the context of 64 positions",
+        ),
+    ] {
+        let err = gpt2
+            .forward(&tokens, &mut cache, &mut NoRecorder)
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Input(_)) && err.to_string().contains(want),
+            "{err}"
+        );
+    }
+    assert!(
+        cache.is_empty(),
+        "a refused call leaves the cache as it was"
+    );
+}
