@@ -58,13 +58,13 @@ pub struct GenArgs {
     #[arg(long, short = 'n', default_value_t = 20)]
     pub steps: usize,
     /// Divide the logits by T before the softmax (turns sampling on).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub temperature: Option<f32>,
     /// Keep only the K most likely tokens (turns sampling on).
     #[arg(long)]
     pub top_k: Option<usize>,
     /// Keep the smallest set of tokens whose probability reaches P (turns sampling on).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub top_p: Option<f32>,
     /// Seed of the sampler: the same prompt, settings and seed give the same tokens.
     #[arg(long, default_value_t = 0)]

@@ -1,0 +1,181 @@
+//! The `nexttoken` CLI as a user runs it: output on stdout, one-line errors, exit codes.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+const TINY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/tiny-gpt2");
+
+fn nexttoken(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nexttoken"))
+        .args(args)
+        .env("HF_HUB_OFFLINE", "1")
+        .env(
+            "HF_HUB_CACHE",
+            std::env::temp_dir().join("nexttoken-cli-test-empty-cache"),
+        )
+        .output()
+        .unwrap()
+}
+
+fn stdout_json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A failed run: non-zero exit and exactly one line on stderr.
+fn error_line(out: &Output) -> String {
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr.clone()).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    err
+}
+
+#[test]
+fn tokenize_prints_ids_and_display() {
+    let v = stdout_json(&nexttoken(&["tokenize", "--json", "Hello world"]));
+    assert_eq!(v["count"], 2);
+    assert_eq!(v["tokens"][0]["id"], 15496);
+    assert_eq!(v["tokens"][1]["display"], "·world");
+    let plain = String::from_utf8(nexttoken(&["tokenize", "Hello world"]).stdout).unwrap();
+    assert!(
+        plain.contains("15496") && plain.contains("·world") && plain.contains("2 tokens"),
+        "{plain}"
+    );
+}
+
+#[test]
+fn tokenize_reads_stdin() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nexttoken"))
+        .args(["tokenize", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("🦀".as_bytes())
+        .unwrap();
+    let v = stdout_json(&child.wait_with_output().unwrap());
+    let displays: Vec<&str> = v["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["display"].as_str().unwrap())
+        .collect();
+    assert_eq!(displays, ["<0xF0><0x9F>", "<0xA6>", "<0x80>"]);
+}
+
+#[test]
+fn trace_json_follows_the_contract() {
+    let v = stdout_json(&nexttoken(&[
+        "trace",
+        "--json",
+        "-m",
+        TINY,
+        "--steps",
+        "3",
+        "--top",
+        "5",
+        "The United States",
+    ]));
+    assert_eq!(v["version"], 1);
+    for field in ["name", "n_layer", "n_head", "n_embd", "vocab_size"] {
+        assert!(!v["model"][field].is_null(), "model.{field}");
+    }
+    assert_eq!(v["prompt"], "The United States");
+    let tokens: Vec<u64> = v["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(tokens, [464, 1578, 1829]);
+    let norms = v["resid_norms"].as_array().unwrap();
+    assert_eq!(norms.len(), 3, "n_layer + 1 rows");
+    assert!(norms.iter().all(|row| row.as_array().unwrap().len() == 3));
+    let steps = v["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 3);
+    for step in steps {
+        let cands = step["candidates"].as_array().unwrap();
+        assert_eq!(cands.len(), 5);
+        assert_eq!(
+            step["chosen"]["id"], cands[0]["id"],
+            "greedy takes the top candidate"
+        );
+        let logits: Vec<f64> = cands.iter().map(|c| c["logit"].as_f64().unwrap()).collect();
+        assert!(logits.windows(2).all(|w| w[0] >= w[1]), "sorted by logit");
+        assert!(cands
+            .iter()
+            .all(|c| c["text"].is_string() && (0.0..=1.0).contains(&c["prob"].as_f64().unwrap())));
+    }
+}
+
+#[test]
+fn sampling_is_reproducible_from_the_seed() {
+    let run = |seed: &str| {
+        let out = nexttoken(&[
+            "generate",
+            "-m",
+            TINY,
+            "-n",
+            "8",
+            "--temperature",
+            "1.5",
+            "--seed",
+            seed,
+            "Once upon a time",
+        ]);
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let a = run("11");
+    assert!(a.starts_with("Once upon a time"));
+    assert_eq!(a, run("11"));
+    assert_ne!(a, run("12"));
+}
+
+#[test]
+fn errors_are_one_line_and_fail() {
+    let err = error_line(&nexttoken(&[
+        "trace",
+        "-m",
+        TINY,
+        "--temperature",
+        "-1",
+        "hi",
+    ]));
+    assert!(err.contains("temperature must be in"), "{err}");
+    let err = error_line(&nexttoken(&["trace", "-m", TINY, ""]));
+    assert!(err.contains("the prompt is empty"), "{err}");
+    let err = error_line(&nexttoken(&["trace", "-m", TINY, &"word ".repeat(100)]));
+    assert!(err.contains("this model reads at most 64"), "{err}");
+    let err = error_line(&nexttoken(&[
+        "trace",
+        "-m",
+        "no-such-org/no-such-model",
+        "hi",
+    ]));
+    assert!(err.contains("HF_HUB_OFFLINE"), "{err}");
+}
+
+#[test]
+fn help_documents_every_flag() {
+    let help = String::from_utf8(nexttoken(&["trace", "--help"]).stdout).unwrap();
+    for flag in [
+        "--model",
+        "--steps",
+        "--top-k",
+        "--temperature",
+        "--top-p",
+        "--seed",
+        "--json",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+}
