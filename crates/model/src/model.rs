@@ -22,9 +22,36 @@ impl Model {
         let config = Config::from_file(&dir.join("config.json"))?;
         let weights = Weights::load(&dir.join("model.safetensors"), &config)?;
         let tokenizer = Tokenizer::from_dir(dir)?.unwrap_or_else(Tokenizer::gpt2);
+        Model::assemble(name, config, weights, tokenizer, &dir.join("config.json"))
+    }
+
+    /// A model held in memory (embedded in a binary) that uses GPT-2's vocabulary.
+    pub fn from_bytes(name: &str, config_json: &str, safetensors: &[u8]) -> Result<Model> {
+        let label = Path::new(name);
+        let config = Config::from_json(config_json).map_err(|msg| Error::Config {
+            path: label.join("config.json"),
+            msg,
+        })?;
+        let weights = Weights::from_bytes(safetensors, &label.join("model.safetensors"), &config)?;
+        Model::assemble(
+            name,
+            config,
+            weights,
+            Tokenizer::gpt2(),
+            &label.join("config.json"),
+        )
+    }
+
+    fn assemble(
+        name: &str,
+        config: Config,
+        weights: Weights,
+        tokenizer: Tokenizer,
+        config_path: &Path,
+    ) -> Result<Model> {
         if tokenizer.vocab_size() > config.vocab_size {
             return Err(Error::Config {
-                path: dir.join("config.json"),
+                path: config_path.to_path_buf(),
                 msg: format!(
                     "vocab_size = {} but the tokenizer has {} tokens",
                     config.vocab_size,

@@ -71,26 +71,36 @@ impl Weights {
         // not truncated by another process while the model is loaded.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
         let map = Arc::new(map);
-        let st = SafeTensors::deserialize(&map).map_err(|e| Error::Format {
-            path: path.to_path_buf(),
-            msg: format!("not a valid safetensors file: {e}"),
-        })?;
-        let reader = Reader {
-            path: path.to_path_buf(),
-            st,
-            map: &map,
-        };
-        reader.weights(config)
+        Reader::new(path, &map, Some(&map))?.weights(config)
+    }
+
+    /// Reads a safetensors image held in memory (a model embedded in the binary); `label`
+    /// names it in errors. Tensors are copied, so `bytes` need not outlive the weights.
+    pub fn from_bytes(bytes: &[u8], label: &Path, config: &Config) -> Result<Weights> {
+        Reader::new(label, bytes, None)?.weights(config)
     }
 }
 
 struct Reader<'a> {
     path: PathBuf,
     st: SafeTensors<'a>,
-    map: &'a Arc<Mmap>,
+    /// The mapped file `st` reads from, so F32 tensors can be used in place.
+    map: Option<&'a Arc<Mmap>>,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    fn new(path: &Path, bytes: &'a [u8], map: Option<&'a Arc<Mmap>>) -> Result<Reader<'a>> {
+        let st = SafeTensors::deserialize(bytes).map_err(|e| Error::Format {
+            path: path.to_path_buf(),
+            msg: format!("not a valid safetensors file: {e}"),
+        })?;
+        Ok(Reader {
+            path: path.to_path_buf(),
+            st,
+            map,
+        })
+    }
+
     fn weights(&self, c: &Config) -> Result<Weights> {
         let (v, p, e) = (c.vocab_size, c.n_positions, c.n_embd);
         let h = (0..c.n_layer)
@@ -162,7 +172,15 @@ impl Reader<'_> {
         }
         let bytes = view.data();
         match view.dtype() {
-            Dtype::F32 => Ok(Buf::from_le_bytes(self.map, bytes)),
+            Dtype::F32 => Ok(match self.map {
+                Some(map) => Buf::from_le_bytes(map, bytes),
+                None => Buf::owned(
+                    bytes
+                        .chunks_exact(4)
+                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                        .collect(),
+                ),
+            }),
             Dtype::F16 => Ok(Buf::owned(widen(bytes, |b| {
                 half::f16::from_bits(b).to_f32()
             }))),

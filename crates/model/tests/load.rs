@@ -259,3 +259,24 @@ fn the_forward_pass_refuses_bad_input() {
         "a refused call leaves the cache as it was"
     );
 }
+
+#[test]
+fn a_model_in_memory_loads_like_one_on_disk() {
+    let config = std::fs::read_to_string(fixture().join("config.json")).unwrap();
+    let bytes = std::fs::read(fixture().join("model.safetensors")).unwrap();
+    let model = Model::from_bytes("embedded", &config, &bytes).unwrap();
+    let got = model
+        .gpt2
+        .forward(
+            &[464, 1578, 1829],
+            &mut KvCache::new(model.config()),
+            &mut NoRecorder,
+        )
+        .unwrap();
+    assert_eq!(got, logits(&fixture()));
+    let msg = Model::from_bytes("embedded", &config, &bytes[..5000])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(msg.contains("embedded/model.safetensors"), "{msg}");
+}
