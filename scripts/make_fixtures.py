@@ -80,6 +80,25 @@ def greedy(model, ids, steps):
     return out[0, len(ids):].tolist()
 
 
+def logit_lens(model, ids, position, top=5):
+    """Each layer's residual at `position` read through ln_f and the unembedding."""
+    t = model.transformer
+    resid = {}
+    hook = t.h[-1].register_forward_hook(lambda _m, _i, out: resid.__setitem__("post", out[0] if isinstance(out, tuple) else out))
+    with torch.no_grad():
+        out = model(torch.tensor([ids]), output_hidden_states=True)
+        hook.remove()
+        # hidden_states[L] is the residual entering block L; the last entry has ln_f applied
+        # already, so the final row uses the last block's output instead.
+        states = list(out.hidden_states[:-1]) + [resid["post"]]
+        rows = []
+        for h in states:
+            probs = torch.softmax(model.lm_head(t.ln_f(h[0, position])), -1)
+            p, i = probs.topk(top)
+            rows.append({"top_ids": i.tolist(), "top_probs": p.tolist()})
+    return {"position": position, "rows": rows}
+
+
 def write(model, out_dir, description):
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir, safe_serialization=True)
@@ -88,6 +107,7 @@ def write(model, out_dir, description):
         "description": description,
         "prompt_ids": PROMPT_IDS,
         "greedy_ids": greedy(model, PROMPT_IDS, GREEDY_STEPS),
+        "logit_lens": logit_lens(model, PROMPT_IDS, position=len(PROMPT_IDS) - 1),
         "torch": torch.__version__,
         "transformers": __import__("transformers").__version__,
     }

@@ -8,6 +8,8 @@ pub mod error;
 pub mod explain;
 pub mod forward;
 pub mod generate;
+pub mod heads;
+pub mod lens;
 pub mod model;
 pub mod ops;
 pub mod recorder;

@@ -1,0 +1,138 @@
+//! Attention heads, read from their patterns: one head's pattern on demand, and scores that
+//! find previous-token, first-token and induction heads.
+
+use serde::Serialize;
+
+use crate::forward::KvCache;
+use crate::model::Model;
+use crate::recorder::Recorder;
+use crate::sampling::uniform;
+use crate::{Error, Result};
+
+/// How one head attends, averaged over query positions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HeadScore {
+    pub layer: usize,
+    pub head: usize,
+    /// Mean attention from each position to the one before it, on the prompt.
+    pub prev_token: f32,
+    /// Mean attention to the first position, on the prompt.
+    pub first_token: f32,
+    /// On a random sequence repeated twice: mean attention from a token in the second copy
+    /// to the token just after its first occurrence (what an induction head does).
+    pub induction: f32,
+}
+
+/// Keeps one head's pattern (T, S) of one layer.
+struct OneHead {
+    hook: String,
+    head: usize,
+    pattern: Vec<f32>,
+}
+
+impl Recorder for OneHead {
+    fn wants(&self, name: &str) -> bool {
+        name == self.hook
+    }
+
+    fn record(&mut self, _: &str, shape: &[usize], data: &[f32]) {
+        let (t, s) = (shape[1], shape[2]);
+        self.pattern = data[self.head * t * s..(self.head + 1) * t * s].to_vec();
+    }
+}
+
+/// The attention pattern (T, T) of `head` in `layer` on `tokens`: row i, column j is how
+/// much position i attends to position j.
+pub fn pattern(model: &Model, tokens: &[u32], layer: usize, head: usize) -> Result<Vec<f32>> {
+    let c = model.config();
+    if layer >= c.n_layer || head >= c.n_head {
+        return Err(Error::Input(format!(
+            "layer {layer}, head {head} does not exist ({} layers × {} heads)",
+            c.n_layer, c.n_head
+        )));
+    }
+    let mut rec = OneHead {
+        hook: format!("blocks.{layer}.attn.hook_pattern"),
+        head,
+        pattern: Vec::new(),
+    };
+    model.gpt2.forward(tokens, &mut KvCache::new(c), &mut rec)?;
+    Ok(rec.pattern)
+}
+
+/// Averages `score(pattern, query)` over queries, per head, without storing any pattern.
+struct Averages<F: Fn(&[f32], usize, usize) -> Option<f32>> {
+    score: F,
+    sums: Vec<Vec<f32>>, // (L, H)
+}
+
+impl<F: Fn(&[f32], usize, usize) -> Option<f32>> Recorder for Averages<F> {
+    fn wants(&self, name: &str) -> bool {
+        name.ends_with(".attn.hook_pattern")
+    }
+
+    fn record(&mut self, _: &str, shape: &[usize], data: &[f32]) {
+        let (h, t, s) = (shape[0], shape[1], shape[2]);
+        let per_head = (0..h)
+            .map(|head| {
+                let scores: Vec<f32> = (0..t)
+                    .filter_map(|i| (self.score)(&data[(head * t + i) * s..][..s], i, t))
+                    .collect();
+                scores.iter().sum::<f32>() / scores.len().max(1) as f32
+            })
+            .collect();
+        self.sums.push(per_head);
+    }
+}
+
+fn averages(
+    model: &Model,
+    tokens: &[u32],
+    score: impl Fn(&[f32], usize, usize) -> Option<f32>,
+) -> Result<Vec<Vec<f32>>> {
+    let mut rec = Averages {
+        score,
+        sums: Vec::new(),
+    };
+    model
+        .gpt2
+        .forward(tokens, &mut KvCache::new(model.config()), &mut rec)?;
+    Ok(rec.sums)
+}
+
+/// Scores every head: previous- and first-token attention on `tokens`, induction on
+/// `repeat_len` random tokens (drawn with `seed`) seen twice.
+pub fn head_scores(
+    model: &Model,
+    tokens: &[u32],
+    repeat_len: usize,
+    seed: u64,
+) -> Result<Vec<HeadScore>> {
+    let prev = averages(model, tokens, |row, i, _| (i > 0).then(|| row[i - 1]))?;
+    let first = averages(model, tokens, |row, _, _| Some(row[0]))?;
+    let repeated = repeated_random(model.config().vocab_size, repeat_len, seed);
+    let n = repeat_len;
+    // Query i in the second copy saw its token first at i - n; the induction target is i - n + 1.
+    let induction = averages(model, &repeated, |row, i, _| {
+        (i >= n).then(|| row[i - n + 1])
+    })?;
+    let c = model.config();
+    let scores = (0..c.n_layer).flat_map(|layer| (0..c.n_head).map(move |head| (layer, head)));
+    Ok(scores
+        .map(|(layer, head)| HeadScore {
+            layer,
+            head,
+            prev_token: prev[layer][head],
+            first_token: first[layer][head],
+            induction: induction[layer][head],
+        })
+        .collect())
+}
+
+/// `n` random token ids followed by the same `n` again.
+pub fn repeated_random(vocab: usize, n: usize, seed: u64) -> Vec<u32> {
+    let first: Vec<u32> = (0..n as u64)
+        .map(|i| (uniform(seed, i) * vocab as f64) as u32)
+        .collect();
+    [first.clone(), first].concat()
+}

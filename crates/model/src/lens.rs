@@ -1,0 +1,132 @@
+//! The logit lens: decode every layer's residual stream as if it were the last one
+//! (`ln_f`, then the unembedding), to watch the prediction form across layers.
+
+use serde::Serialize;
+
+use crate::forward::KvCache;
+use crate::generate::namer;
+use crate::model::Model;
+use crate::ops::{layer_norm, matmul, softmax};
+use crate::recorder::ActivationCache;
+use crate::{Error, Result};
+
+/// What one layer's residual decodes to at the chosen position.
+#[derive(Debug, Clone, Serialize)]
+pub struct LensRow {
+    /// `blocks.{L}.hook_resid_pre`, or the last block's `hook_resid_post` for the final row.
+    pub hook: String,
+    pub top: Vec<LensToken>,
+    /// Rank (0 = most likely) and probability of the model's final prediction at this layer.
+    pub final_rank: usize,
+    pub final_prob: f32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LensToken {
+    pub id: u32,
+    pub text: String,
+    pub display: String,
+    pub prob: f32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LogitLens {
+    pub position: usize,
+    /// The token the full model predicts after `position` (argmax of the real logits).
+    pub final_id: u32,
+    /// n_layer + 1 rows: the residual entering each block, then leaving the last one.
+    pub rows: Vec<LensRow>,
+}
+
+/// Runs `tokens` and decodes the residual at `position` after every layer; `top` tokens per row.
+pub fn logit_lens(model: &Model, tokens: &[u32], position: usize, top: usize) -> Result<LogitLens> {
+    if position >= tokens.len() {
+        return Err(Error::Input(format!(
+            "position {position} is outside the {} tokens",
+            tokens.len()
+        )));
+    }
+    let n_layer = model.config().n_layer;
+    let mut hooks: Vec<String> = (0..n_layer)
+        .map(|l| format!("blocks.{l}.hook_resid_pre"))
+        .collect();
+    hooks.push(format!("blocks.{}.hook_resid_post", n_layer - 1));
+    let names: Vec<&str> = hooks.iter().map(String::as_str).collect();
+    let mut cache = ActivationCache::only(&names);
+    model
+        .gpt2
+        .forward(tokens, &mut KvCache::new(model.config()), &mut cache)?;
+    // The cache holds the hooks in the order they fired: every resid_pre, then the last resid_post.
+    let probs: Vec<Vec<f32>> = cache
+        .entries
+        .iter()
+        .map(|a| decode(model, &a.data, position))
+        .collect(); // (L + 1, V)
+    let final_id = argmax(&probs[n_layer]);
+    let name = namer(model);
+    let rows = cache
+        .entries
+        .iter()
+        .zip(&probs)
+        .map(|(act, p)| {
+            let order = top_ids(p, top);
+            let top = order.iter().map(|&id| {
+                let (text, display) = name(id);
+                LensToken {
+                    id,
+                    text,
+                    display,
+                    prob: p[id as usize],
+                }
+            });
+            let final_prob = p[final_id as usize];
+            LensRow {
+                hook: act.name.clone(),
+                top: top.collect(),
+                final_rank: p.iter().filter(|&&q| q > final_prob).count(),
+                final_prob,
+            }
+        })
+        .collect();
+    Ok(LogitLens {
+        position,
+        final_id,
+        rows,
+    })
+}
+
+/// softmax(ln_f(resid[position]) @ wteᵀ): the residual (T, C) read as a final prediction.
+fn decode(model: &Model, resid: &[f32], position: usize) -> Vec<f32> {
+    let (c, w) = (model.config(), &model.gpt2.weights);
+    let row = &resid[position * c.n_embd..(position + 1) * c.n_embd]; // (C,)
+    let normed = layer_norm(row, &w.ln_f, c.layer_norm_epsilon); // (C,)
+    let mut logits = vec![0.0; c.vocab_size]; // (V,)
+    matmul(
+        &normed,
+        w.unembedding(),
+        &mut logits,
+        1,
+        c.n_embd,
+        c.vocab_size,
+        true,
+    );
+    softmax(&mut logits);
+    logits
+}
+
+/// The `n` most probable ids, most probable first (ties: lower id first).
+fn top_ids(p: &[f32], n: usize) -> Vec<u32> {
+    let mut ids: Vec<u32> = (0..p.len() as u32).collect();
+    let by_prob = |a: &u32, b: &u32| p[*b as usize].total_cmp(&p[*a as usize]).then(a.cmp(b));
+    let n = n.min(ids.len());
+    if n < ids.len() {
+        ids.select_nth_unstable_by(n, by_prob);
+        ids.truncate(n);
+    }
+    ids.sort_by(by_prob);
+    ids
+}
+
+fn argmax(p: &[f32]) -> u32 {
+    top_ids(p, 1)[0]
+}
