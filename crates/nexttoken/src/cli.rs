@@ -1,17 +1,27 @@
 //! Command-line arguments.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand};
+use nexttoken::server::{Limits, PoolConfig, ServeOptions};
 use nexttoken_model::Sampling;
 
 #[derive(Parser)]
 #[command(
     name = "nexttoken",
     version,
-    about = "Watch GPT-2 turn a prompt into an answer, one token at a time"
+    about = "Watch GPT-2 turn a prompt into an answer, one token at a time",
+    long_about = "Watch GPT-2 turn a prompt into an answer, one token at a time.\n\n\
+        With no command, runs `serve`: the server options below apply to it.",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Options of `serve`, for running `nexttoken` alone.
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 #[derive(Subcommand)]
@@ -42,6 +52,70 @@ pub enum Command {
         gen: GenArgs,
         prompt: String,
     },
+    /// Serve the page and the JSON API (docs/api.md); the default command.
+    Serve(ServeArgs),
+    /// Write the page and precomputed runs of the curated prompts to a folder that any static
+    /// host can serve, no server needed.
+    Export {
+        #[command(flatten)]
+        model: ModelArg,
+        /// The folder to write (created if missing; files in it are overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// Greedy tokens generated per curated prompt.
+        #[arg(long, default_value_t = 12)]
+        steps: usize,
+    },
+}
+
+#[derive(Args, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// Address to listen on. Anything but a loopback address exposes the server to the network.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0: any free port).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Open the page in a browser once the server listens.
+    #[arg(long)]
+    pub open: bool,
+    /// Model jobs run at once. Default: the number of CPUs.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent: Option<u32>,
+    /// Requests that may wait for a model job; beyond that the answer is 503 with Retry-After.
+    #[arg(long, default_value_t = 16)]
+    pub queue: usize,
+    /// Seconds a request may take, waiting included (then 503 if still queued, else 504).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_secs: u64,
+    /// Most tokens one /api/trace may generate.
+    #[arg(long, default_value_t = Limits::default().max_steps)]
+    pub max_steps: usize,
+    /// Largest request body in bytes (larger: 413).
+    #[arg(long, default_value_t = Limits::default().max_body_bytes)]
+    pub max_body_bytes: usize,
+}
+
+impl ServeArgs {
+    pub fn options(&self) -> ServeOptions {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        ServeOptions {
+            host: self.host.clone(),
+            port: self.port,
+            open: self.open,
+            limits: Limits {
+                max_steps: self.max_steps,
+                max_body_bytes: self.max_body_bytes,
+            },
+            pool: PoolConfig {
+                max_concurrent: self.max_concurrent.map_or(cpus, |n| n as usize),
+                queue: self.queue,
+                request_timeout: Duration::from_secs(self.request_timeout_secs),
+            },
+        }
+    }
 }
 
 #[derive(Args, Clone)]

@@ -2,10 +2,10 @@
 
 mod cli;
 mod commands;
-mod models;
 
 use clap::Parser;
-use cli::{Cli, Command};
+use cli::{Cli, Command, ServeArgs};
+use nexttoken::{export, models, server};
 
 fn main() {
     let cli = Cli::parse();
@@ -27,6 +27,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Generate { model, gen, prompt }) => {
             commands::generate(&models::load(model.model.as_deref())?, &gen, &prompt)
         }
-        None => anyhow::bail!("the server is not built yet; try `nexttoken --help`"),
+        Some(Command::Serve(args)) => serve(&args),
+        Some(Command::Export { model, out, steps }) => {
+            let model = models::load(model.model.as_deref())?;
+            let written = export::export(&model, &out, steps)?;
+            println!("{}", written.summary(&out));
+            Ok(())
+        }
+        None => serve(&cli.serve),
     }
+}
+
+fn serve(args: &ServeArgs) -> anyhow::Result<()> {
+    let name = args.model.model.as_deref();
+    let model = models::load(name)?;
+    server::serve(model, server::state::source_label(name), args.options())
 }

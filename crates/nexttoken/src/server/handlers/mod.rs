@@ -1,0 +1,7 @@
+//! One module per endpoint of docs/api.md.
+
+pub mod distribution;
+pub mod info;
+pub mod step;
+pub mod tokenize;
+pub mod trace;

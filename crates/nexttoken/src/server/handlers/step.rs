@@ -1,0 +1,79 @@
+//! `POST /api/step`: one token more after `tokens`, sampled with draw `draw` (or forced), so
+//! stepping one at a time replays `/api/trace` exactly and a branch starts anywhere.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+use nexttoken_model::trace::Step;
+use nexttoken_model::{GenerateOptions, Generator, NoRecorder, Sampling};
+use serde::{Deserialize, Serialize};
+use serde_json::Number;
+
+use crate::server::errors::ApiError;
+use crate::server::extract::ApiJson;
+use crate::server::limits::{self, present, MAX_SAFE_INTEGER};
+use crate::server::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepRequest {
+    tokens: Vec<Number>,
+    #[serde(default, deserialize_with = "present")]
+    draw: Option<Number>,
+    #[serde(default)]
+    sampling: Sampling,
+    #[serde(default, deserialize_with = "present")]
+    seed: Option<Number>,
+    #[serde(default, deserialize_with = "present")]
+    top_n: Option<Number>,
+    /// `null` or absent: sample.
+    #[serde(default)]
+    force: Option<Number>,
+}
+
+#[derive(Serialize)]
+pub struct StepResponse {
+    step: Step,
+    tokens: Vec<u32>,
+}
+
+pub async fn step(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<StepRequest>,
+) -> Result<Json<StepResponse>, ApiError> {
+    let model = Arc::clone(&state.model);
+    // The chosen token joins the sequence, so it needs a position too.
+    let room = model.config().n_positions.saturating_sub(1);
+    let tokens = limits::token_ids(&model, &req.tokens, room)?;
+    let draw = draw(req.draw.as_ref(), tokens.len())?;
+    let force = match &req.force {
+        Some(id) => Some(limits::token_id(&model, id)?),
+        None => None,
+    };
+    let options = GenerateOptions {
+        sampling: req.sampling,
+        seed: limits::seed(req.seed.as_ref())?,
+        top_n: limits::top_n(req.top_n.as_ref())?,
+    };
+    limits::sampling(&model, &options.sampling)?;
+    let response = state
+        .pool
+        .run(move || {
+            let mut generator = Generator::new(&model, tokens, draw, options, &mut NoRecorder)?;
+            let result = generator.step(force)?;
+            Ok(StepResponse {
+                step: Step::new(&model, result.explanation, result.chosen),
+                tokens: generator.tokens().to_vec(),
+            })
+        })
+        .await?;
+    Ok(Json(response))
+}
+
+/// The draw index counts generated tokens, so it is below the number of tokens sent (the
+/// prompt has at least one).
+fn draw(value: Option<&Number>, n_tokens: usize) -> Result<u64, ApiError> {
+    let max = (n_tokens as u64).saturating_sub(1).min(MAX_SAFE_INTEGER);
+    limits::int_in("draw", "invalid_draw", value, 0, 0..=max)
+}

@@ -1,0 +1,73 @@
+//! `POST /api/trace`: a whole run as `nexttoken_model::trace()` records it, plus the
+//! embedding norms and the prompt's ids.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+use nexttoken_model::{trace, GenerateOptions, Sampling, Trace};
+use serde::{Deserialize, Serialize};
+use serde_json::Number;
+
+use crate::server::embedding::Embedding;
+use crate::server::errors::ApiError;
+use crate::server::extract::ApiJson;
+use crate::server::limits::{self, present};
+use crate::server::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceRequest {
+    prompt: String,
+    #[serde(default, deserialize_with = "present")]
+    steps: Option<Number>,
+    #[serde(default)]
+    sampling: Sampling,
+    #[serde(default, deserialize_with = "present")]
+    seed: Option<Number>,
+    #[serde(default, deserialize_with = "present")]
+    top_n: Option<Number>,
+}
+
+#[derive(Serialize)]
+pub struct TraceResponse {
+    #[serde(flatten)]
+    trace: Trace,
+    embedding: Embedding,
+    token_ids: Vec<u32>,
+}
+
+pub async fn trace_handler(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<TraceRequest>,
+) -> Result<Json<TraceResponse>, ApiError> {
+    let max_steps = state.limits.max_steps as u64;
+    let steps = limits::int_in(
+        "steps",
+        "invalid_steps",
+        req.steps.as_ref(),
+        1,
+        0..=max_steps,
+    )?;
+    let options = GenerateOptions {
+        sampling: req.sampling,
+        seed: limits::seed(req.seed.as_ref())?,
+        top_n: limits::top_n(req.top_n.as_ref())?,
+    };
+    let model = Arc::clone(&state.model);
+    limits::sampling(&model, &options.sampling)?;
+    let response = state
+        .pool
+        .run(move || {
+            let steps = steps as usize;
+            let ids = limits::prompt(&model, &req.prompt, steps)?;
+            let trace = trace(&model, &req.prompt, steps, options)?;
+            Ok(TraceResponse {
+                trace,
+                embedding: Embedding::of(&model, &ids),
+                token_ids: ids,
+            })
+        })
+        .await?;
+    Ok(Json(response))
+}

@@ -1,0 +1,89 @@
+//! The HTTP server (docs/api.md): the page and the JSON API over one loaded model.
+
+pub mod assets;
+pub mod embedding;
+pub mod errors;
+pub mod extract;
+pub mod handlers;
+pub mod limits;
+pub mod logits_cache;
+pub mod pool;
+pub mod router;
+pub mod state;
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use nexttoken_model::Model;
+
+pub use limits::Limits;
+pub use pool::PoolConfig;
+pub use router::router;
+pub use state::AppState;
+
+/// Where to listen and how much work to accept.
+pub struct ServeOptions {
+    pub host: String,
+    pub port: u16,
+    /// Open the page in a browser once listening.
+    pub open: bool,
+    pub limits: Limits,
+    pub pool: PoolConfig,
+}
+
+/// Serves `model` until Ctrl-C. Runs its own tokio runtime: the CLI's other commands need none.
+pub fn serve(model: Model, source: &str, options: ServeOptions) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run(model, source, options))
+}
+
+async fn run(model: Model, source: &str, options: ServeOptions) -> Result<()> {
+    let address = (options.host.as_str(), options.port);
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("listening on {}:{}", options.host, options.port))?;
+    let local = listener.local_addr()?;
+    if !local.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {} — other machines can reach this server; it has no \
+             authentication",
+            local.ip()
+        );
+    }
+    let url = format!("http://{local}/");
+    println!("nexttoken: serving {} at {url} (Ctrl-C stops)", model.name);
+    if options.open {
+        open_browser(&url);
+    }
+    let state = AppState::new(Arc::new(model), source, options.limits, options.pool);
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving HTTP")
+}
+
+/// Best effort: a machine without a browser still has the printed URL.
+fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let spawned = std::process::Command::new(opener)
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match spawned {
+        // Reaped on its own thread so the opener does not linger as a zombie.
+        Ok(mut child) => drop(std::thread::spawn(move || child.wait())),
+        Err(e) => {
+            eprintln!("warning: could not open a browser with {opener} ({e}); open {url} yourself")
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Where model work runs: on tokio's blocking threads (a forward pass would stall the async
+//! workers), at most `max_concurrent` at a time, with a short bounded queue and a deadline,
+//! so a burst of requests is answered 503 quickly instead of piling up.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::{timeout_at, Instant};
+
+use super::errors::ApiError;
+
+#[derive(Debug, Clone, Copy)]
+pub struct PoolConfig {
+    /// Model jobs running at once.
+    pub max_concurrent: usize,
+    /// Requests allowed to wait for a permit; one more is refused with 503.
+    pub queue: usize,
+    /// From arrival to answer, waiting included.
+    pub request_timeout: Duration,
+}
+
+pub struct Pool {
+    /// Public so tests can hold permits and watch the queue fill.
+    pub permits: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    config: PoolConfig,
+}
+
+/// Counts a request as waiting for as long as it lives (dropped on every exit path).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Pool {
+    pub fn new(config: PoolConfig) -> Pool {
+        Pool {
+            permits: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
+            waiting: AtomicUsize::new(0),
+            config,
+        }
+    }
+
+    /// Runs `job` on a blocking thread once a permit is free. The permit moves into the
+    /// thread: a job that outlives its deadline still counts until it really ends.
+    pub async fn run<T, F>(&self, job: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+    {
+        let deadline = Instant::now() + self.config.request_timeout;
+        let permit = self.acquire(deadline).await?;
+        let handle = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            job()
+        });
+        match timeout_at(deadline, handle).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(ApiError::internal("the model job failed unexpectedly")),
+            Err(_) => Err(ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "timeout",
+                format!("the model took longer than {}", self.describe_timeout()),
+            )),
+        }
+    }
+
+    async fn acquire(&self, deadline: Instant) -> Result<OwnedSemaphorePermit, ApiError> {
+        if let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() {
+            return Ok(permit);
+        }
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.config.queue {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(ApiError::busy(format!(
+                "the server is busy ({} running, {} waiting): retry in a second",
+                self.config.max_concurrent, self.config.queue
+            )));
+        }
+        let _waiting = Waiting(&self.waiting);
+        match timeout_at(deadline, Arc::clone(&self.permits).acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) => Err(ApiError::internal("the model pool was closed")),
+            Err(_) => Err(ApiError::busy(format!(
+                "waited {} for the model without a turn: retry in a second",
+                self.describe_timeout()
+            ))),
+        }
+    }
+
+    /// Requests waiting for a permit now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
+    }
+
+    fn describe_timeout(&self) -> String {
+        format!("{:.1} s", self.config.request_timeout.as_secs_f64())
+    }
+}

@@ -1,0 +1,20 @@
+//! API tests: the real router and the tiny fixture model, in-process (no sockets).
+//! One test binary; its modules live in `tests/api/`.
+
+#[path = "api/helpers.rs"]
+mod helpers;
+
+#[path = "api/binary.rs"]
+mod binary;
+#[path = "api/errors.rs"]
+mod errors;
+#[path = "api/export.rs"]
+mod export;
+#[path = "api/generation.rs"]
+mod generation;
+#[path = "api/info.rs"]
+mod info;
+#[path = "api/pool.rs"]
+mod pool;
+#[path = "api/static_files.rs"]
+mod static_files;

@@ -1,0 +1,196 @@
+//! `/api/trace`, `/api/step`, `/api/distribution`: shapes, and agreement with the model crate
+//! and with each other.
+
+use nexttoken_model::generate::explain_logits;
+use nexttoken_model::{trace, GenerateOptions, KvCache, NoRecorder, Sampling};
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+const PROMPT: &str = "The capital of France is";
+
+fn sampled() -> Value {
+    json!({ "greedy": false, "temperature": 0.9, "top_k": null, "top_p": 0.9 })
+}
+
+#[tokio::test]
+async fn trace_has_the_contract_fields_and_shapes() {
+    let body = post_ok(
+        app(),
+        "/api/trace",
+        json!({ "prompt": PROMPT, "steps": 3, "top_n": 5 }),
+    )
+    .await;
+    assert_eq!(body["version"], 1);
+    assert_eq!(body["prompt"], PROMPT);
+    for field in ["name", "n_layer", "n_head", "n_embd", "vocab_size"] {
+        assert!(!body["model"][field].is_null(), "model.{field}");
+    }
+    let token_ids = ids(&body["token_ids"]);
+    let n_tokens = token_ids.len();
+    assert_eq!(n_tokens, model().tokenizer.encode(PROMPT).len());
+    let tokens = body["tokens"].as_array().expect("tokens");
+    let from_tokens: Vec<u64> = tokens.iter().filter_map(|t| t["id"].as_u64()).collect();
+    assert_eq!(from_tokens, token_ids);
+    assert!(tokens.iter().all(|t| t["text"].is_string()));
+
+    let rows = body["resid_norms"].as_array().expect("resid_norms");
+    assert_eq!(rows.len(), 3, "n_layer + 1 rows");
+    assert!(rows
+        .iter()
+        .all(|r| r.as_array().map(Vec::len) == Some(n_tokens)));
+
+    let steps = body["steps"].as_array().expect("steps");
+    assert_eq!(steps.len(), 3);
+    for step in steps {
+        let candidates = step["candidates"].as_array().expect("candidates");
+        assert_eq!(candidates.len(), 5);
+        for c in candidates {
+            let p = c["prob"].as_f64().expect("prob");
+            assert!((0.0..=1.0).contains(&p), "prob {p}");
+            assert!(c["id"].is_u64() && c["text"].is_string() && c["logit"].is_f64());
+        }
+        let logits: Vec<f64> = candidates
+            .iter()
+            .filter_map(|c| c["logit"].as_f64())
+            .collect();
+        assert!(logits.windows(2).all(|w| w[0] >= w[1]), "sorted by logit");
+        assert_eq!(
+            step["chosen"]["id"], candidates[0]["id"],
+            "greedy takes rank 0"
+        );
+        assert!(step["chosen"]["text"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn trace_is_what_the_model_crate_records() {
+    let request =
+        json!({ "prompt": PROMPT, "steps": 4, "sampling": sampled(), "seed": 3, "top_n": 7 });
+    let mut body = post_ok(app(), "/api/trace", request).await;
+    let options = GenerateOptions {
+        sampling: serde_json::from_value(sampled()).expect("sampling"),
+        seed: 3,
+        top_n: 7,
+    };
+    let direct = trace(&model(), PROMPT, 4, options).expect("trace");
+    let mut expected = wire(&direct);
+    for run in [&mut body, &mut expected] {
+        run.as_object_mut().map(|o| o.remove("elapsed_ms"));
+    }
+    let extra = body.as_object_mut().expect("object");
+    assert!(extra.remove("embedding").is_some());
+    assert!(extra.remove("token_ids").is_some());
+    assert_eq!(body, expected);
+}
+
+/// The norms come from the weights; their sum must be the first residual row.
+#[tokio::test]
+async fn embedding_norms_are_the_wte_and_wpe_rows() {
+    let body = post_ok(app(), "/api/trace", json!({ "prompt": PROMPT, "steps": 0 })).await;
+    let m = model();
+    let (w, c) = (&m.gpt2.weights, m.config().n_embd);
+    let norm = |v: &mut dyn Iterator<Item = f32>| v.map(|x| x * x).sum::<f32>().sqrt();
+    for (pos, id) in ids(&body["token_ids"]).into_iter().enumerate() {
+        let tok = &w.wte[id as usize * c..(id as usize + 1) * c];
+        let p = &w.wpe[pos * c..(pos + 1) * c];
+        let close = |a: f64, b: f32| (a - b as f64).abs() <= 1e-4 * (1.0 + b.abs() as f64);
+        let got = |key: &str| body["embedding"][key][pos].as_f64().expect("norm");
+        assert!(close(got("tok_norms"), norm(&mut tok.iter().copied())));
+        assert!(close(got("pos_norms"), norm(&mut p.iter().copied())));
+        let sum = norm(&mut tok.iter().zip(p).map(|(a, b)| a + b));
+        let resid = body["resid_norms"][0][pos].as_f64().expect("resid");
+        assert!(close(resid, sum), "resid_norms[0][{pos}] {resid} vs {sum}");
+    }
+}
+
+#[tokio::test]
+async fn stepping_one_at_a_time_replays_the_trace() {
+    let settings = json!({ "sampling": sampled(), "seed": 7, "top_n": 10 });
+    let mut request = settings.clone();
+    request["prompt"] = json!(PROMPT);
+    request["steps"] = json!(5);
+    let traced = post_ok(app(), "/api/trace", request).await;
+    let mut tokens = ids(&traced["token_ids"]);
+    let prompt_len = tokens.len();
+    let mut off_argmax = 0;
+    for (draw, expected) in traced["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .enumerate()
+    {
+        let mut request = settings.clone();
+        request["tokens"] = json!(tokens);
+        request["draw"] = json!(draw);
+        let body = post_ok(app(), "/api/step", request).await;
+        assert_eq!(body["step"], *expected, "step {draw}");
+        let next = ids(&body["tokens"]);
+        assert_eq!(next.len(), tokens.len() + 1);
+        assert_eq!(next[..tokens.len()], tokens[..]);
+        assert_eq!(next.last(), body["step"]["chosen"]["id"].as_u64().as_ref());
+        off_argmax += usize::from(expected["chosen"]["id"] != expected["candidates"][0]["id"]);
+        tokens = next;
+    }
+    assert_eq!(tokens.len(), prompt_len + 5);
+    assert!(
+        off_argmax > 0,
+        "sampling should leave the argmax at least once in 5 steps"
+    );
+}
+
+#[tokio::test]
+async fn force_takes_the_forced_token() {
+    let prompt = model().tokenizer.encode(PROMPT);
+    let request = json!({ "tokens": prompt, "force": 31337, "top_n": 3 });
+    let body = post_ok(app(), "/api/step", request).await;
+    assert_eq!(body["step"]["chosen"]["id"], 31337);
+    assert_eq!(
+        body["tokens"].as_array().and_then(|t| t.last()),
+        Some(&json!(31337))
+    );
+    assert_ne!(
+        body["step"]["candidates"][0]["id"], 31337,
+        "not the greedy choice"
+    );
+}
+
+#[tokio::test]
+async fn distribution_is_exact_and_matches_the_step() {
+    let state = state();
+    let m = model();
+    let tokens = m.tokenizer.encode(PROMPT);
+    let sampling = json!({ "greedy": false, "temperature": 0.5, "top_k": 40, "top_p": 0.8 });
+    let request = json!({ "tokens": tokens, "sampling": sampling, "top_n": 12 });
+    let body = post_ok(router_of(&state), "/api/distribution", request.clone()).await;
+
+    let logits = m
+        .gpt2
+        .forward(&tokens, &mut KvCache::new(m.config()), &mut NoRecorder);
+    let settings: Sampling = serde_json::from_value(sampling).expect("sampling");
+    let direct = explain_logits(&m, &logits.expect("forward"), &settings, 12);
+    assert_eq!(body, wire(&direct));
+
+    let step = post_ok(router_of(&state), "/api/step", request).await;
+    assert_eq!(step["step"]["candidates"], body["candidates"]);
+    assert_eq!(step["step"]["entropy_bits"], body["entropy_bits"]);
+    assert_eq!(step["step"]["nucleus_size"], body["nucleus_size"]);
+}
+
+#[tokio::test]
+async fn distribution_reuses_cached_logits_under_new_settings() {
+    let state = state();
+    let tokens = model().tokenizer.encode(PROMPT);
+    let at =
+        |t: f64| json!({ "tokens": tokens, "sampling": { "greedy": false, "temperature": t } });
+    let hot = post_ok(router_of(&state), "/api/distribution", at(2.0)).await;
+    let cold = post_ok(router_of(&state), "/api/distribution", at(0.25)).await;
+    assert_eq!(state.logits.len(), 1, "one forward pass, cached");
+    assert_eq!(hot["candidates"][0]["prob"], cold["candidates"][0]["prob"]);
+    let sharp = |b: &Value| b["candidates"][0]["sample_prob"].as_f64().unwrap_or(0.0);
+    assert!(sharp(&cold) > sharp(&hot), "a lower temperature sharpens");
+}
+
+fn router_of(state: &std::sync::Arc<nexttoken::server::AppState>) -> axum::Router {
+    nexttoken::server::router(std::sync::Arc::clone(state))
+}

@@ -1,0 +1,123 @@
+//! The model pool: a full queue answers 503 with Retry-After, a slow request times out, and
+//! `/api/health` never waits.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use nexttoken::server::{router, Limits};
+use serde_json::json;
+
+use crate::helpers::*;
+
+const UNAVAILABLE: StatusCode = StatusCode::SERVICE_UNAVAILABLE;
+
+#[tokio::test]
+async fn a_full_queue_answers_503_and_health_still_answers() {
+    let state = state_with(Limits::default(), pool(1, 0, Duration::from_secs(60)));
+    let held = state
+        .pool
+        .permits
+        .clone()
+        .try_acquire_owned()
+        .expect("free");
+    let reply = post(
+        router(state.clone()),
+        "/api/tokenize",
+        json!({ "text": "hi" }),
+    )
+    .await;
+    reply.assert_error(UNAVAILABLE, "busy");
+    assert_eq!(reply.header("retry-after"), "1");
+    assert_eq!(get(router(state.clone()), "/api/health").await.status, 200);
+    assert_eq!(get(router(state.clone()), "/api/model").await.status, 200);
+    drop(held);
+    let reply = post(router(state), "/api/tokenize", json!({ "text": "hi" })).await;
+    assert_eq!(reply.status, 200);
+}
+
+#[tokio::test]
+async fn requests_wait_in_the_queue_up_to_its_length() {
+    let state = state_with(Limits::default(), pool(1, 1, Duration::from_secs(60)));
+    let held = state
+        .pool
+        .permits
+        .clone()
+        .try_acquire_owned()
+        .expect("free");
+    let waiting = tokio::spawn(post(
+        router(state.clone()),
+        "/api/tokenize",
+        json!({ "text": "hi" }),
+    ));
+    while state.pool.waiting() == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let refused = post(
+        router(state.clone()),
+        "/api/tokenize",
+        json!({ "text": "hi" }),
+    )
+    .await;
+    refused.assert_error(UNAVAILABLE, "busy");
+    drop(held);
+    let served = waiting.await.expect("task");
+    assert_eq!(served.status, 200);
+    assert_eq!(served.json()["count"], 1);
+    assert_eq!(state.pool.waiting(), 0);
+}
+
+#[tokio::test]
+async fn waiting_past_the_deadline_is_503() {
+    let state = state_with(Limits::default(), pool(1, 4, Duration::from_millis(50)));
+    let _held = state
+        .pool
+        .permits
+        .clone()
+        .try_acquire_owned()
+        .expect("free");
+    let reply = post(
+        router(state.clone()),
+        "/api/trace",
+        json!({ "prompt": "hi" }),
+    )
+    .await;
+    let message = reply.assert_error(UNAVAILABLE, "busy");
+    assert!(message.contains("waited"), "{message}");
+    assert_eq!(reply.header("retry-after"), "1");
+    assert_eq!(
+        state.pool.waiting(),
+        0,
+        "a timed-out request leaves the queue"
+    );
+}
+
+#[tokio::test]
+async fn running_past_the_deadline_is_504() {
+    let state = state_with(Limits::default(), pool(1, 4, Duration::ZERO));
+    let request = json!({ "prompt": " a".repeat(20), "steps": 40 });
+    let reply = post(router(state), "/api/trace", request).await;
+    reply.assert_error(StatusCode::GATEWAY_TIMEOUT, "timeout");
+}
+
+#[tokio::test]
+async fn limits_come_from_the_state() {
+    let limits = Limits {
+        max_steps: 3,
+        max_body_bytes: 100,
+    };
+    let state = state_with(limits, pool(1, 4, Duration::from_secs(60)));
+    let reply = post(
+        router(state.clone()),
+        "/api/trace",
+        json!({ "prompt": "hi", "steps": 4 }),
+    )
+    .await;
+    let message = reply.assert_error(StatusCode::BAD_REQUEST, "invalid_steps");
+    assert!(message.contains("0..=3"), "{message}");
+    let long = json!({ "text": "x".repeat(100) });
+    let reply = post(router(state.clone()), "/api/tokenize", long).await;
+    reply.assert_error(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
+    let model = get(router(state), "/api/model").await.json();
+    assert_eq!(model["limits"]["max_steps"], 3);
+    assert_eq!(model["limits"]["max_body_bytes"], 100);
+}
