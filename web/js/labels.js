@@ -1,0 +1,44 @@
+// Stage 8 and the header: which model is running, whether the numbers are live, how long
+// the last request took. A learner should never mistake a recording for a live run.
+import { byId } from './dom.js';
+import { count, ms } from './format.js';
+
+const SOURCES = {
+  hub: 'loaded from the Hugging Face cache',
+  dir: 'loaded from a local folder',
+  bundled: 'built into the nexttoken binary',
+};
+
+export function renderModel(source) {
+  const m = source.model;
+  const live = source.mode === 'live';
+  byId('model-name').textContent = `${m.name} (${m.n_layer} blocks, ${m.n_embd} wide)`;
+  byId('mode-label').textContent = live ? 'live: computed now by this server' : 'recorded: a static export';
+  byId('static-banner').hidden = live;
+  document.body.dataset.mode = source.mode;
+  byId('about').textContent = live ? liveAbout(m) : staticAbout(m);
+}
+
+function liveAbout(m) {
+  const from = SOURCES[m.source] ? `, ${SOURCES[m.source]}` : '';
+  return `Every number on this page was computed when you asked for it, by the nexttoken server you are ` +
+    `connected to, running ${m.name}${from}: ${m.n_layer} blocks, ${m.n_head} attention heads, vectors of ` +
+    `${m.n_embd} numbers, a vocabulary of ${count(m.vocab_size)} tokens and room for ${count(m.n_positions)} positions. ` +
+    `Probabilities are exact over the whole vocabulary, and sampling is seeded: the same prompt, settings and ` +
+    `seed always give the same text. The timing in the header is the last request, measured here.`;
+}
+
+function staticAbout(m) {
+  return `These numbers were computed by nexttoken export with ${m.name} (${m.n_layer} blocks, ${m.n_embd} wide) ` +
+    `and saved with this page in data/curated.json; nothing runs here. Temperature-1 probabilities of the ` +
+    `recorded candidates are exact. The sliders reshape only the 30 recorded candidates, so what they show is ` +
+    `an approximation. Run nexttoken serve to try your own prompt.`;
+}
+
+export function renderTiming({ elapsedMs, roundTripMs, what }) {
+  let text;
+  if (roundTripMs == null) text = `${what}: recorded, nothing computed`;
+  else if (elapsedMs == null) text = `${what}: ${ms(roundTripMs)} round trip`;
+  else text = `${what}: ${ms(elapsedMs)} in the model, ${ms(roundTripMs)} round trip`;
+  byId('timing').textContent = text;
+}

@@ -1,0 +1,59 @@
+// Stage 5: the top candidates of one step, their probabilities, and where the rest of the
+// probability went. Each row is a button: clicking it takes that token at this step.
+import { el, keepFocus, setStyle } from './dom.js';
+import { bits, count, pct, tokenNodes } from './format.js';
+
+// `entry` is a step's { explanation, key, chosen? }; `onPick(id)` takes a candidate.
+export function renderCandidates(list, summary, { entry, vocabSize, onPick }) {
+  const { explanation } = entry;
+  const widest = Math.max(...explanation.candidates.flatMap((c) => [c.prob, c.sample_prob]));
+  keepFocus(list, 'data-rank', () => {
+    list.replaceChildren(...explanation.candidates.map((c) => row(c, widest, entry.chosen?.id, onPick)));
+  });
+  list.dataset.key = entry.key;
+  list.classList.remove('stale');
+  summary.replaceChildren(...summaryItems(explanation, vocabSize));
+}
+
+function row(c, widest, chosenId, onPick) {
+  const chosen = c.id === chosenId;
+  const cls = ['cand', c.kept ? 'kept' : 'cut', chosen ? 'chosen' : ''].join(' ');
+  const label = `${c.display}: ${pct(c.sample_prob)} chance with these settings, ${pct(c.prob)} at temperature 1, logit ${c.logit.toFixed(2)}${c.kept ? '' : ', cut'}${chosen ? ', picked' : ''}`;
+  return el('li', {},
+    el('button', {
+      type: 'button', class: cls, testid: 'candidate-row', title: `Take this token (id ${c.id}) here`,
+      dataset: { rank: c.rank, id: c.id, prob: c.prob, sampleProb: c.sample_prob },
+      'aria-label': label, 'aria-current': chosen ? 'true' : null, onclick: () => onPick(c.id),
+    },
+    el('span', { class: 'rank' }, `${c.rank + 1}`),
+    el('span', { class: 'cand-token' }, tokenNodes(c)),
+    bars(c, widest),
+    el('span', { class: 'p', testid: 'candidate-prob' }, pct(c.sample_prob)),
+    el('span', { class: 'p1' }, `T=1 ${pct(c.prob)}`),
+    el('span', { class: 'logit' }, c.logit.toFixed(2)),
+    el('span', { class: 'tags' }, c.kept ? null : el('span', { class: 'tag cut' }, 'cut'),
+      chosen ? el('span', { class: 'tag picked' }, 'picked') : null)));
+}
+
+// Two bars per row, scaled to the widest shown: the hollow one is the model's own probability,
+// the solid one the chance of being picked with the current settings.
+function bars(c, widest) {
+  const model = el('span', { class: 'bar model' });
+  const sample = el('span', { class: 'bar sample' });
+  setStyle(model, { width: `${(100 * c.prob) / widest}%` });
+  setStyle(sample, { width: `${(100 * c.sample_prob) / widest}%` });
+  return el('span', { class: 'bars', 'aria-hidden': 'true' }, model, sample);
+}
+
+function summaryItems(x, vocabSize) {
+  const approx = x.approximate;
+  const item = (term, ...detail) => el('div', {}, el('dt', {}, term), el('dd', {}, ...detail));
+  return [
+    item('Uncertainty (entropy)', `${approx ? '≥ ' : ''}${bits(x.entropy_bits)} at temperature 1; `,
+      `${approx ? '≈ ' : ''}${bits(x.sample_entropy_bits)} with these settings`),
+    item('Not shown', el('span', { testid: 'mass-outside' }, pct(x.mass_outside_shown)),
+      ` of the probability is on the other ${count(vocabSize - x.candidates.length)} tokens; `,
+      approx ? 'the recording leaves them out of the sliders' : `${pct(x.sample_mass_outside_shown)} with these settings`),
+    item('Can be picked', `${approx ? '≈ ' : ''}${count(x.nucleus_size)} of ${count(vocabSize)} tokens`),
+  ];
+}

@@ -1,0 +1,182 @@
+// State and wiring: connects to a data source, runs prompts, steps, and keeps every stage on
+// screen in line with the session. Each stage's drawing lives in its own module.
+import { connect } from './api.js';
+import { byId, debounce, el, sleep } from './dom.js';
+import { renderEmbeddings } from './embeddings.js';
+import { tokenNodes } from './format.js';
+import { renderControls, renderOutput, renderTimeline } from './generation.js';
+import { renderModel, renderTiming } from './labels.js';
+import { renderCandidates } from './logits.js';
+import { initPrompt, showPrompt } from './prompt.js';
+import { renderResidual } from './residual.js';
+import { initSampling, readSettings } from './sampling.js';
+import { Session, settingsKey } from './session.js';
+import { renderTokens } from './tokens.js';
+
+// Long enough to read each new token while playing, short enough to feel live.
+const PLAY_PAUSE_MS = 350;
+const END_OF_TEXT = '<|endoftext|>';
+
+let source;
+let session;
+const ui = { busy: false, playing: false, refreshing: false };
+
+boot();
+
+async function boot() {
+  byId('boot-note').hidden = true;
+  try {
+    source = await connect();
+  } catch (err) {
+    showError(`The page could not load its data: ${err.message}`);
+    return;
+  }
+  session = new Session(source);
+  renderModel(source);
+  initSampling({ onChange: settingsChanged, onSeedChange: render, approximate: source.mode === 'static' });
+  initPrompt({ source, onRun: runPrompt });
+  byId('step').addEventListener('click', () => !ui.playing && act(stepOnce));
+  byId('back').addEventListener('click', () => !ui.playing && act(async () => session.back()));
+  byId('play').addEventListener('click', togglePlay);
+  const first = source.prompts[0];
+  showPrompt(first.prompt);
+  await runPrompt(first.prompt);
+}
+
+// Runs one user action at a time; its error is shown in words, never thrown away.
+async function act(action) {
+  if (ui.busy) return false;
+  setFlag('busy', true);
+  showError(null);
+  let ok = true;
+  try {
+    await action();
+  } catch (err) {
+    showError(err.message);
+    ok = false;
+  }
+  setFlag('busy', false);
+  refresh();
+  return ok;
+}
+
+async function runPrompt(prompt) {
+  ui.playing = false;
+  while (ui.busy) await sleep(50); // let a step in flight land first, so the run is not dropped
+  return act(async () => {
+    const run = await session.start(prompt, readSettings());
+    renderTokens(byId('tokens'), byId('token-count'), run);
+    renderEmbeddings(byId('embeddings'), run, source.model);
+    renderResidual(byId('residual'), run);
+    renderTiming({ ...run, what: 'Prompt' });
+  });
+}
+
+async function stepOnce() {
+  const result = await session.step(readSettings());
+  renderTiming({ ...result, what: `Step ${session.steps.length}` });
+}
+
+function pick(id) {
+  if (ui.playing || session.entry(session.view)?.chosen?.id === id) return;
+  act(async () => {
+    const result = await session.take(session.view, id, readSettings());
+    renderTiming({ ...result, what: `Step ${session.steps.length} (your pick)` });
+  });
+}
+
+function select(pos) {
+  session.select(pos);
+  refresh();
+}
+
+async function togglePlay() {
+  if (ui.playing) {
+    setFlag('playing', false);
+    return;
+  }
+  if (ui.busy) return;
+  setFlag('playing', true);
+  while (ui.playing && canStep()) {
+    if (!(await act(stepOnce))) break;
+    if (session.steps.at(-1).chosen.text === END_OF_TEXT) break;
+    await sleep(PLAY_PAUSE_MS);
+  }
+  setFlag('playing', false);
+}
+
+function canStep() {
+  if (!session?.run) return false;
+  // The chosen token needs a position of its own.
+  const room = session.prefix(session.steps.length).length < source.model.n_positions;
+  const recorded = source.mode !== 'static' || session.steps.length < source.recordedSteps();
+  return room && recorded;
+}
+
+function settingsChanged() {
+  byId('candidates').classList.add('stale');
+  refreshSoon();
+}
+
+const refreshSoon = debounce(() => refresh(), 150);
+
+// Brings the step on screen in line with the sliders, one request at a time; the loop picks
+// up settings that changed while a request was out.
+async function refresh() {
+  render();
+  if (ui.refreshing || !session?.run) return;
+  setFlag('refreshing', true);
+  try {
+    while (session.entry(session.view)?.key !== settingsKey(readSettings())) {
+      await session.explainView(readSettings());
+      render();
+    }
+  } catch (err) {
+    showError(err.message);
+  }
+  setFlag('refreshing', false);
+}
+
+function render() {
+  document.body.dataset.state = ui.busy || ui.playing || ui.refreshing ? 'busy' : 'idle';
+  if (!session?.run) return;
+  const step = canStep();
+  renderOutput(session);
+  renderTimeline(session, { canStep: step, onSelect: select });
+  renderControls({ hasRun: true, busy: ui.busy, playing: ui.playing, canStep: step, canBack: session.steps.length > 0 });
+  renderView();
+}
+
+function renderView() {
+  const entry = session.entry(session.view);
+  const list = byId('candidates');
+  byId('view-label').replaceChildren(...viewLabel(entry));
+  if (!entry) {
+    list.replaceChildren();
+    return;
+  }
+  renderCandidates(list, byId('dist-summary'), { entry, vocabSize: source.model.vocab_size, onPick: pick });
+  if (entry.key !== settingsKey(readSettings())) list.classList.add('stale');
+}
+
+function viewLabel(entry) {
+  const n = session.view + 1;
+  if (session.view < session.steps.length) {
+    const listed = entry.explanation.candidates.some((c) => c.id === entry.chosen.id);
+    return [`Step ${n}: the model picked `, el('span', { class: 'token-inline' }, tokenNodes(entry.chosen)),
+      listed ? ' from these.' : ', a token ranked below the 30 shown: sampling can reach any kept token.',
+      ' Click another to take it instead.'];
+  }
+  return [`Step ${n}: the next token, not picked yet. Step samples one; clicking takes it.`];
+}
+
+function setFlag(flag, value) {
+  ui[flag] = value;
+  render();
+}
+
+function showError(message) {
+  const box = byId('error');
+  box.hidden = !message;
+  box.textContent = message ?? '';
+}

@@ -1,0 +1,70 @@
+// Stage 1: the prompt box and the five example prompts.
+import { byId, debounce, el } from './dom.js';
+import { plural } from './format.js';
+
+export function initPrompt({ source, onRun }) {
+  const input = byId('prompt');
+  const isStatic = source.mode === 'static';
+  byId('examples').replaceChildren(...source.prompts.map((p) => exampleButton(p, onRun)));
+  input.addEventListener('input', () => { fitRows(input); markExample(input.value); });
+  byId('run').addEventListener('click', () => onRun(input.value));
+  // Enter alone must stay a newline: code prompts need them.
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      onRun(input.value);
+    }
+  });
+  if (isStatic) {
+    input.readOnly = true;
+    byId('run').disabled = true;
+    byId('prompt-count').textContent = 'A new prompt needs the server: pick one of the recorded prompts above.';
+    return;
+  }
+  const limit = source.model.limits?.max_prompt_tokens ?? source.model.n_positions;
+  const countTokens = debounce(() => showCount(source, input.value, limit), 250);
+  input.addEventListener('input', countTokens);
+  byId('prompt-count').textContent = 'Ctrl+Enter runs too.';
+}
+
+// Shows `text` in the prompt box, tall enough for its lines (code prompts have several).
+export function showPrompt(text) {
+  const input = byId('prompt');
+  input.value = text;
+  fitRows(input);
+  markExample(text);
+}
+
+function markExample(text) {
+  for (const button of byId('examples').children) button.setAttribute('aria-pressed', String(button.dataset.prompt === text));
+}
+
+function fitRows(input) {
+  input.rows = Math.min(10, Math.max(3, input.value.split('\n').length + 1));
+}
+
+function exampleButton(example, onRun) {
+  const run = () => {
+    showPrompt(example.prompt);
+    onRun(example.prompt);
+  };
+  return el('button', { type: 'button', class: 'example', dataset: { kind: example.kind ?? '', prompt: example.prompt }, testid: 'example-prompt', onclick: run },
+    example.label);
+}
+
+// Counting as one types shows the tokenizer at work before anything runs.
+async function showCount(source, text, limit) {
+  const out = byId('prompt-count');
+  if (!text) {
+    out.textContent = '';
+    return;
+  }
+  try {
+    const { count } = await source.tokenize(text);
+    if (byId('prompt').value !== text) return; // a later keystroke's answer is on its way
+    out.textContent = `${plural(count, 'token')} (this model reads at most ${limit}, generated ones included)`;
+    out.classList.toggle('over', count >= limit);
+  } catch (err) {
+    out.textContent = err.message;
+  }
+}
