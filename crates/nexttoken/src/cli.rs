@@ -120,8 +120,10 @@ impl ServeArgs {
 
 #[derive(Args, Clone)]
 pub struct ModelArg {
-    /// A Hugging Face model id (gpt2, distilgpt2, gpt2-medium, org/name, ...) or a directory in
-    /// Hugging Face layout. Default: gpt2 when it is in the Hugging Face cache.
+    /// A Hugging Face model id (gpt2, distilgpt2, gpt2-medium, org/name, ...), a directory in
+    /// Hugging Face layout, or `sotu-tiny` (alias `tiny`), the small model built into nexttoken.
+    /// Default: gpt2 when it is in the Hugging Face cache, else sotu-tiny (the server then
+    /// downloads gpt2 in the background).
     #[arg(long, short)]
     pub model: Option<String>,
 }

@@ -23,13 +23,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             gen,
             json,
             prompt,
-        }) => commands::trace_cmd(&models::load(model.model.as_deref())?, &gen, &prompt, json),
+        }) => commands::trace_cmd(
+            &models::load(model.model.as_deref())?.0,
+            &gen,
+            &prompt,
+            json,
+        ),
         Some(Command::Generate { model, gen, prompt }) => {
-            commands::generate(&models::load(model.model.as_deref())?, &gen, &prompt)
+            commands::generate(&models::load(model.model.as_deref())?.0, &gen, &prompt)
         }
         Some(Command::Serve(args)) => serve(&args),
         Some(Command::Export { model, out, steps }) => {
-            let model = models::load(model.model.as_deref())?;
+            let (model, _) = models::load(model.model.as_deref())?;
             let written = export::export(&model, &out, steps)?;
             println!("{}", written.summary(&out));
             Ok(())
@@ -39,7 +44,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn serve(args: &ServeArgs) -> anyhow::Result<()> {
-    let name = args.model.model.as_deref();
-    let model = models::load(name)?;
-    server::serve(model, server::state::source_label(name), args.options())
+    let (model, source, upgrade) = match args.model.model.as_deref() {
+        Some(name) => {
+            let (model, source) = models::load(Some(name))?;
+            (model, source, None)
+        }
+        None => server::default_model()?,
+    };
+    server::serve(model, source, upgrade, args.options())
 }

@@ -1,26 +1,82 @@
-//! Which model to run: a directory, or a Hugging Face id resolved through the cache.
+//! Which model to run: the bundled one, a directory, or a Hugging Face id resolved through
+//! the cache.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use nexttoken_hub::{HubConfig, IndicatifProgress};
 use nexttoken_model::Model;
 
-/// The model used when none is named.
+/// The model nexttoken is about, used when it is in the Hugging Face cache.
 pub const DEFAULT_MODEL: &str = "gpt2";
+/// The small model built into the binary (models/sotu-tiny), so the first run works offline.
+pub const BUNDLED_MODEL: &str = "sotu-tiny";
+const BUNDLED_ALIASES: [&str; 2] = [BUNDLED_MODEL, "tiny"];
+const BUNDLED_CONFIG: &str = include_str!("../../../models/sotu-tiny/config.json");
+static BUNDLED_WEIGHTS: &[u8] = include_bytes!("../../../models/sotu-tiny/model.safetensors");
 
-/// Loads `name`: an existing directory, else a hub id (downloaded with a progress bar).
-pub fn load(name: Option<&str>) -> Result<Model> {
-    let name = name.unwrap_or(DEFAULT_MODEL);
-    let path = Path::new(name);
-    if path.is_dir() {
-        return Model::load(path, name).with_context(|| format!("loading {name}"));
+/// Where a model's weights came from (shown on the page as `source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Bundled,
+    Dir,
+    Hub,
+}
+
+impl Source {
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::Bundled => "bundled",
+            Source::Dir => "dir",
+            Source::Hub => "hub",
+        }
     }
-    let dir = nexttoken_hub::resolve(
-        &HubConfig::from_env(),
-        name,
-        "main",
-        &IndicatifProgress::new(),
-    )?;
-    Model::load(&dir, name).with_context(|| format!("loading {name} from {}", dir.display()))
+}
+
+/// The model built into the binary.
+pub fn bundled() -> Result<Model> {
+    Model::from_bytes(BUNDLED_MODEL, BUNDLED_CONFIG, BUNDLED_WEIGHTS)
+        .context("loading the bundled model")
+}
+
+/// Loads what `name` names: the bundled model, an existing directory, else a hub id
+/// (downloaded with a progress bar). With no name: GPT-2 when cached, else the bundled model.
+pub fn load(name: Option<&str>) -> Result<(Model, Source)> {
+    match name {
+        Some(name) if BUNDLED_ALIASES.contains(&name) => Ok((bundled()?, Source::Bundled)),
+        Some(name) if Path::new(name).is_dir() => {
+            let model =
+                Model::load(Path::new(name), name).with_context(|| format!("loading {name}"))?;
+            Ok((model, Source::Dir))
+        }
+        Some(name) => {
+            let dir = nexttoken_hub::resolve(
+                &HubConfig::from_env(),
+                name,
+                "main",
+                &IndicatifProgress::new(),
+            )?;
+            Ok((load_snapshot(&dir, name)?, Source::Hub))
+        }
+        None => match cached_default(&HubConfig::from_env()) {
+            Some(dir) => Ok((load_snapshot(&dir, DEFAULT_MODEL)?, Source::Hub)),
+            None => {
+                eprintln!(
+                    "note: {DEFAULT_MODEL} is not in the Hugging Face cache, so the bundled \
+                     {BUNDLED_MODEL} model runs; `--model {DEFAULT_MODEL}` downloads GPT-2"
+                );
+                Ok((bundled()?, Source::Bundled))
+            }
+        },
+    }
+}
+
+/// GPT-2's snapshot directory when the cache holds all of it.
+pub fn cached_default(hub: &HubConfig) -> Option<PathBuf> {
+    nexttoken_hub::cached(hub, DEFAULT_MODEL, "main")
+}
+
+/// Loads a downloaded hub snapshot.
+pub fn load_snapshot(dir: &Path, name: &str) -> Result<Model> {
+    Model::load(dir, name).with_context(|| format!("loading {name} from {}", dir.display()))
 }

@@ -10,11 +10,16 @@ pub mod logits_cache;
 pub mod pool;
 pub mod router;
 pub mod state;
+pub mod upgrade;
 
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use nexttoken_hub::HubConfig;
 use nexttoken_model::Model;
+
+use crate::models::{self, Source, BUNDLED_MODEL, DEFAULT_MODEL};
+use upgrade::{DownloadStatus, Upgrade};
 
 pub use limits::Limits;
 pub use pool::PoolConfig;
@@ -31,16 +36,51 @@ pub struct ServeOptions {
     pub pool: PoolConfig,
 }
 
+/// What to serve when no model is named: GPT-2 when cached; otherwise the bundled model at
+/// once, with GPT-2 downloading in the background (unless offline).
+pub fn default_model() -> Result<(Model, Source, Option<Arc<Upgrade>>)> {
+    let hub = HubConfig::from_env();
+    if let Some(dir) = models::cached_default(&hub) {
+        return Ok((
+            models::load_snapshot(&dir, DEFAULT_MODEL)?,
+            Source::Hub,
+            None,
+        ));
+    }
+    let model = models::bundled()?;
+    let upgrade = Upgrade::start(hub, DEFAULT_MODEL);
+    match upgrade.status() {
+        DownloadStatus::Offline { message, .. } => {
+            eprintln!("nexttoken: serving the bundled {BUNDLED_MODEL} model. {message}")
+        }
+        _ => eprintln!(
+            "nexttoken: {DEFAULT_MODEL} is not in the Hugging Face cache: serving the bundled \
+             {BUNDLED_MODEL} model now while {DEFAULT_MODEL} downloads in the background"
+        ),
+    }
+    Ok((model, Source::Bundled, Some(upgrade)))
+}
+
 /// Serves `model` until Ctrl-C. Runs its own tokio runtime: the CLI's other commands need none.
-pub fn serve(model: Model, source: &str, options: ServeOptions) -> Result<()> {
+pub fn serve(
+    model: Model,
+    source: Source,
+    upgrade: Option<Arc<Upgrade>>,
+    options: ServeOptions,
+) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(run(model, source, options))
+    runtime.block_on(run(model, source, upgrade, options))
 }
 
-async fn run(model: Model, source: &str, options: ServeOptions) -> Result<()> {
+async fn run(
+    model: Model,
+    source: Source,
+    upgrade: Option<Arc<Upgrade>>,
+    options: ServeOptions,
+) -> Result<()> {
     let address = (options.host.as_str(), options.port);
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -58,7 +98,13 @@ async fn run(model: Model, source: &str, options: ServeOptions) -> Result<()> {
     if options.open {
         open_browser(&url);
     }
-    let state = AppState::new(Arc::new(model), source, options.limits, options.pool);
+    let state = AppState::with_upgrade(
+        Arc::new(model),
+        source,
+        options.limits,
+        options.pool,
+        upgrade,
+    );
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -12,7 +12,7 @@ use axum::Router;
 
 use super::assets;
 use super::errors::ApiError;
-use super::handlers::{distribution, info, step, tokenize, trace};
+use super::handlers::{distribution, info, step, switch, tokenize, trace};
 use super::state::AppState;
 
 /// Scripts, styles and data only from this server; inline styles for the page's computed
@@ -24,6 +24,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/api/health", get(info::health))
         .route("/api/model", get(info::model))
+        .route("/api/model/switch", post(switch::switch))
         .route("/api/tokenize", post(tokenize::tokenize))
         .route("/api/trace", post(trace::trace_handler))
         .route("/api/step", post(step::step))

@@ -1,40 +1,68 @@
-//! What every handler shares: the model, where it came from, the limits, the model pool and
-//! the logits cache.
+//! What every handler shares: the loaded model (swappable once GPT-2 arrives), the limits,
+//! the model pool and the background download.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use nexttoken_model::Model;
 
 use super::limits::Limits;
 use super::logits_cache::LogitsCache;
 use super::pool::{Pool, PoolConfig};
+use super::upgrade::Upgrade;
+use crate::models::Source;
 
-pub struct AppState {
+/// A model and what belongs to it alone: its source and its cached logits.
+pub struct Loaded {
     pub model: Arc<Model>,
-    /// Where the weights came from, for `/api/model`: "hub", "dir" or "bundled".
-    pub source: String,
-    pub limits: Limits,
-    pub pool: Pool,
+    pub source: Source,
     pub logits: LogitsCache,
 }
 
+pub struct AppState {
+    /// Handlers take a snapshot at their start, so a switch never changes a request midway.
+    loaded: RwLock<Arc<Loaded>>,
+    pub limits: Limits,
+    pub pool: Pool,
+    /// Present while the bundled model serves and GPT-2 is being fetched.
+    pub upgrade: Option<Arc<Upgrade>>,
+}
+
 impl AppState {
-    pub fn new(model: Arc<Model>, source: &str, limits: Limits, pool: PoolConfig) -> Arc<Self> {
+    pub fn new(model: Arc<Model>, source: Source, limits: Limits, pool: PoolConfig) -> Arc<Self> {
+        Self::with_upgrade(model, source, limits, pool, None)
+    }
+
+    pub fn with_upgrade(
+        model: Arc<Model>,
+        source: Source,
+        limits: Limits,
+        pool: PoolConfig,
+        upgrade: Option<Arc<Upgrade>>,
+    ) -> Arc<Self> {
         Arc::new(AppState {
-            model,
-            source: source.to_string(),
+            loaded: RwLock::new(loaded(model, source)),
             limits,
             pool: Pool::new(pool),
-            logits: LogitsCache::default(),
+            upgrade,
         })
+    }
+
+    /// The model serving now.
+    pub fn loaded(&self) -> Arc<Loaded> {
+        Arc::clone(&self.loaded.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Serves `model` from now on; requests already running finish on the old one.
+    pub fn switch(&self, model: Model, source: Source) {
+        *self.loaded.write().unwrap_or_else(PoisonError::into_inner) =
+            loaded(Arc::new(model), source);
     }
 }
 
-/// The source label of a `--model` value, decided the way `crate::models::load` decides it.
-pub fn source_label(model_arg: Option<&str>) -> &'static str {
-    match model_arg {
-        Some(name) if Path::new(name).is_dir() => "dir",
-        _ => "hub",
-    }
+fn loaded(model: Arc<Model>, source: Source) -> Arc<Loaded> {
+    Arc::new(Loaded {
+        model,
+        source,
+        logits: LogitsCache::default(),
+    })
 }

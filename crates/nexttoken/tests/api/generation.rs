@@ -185,7 +185,7 @@ async fn distribution_reuses_cached_logits_under_new_settings() {
         |t: f64| json!({ "tokens": tokens, "sampling": { "greedy": false, "temperature": t } });
     let hot = post_ok(router_of(&state), "/api/distribution", at(2.0)).await;
     let cold = post_ok(router_of(&state), "/api/distribution", at(0.25)).await;
-    assert_eq!(state.logits.len(), 1, "one forward pass, cached");
+    assert_eq!(state.loaded().logits.len(), 1, "one forward pass, cached");
     assert_eq!(hot["candidates"][0]["prob"], cold["candidates"][0]["prob"]);
     let sharp = |b: &Value| b["candidates"][0]["sample_prob"].as_f64().unwrap_or(0.0);
     assert!(sharp(&cold) > sharp(&hot), "a lower temperature sharpens");

@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
+use nexttoken::models::Source;
 use nexttoken::server::{router, AppState, Limits, PoolConfig};
 use nexttoken_model::Model;
 use serde_json::Value;
@@ -33,7 +34,7 @@ pub fn pool(max_concurrent: usize, queue: usize, timeout: Duration) -> PoolConfi
 }
 
 pub fn state_with(limits: Limits, pool: PoolConfig) -> Arc<AppState> {
-    AppState::new(model(), "dir", limits, pool)
+    AppState::new(model(), Source::Dir, limits, pool)
 }
 
 pub fn state() -> Arc<AppState> {

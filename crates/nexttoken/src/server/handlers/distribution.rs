@@ -14,7 +14,7 @@ use serde_json::Number;
 use crate::server::errors::ApiError;
 use crate::server::extract::ApiJson;
 use crate::server::limits::{self, present};
-use crate::server::state::AppState;
+use crate::server::state::{AppState, Loaded};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,29 +30,29 @@ pub async fn distribution(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<DistributionRequest>,
 ) -> Result<Json<StepExplanation>, ApiError> {
-    let n_positions = state.model.config().n_positions;
-    let tokens = limits::token_ids(&state.model, &req.tokens, n_positions)?;
+    let loaded = state.loaded();
+    let n_positions = loaded.model.config().n_positions;
+    let tokens = limits::token_ids(&loaded.model, &req.tokens, n_positions)?;
     let top_n = limits::top_n(req.top_n.as_ref())?;
-    limits::sampling(&state.model, &req.sampling)?;
-    let shared = Arc::clone(&state);
+    limits::sampling(&loaded.model, &req.sampling)?;
     let explanation = state
         .pool
         .run(move || {
-            let logits = logits_after(&shared, tokens)?;
-            Ok(explain_logits(&shared.model, &logits, &req.sampling, top_n))
+            let logits = logits_after(&loaded, tokens)?;
+            Ok(explain_logits(&loaded.model, &logits, &req.sampling, top_n))
         })
         .await?;
     Ok(Json(explanation))
 }
 
 /// The logits after `tokens`: from the cache, else one forward pass (then cached).
-fn logits_after(state: &AppState, tokens: Vec<u32>) -> Result<Arc<Vec<f32>>, ApiError> {
-    if let Some(logits) = state.logits.get(&tokens) {
+fn logits_after(loaded: &Loaded, tokens: Vec<u32>) -> Result<Arc<Vec<f32>>, ApiError> {
+    if let Some(logits) = loaded.logits.get(&tokens) {
         return Ok(logits);
     }
-    let model = &state.model;
+    let model = &loaded.model;
     let mut cache = KvCache::new(model.config());
     let logits = Arc::new(model.gpt2.forward(&tokens, &mut cache, &mut NoRecorder)?);
-    state.logits.insert(tokens, Arc::clone(&logits));
+    loaded.logits.insert(tokens, Arc::clone(&logits));
     Ok(logits)
 }

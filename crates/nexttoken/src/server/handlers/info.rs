@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use crate::server::limits::TOP_N;
 use crate::server::state::AppState;
+use crate::server::upgrade::DownloadStatus;
 
 pub async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
@@ -22,8 +23,11 @@ pub struct ModelResponse {
     n_embd: usize,
     vocab_size: usize,
     n_positions: usize,
-    source: String,
+    source: &'static str,
     limits: LimitsInfo,
+    /// The background download of GPT-2 while the bundled model serves; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    download: Option<DownloadStatus>,
 }
 
 #[derive(Serialize)]
@@ -35,20 +39,22 @@ struct LimitsInfo {
 }
 
 pub async fn model(State(state): State<Arc<AppState>>) -> Json<ModelResponse> {
-    let c = state.model.config();
+    let loaded = state.loaded();
+    let c = loaded.model.config();
     Json(ModelResponse {
-        name: state.model.name.clone(),
+        name: loaded.model.name.clone(),
         n_layer: c.n_layer,
         n_head: c.n_head,
         n_embd: c.n_embd,
         vocab_size: c.vocab_size,
         n_positions: c.n_positions,
-        source: state.source.clone(),
+        source: loaded.source.label(),
         limits: LimitsInfo {
             max_steps: state.limits.max_steps,
             max_prompt_tokens: c.n_positions,
             max_body_bytes: state.limits.max_body_bytes,
             max_top_n: *TOP_N.end(),
         },
+        download: state.upgrade.as_ref().map(|u| u.status()),
     })
 }

@@ -3,5 +3,6 @@
 pub mod distribution;
 pub mod info;
 pub mod step;
+pub mod switch;
 pub mod tokenize;
 pub mod trace;

@@ -42,7 +42,7 @@ pub async fn step(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<StepRequest>,
 ) -> Result<Json<StepResponse>, ApiError> {
-    let model = Arc::clone(&state.model);
+    let model = Arc::clone(&state.loaded().model);
     // The chosen token joins the sequence, so it needs a position too.
     let room = model.config().n_positions.saturating_sub(1);
     let tokens = limits::token_ids(&model, &req.tokens, room)?;

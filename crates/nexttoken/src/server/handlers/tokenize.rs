@@ -27,7 +27,7 @@ pub async fn tokenize(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<TokenizeRequest>,
 ) -> Result<Json<TokenizeResponse>, ApiError> {
-    let model = Arc::clone(&state.model);
+    let model = Arc::clone(&state.loaded().model);
     // A 64 KiB text takes tens of milliseconds to encode: pool work, like the model's.
     let tokens = state
         .pool

@@ -54,7 +54,7 @@ pub async fn trace_handler(
         seed: limits::seed(req.seed.as_ref())?,
         top_n: limits::top_n(req.top_n.as_ref())?,
     };
-    let model = Arc::clone(&state.model);
+    let model = Arc::clone(&state.loaded().model);
     limits::sampling(&model, &options.sampling)?;
     let response = state
         .pool
