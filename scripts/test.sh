@@ -4,3 +4,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo test --workspace --all-targets
+
+# Browser tests of the page (tests/browser): Debian's chromium driven by playwright-core, never
+# a downloaded browser. Installs what they need when it is missing.
+if ! command -v chromium >/dev/null 2>&1; then
+  apt-get update && apt-get install -y chromium chromium-driver fonts-noto-color-emoji
+fi
+if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
+  (cd tests/browser && npm ci --no-audit --no-fund)
+fi
+bash tests/browser/run.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Browser tests of the page: builds nexttoken, serves the tiny fixture model on a free loopback
-# port, exports the static site, and runs the node:test suites in Debian's chromium.
+# port, serves the bundled model offline (GPT-2 cannot download), exports the static site, and
+# runs the node:test suites in Debian's chromium.
 # Needs: chromium at /usr/bin/chromium and `npm ci` done here (scripts/test.sh does both).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -14,27 +15,50 @@ model="fixtures/tiny-gpt2"
 cargo build -p nexttoken
 
 work="$(mktemp -d)"
-server_pid=""
+pids=()
 cleanup() {
-  if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-port="$(node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
-"$bin" serve --model "$model" --host 127.0.0.1 --port "$port" >"$work/server.log" 2>&1 &
-server_pid=$!
-url="http://127.0.0.1:$port/"
-healthy() { node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "${url}api/health"; }
-for _ in $(seq 1 150); do
-  if healthy; then break; fi
-  if ! kill -0 "$server_pid" 2>/dev/null; then cat "$work/server.log"; echo "the server exited" >&2; exit 1; fi
-  sleep 0.2
-done
-healthy || { cat "$work/server.log"; echo "the server never answered" >&2; exit 1; }
+free_port() {
+  node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'
+}
+
+healthy() {
+  node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$1api/health"
+}
+
+# start_server NAME COMMAND...: runs `COMMAND --host 127.0.0.1 --port P` on a free port P, waits for /api/health, and sets
+# $url. Extra environment comes from the caller's `env` prefix.
+start_server() {
+  local name="$1" port
+  shift
+  port="$(free_port)"
+  "$@" --host 127.0.0.1 --port "$port" >"$work/$name.log" 2>&1 &
+  pids+=("$!")
+  url="http://127.0.0.1:$port/"
+  for _ in $(seq 1 150); do
+    if healthy "$url"; then return; fi
+    if ! kill -0 "${pids[-1]}" 2>/dev/null; then break; fi
+    sleep 0.2
+  done
+  cat "$work/$name.log"
+  echo "the $name server never answered" >&2
+  exit 1
+}
+
+start_server fixture "$bin" serve --model "$model"
+live_url="$url"
+# No --model and an empty, offline Hugging Face cache: the bundled model serves and the page
+# must say that GPT-2 cannot be downloaded.
+mkdir -p "$work/hf"
+start_server bundled env -u HUGGINGFACE_HUB_CACHE HF_HOME="$work/hf" HF_HUB_CACHE="$work/hf/hub" HF_HUB_OFFLINE=1 "$bin" serve
+bundled_url="$url"
 
 "$bin" export --model "$model" --out "$work/site" >/dev/null
 
 cd "$here"
-NEXTTOKEN_URL="$url" NEXTTOKEN_EXPORT_DIR="$work/site" \
-  node --test --test-concurrency=1 live.test.js static.test.js
+NEXTTOKEN_URL="$live_url" NEXTTOKEN_BUNDLED_URL="$bundled_url" NEXTTOKEN_EXPORT_DIR="$work/site" \
+  node --test --test-concurrency=1 live.test.js bundled.test.js static.test.js

@@ -2,7 +2,8 @@
 // export's recording (`data/curated.json`). Everything else in the page calls only these.
 import { approximate } from './approx.js';
 
-export const TOP_N = 30;
+// Candidates per step: what the page lists and what a static export records.
+const TOP_N = 30;
 
 // Static mode is decided before any request, so an exported page never touches `/api`.
 export async function connect() {
@@ -48,6 +49,14 @@ function liveSource(model, prompts) {
     mode: 'live',
     model,
     prompts,
+    async refreshModel() {
+      this.model = await getJson('/api/model');
+    },
+    // The server answers with the new name only; the page needs the whole model description.
+    async switchModel() {
+      await request('/api/model/switch', {});
+      await this.refreshModel();
+    },
     async tokenize(text) {
       return (await request('/api/tokenize', { text })).data;
     },

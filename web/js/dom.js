@@ -34,8 +34,6 @@ export function debounce(fn, ms) {
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export const reducedMotion = () => window.matchMedia('(prefers-reduced-motion: reduce)').matches;
-
 // Re-rendering a list replaces its buttons; this keeps the keyboard user's place in it.
 export function keepFocus(list, attribute, render) {
   const active = document.activeElement;

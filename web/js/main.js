@@ -2,6 +2,7 @@
 // screen in line with the session. Each stage's drawing lives in its own module.
 import { connect } from './api.js';
 import { byId, debounce, el, sleep } from './dom.js';
+import { watchDownload } from './download.js';
 import { renderEmbeddings } from './embeddings.js';
 import { tokenNodes } from './format.js';
 import { renderControls, renderOutput, renderTimeline } from './generation.js';
@@ -25,6 +26,7 @@ boot();
 
 async function boot() {
   byId('boot-note').hidden = true;
+  byId('error-close').addEventListener('click', () => showError(null));
   try {
     source = await connect();
   } catch (err) {
@@ -35,6 +37,7 @@ async function boot() {
   renderModel(source);
   initSampling({ onChange: settingsChanged, onSeedChange: render, approximate: source.mode === 'static' });
   initPrompt({ source, onRun: runPrompt });
+  watchDownload(source, switchModel);
   byId('step').addEventListener('click', () => !ui.playing && act(stepOnce));
   byId('back').addEventListener('click', () => !ui.playing && act(async () => session.back()));
   byId('play').addEventListener('click', togglePlay);
@@ -70,6 +73,16 @@ async function runPrompt(prompt) {
     renderResidual(byId('residual'), run);
     renderTiming({ ...run, what: 'Prompt' });
   });
+}
+
+// Everything on screen came from the old model, so the prompt runs again on the new one.
+async function switchModel() {
+  const ok = await act(async () => {
+    await source.switchModel();
+    renderModel(source);
+    watchDownload(source, switchModel);
+  });
+  if (ok && session.run) await runPrompt(session.run.prompt);
 }
 
 async function stepOnce() {
@@ -165,9 +178,9 @@ function viewLabel(entry) {
     const listed = entry.explanation.candidates.some((c) => c.id === entry.chosen.id);
     return [`Step ${n}: the model picked `, el('span', { class: 'token-inline' }, tokenNodes(entry.chosen)),
       listed ? ' from these.' : ', a token ranked below the 30 shown: sampling can reach any kept token.',
-      ' Click another to take it instead.'];
+      source.mode === 'static' ? ' Taking another needs the server.' : ' Click another to take it instead.'];
   }
-  return [`Step ${n}: the next token, not picked yet. Step samples one; clicking takes it.`];
+  return [`Step ${n}: the next token, not picked yet. Step ${source.mode === 'static' ? 'replays the recorded one' : 'samples one; clicking takes it'}.`];
 }
 
 function setFlag(flag, value) {
@@ -176,7 +189,6 @@ function setFlag(flag, value) {
 }
 
 function showError(message) {
-  const box = byId('error');
-  box.hidden = !message;
-  box.textContent = message ?? '';
+  byId('error').hidden = !message;
+  byId('error-text').textContent = message ?? '';
 }

@@ -21,8 +21,9 @@ export function initPrompt({ source, onRun }) {
     byId('prompt-count').textContent = 'A new prompt needs the server: pick one of the recorded prompts above.';
     return;
   }
-  const limit = source.model.limits?.max_prompt_tokens ?? source.model.n_positions;
-  const countTokens = debounce(() => showCount(source, input.value, limit), 250);
+  // Read at each count: switching models changes the limit.
+  const limit = () => source.model.limits?.max_prompt_tokens ?? source.model.n_positions;
+  const countTokens = debounce(() => showCount(source, input.value, limit()), 250);
   input.addEventListener('input', countTokens);
   byId('prompt-count').textContent = 'Ctrl+Enter runs too.';
 }

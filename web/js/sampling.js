@@ -41,12 +41,3 @@ function showValues() {
   byId('sampling-panel').classList.toggle('greedy', sampling.greedy);
   byId('greedy-note').hidden = !sampling.greedy;
 }
-
-export function describeSettings({ sampling, seed }) {
-  if (sampling.greedy) return 'greedy';
-  const parts = [`temperature ${sampling.temperature.toFixed(2)}`];
-  if (sampling.top_k != null) parts.push(`top-k ${sampling.top_k}`);
-  if (sampling.top_p != null) parts.push(`top-p ${sampling.top_p.toFixed(2)}`);
-  parts.push(`seed ${seed}`);
-  return parts.join(', ');
-}
