@@ -21,6 +21,7 @@ const END_OF_TEXT = '<|endoftext|>';
 let source;
 let session;
 const ui = { busy: false, playing: false, refreshing: false };
+let playLoop = 0;
 
 boot();
 
@@ -109,13 +110,16 @@ async function togglePlay() {
     return;
   }
   if (ui.busy) return;
+  // Pause then Play during the wait between steps starts a new loop: the old one must stop.
+  const loop = ++playLoop;
+  const current = () => ui.playing && loop === playLoop;
   setFlag('playing', true);
-  while (ui.playing && canStep()) {
+  while (current() && canStep()) {
     if (!(await act(stepOnce))) break;
     if (session.steps.at(-1).chosen.text === END_OF_TEXT) break;
     await sleep(PLAY_PAUSE_MS);
   }
-  setFlag('playing', false);
+  if (loop === playLoop) setFlag('playing', false);
 }
 
 function canStep() {
