@@ -18,3 +18,7 @@ mod info;
 mod pool;
 #[path = "api/static_files.rs"]
 mod static_files;
+#[path = "api/views.rs"]
+mod views;
+#[path = "api/views_bounds.rs"]
+mod views_bounds;

@@ -12,6 +12,7 @@ use axum::Router;
 
 use super::assets;
 use super::errors::ApiError;
+use super::handlers::{attention, bpe, compare, heads, lens, vocab};
 use super::handlers::{distribution, info, step, switch, tokenize, trace};
 use super::state::AppState;
 
@@ -29,6 +30,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/trace", post(trace::trace_handler))
         .route("/api/step", post(step::step))
         .route("/api/distribution", post(distribution::distribution))
+        .route("/api/bpe", post(bpe::bpe))
+        .route("/api/vocab/lookup", post(vocab::lookup))
+        .route("/api/vocab/{id}", get(vocab::entry))
+        .route("/api/compare", post(compare::compare))
+        .route("/api/attention", post(attention::attention))
+        .route("/api/attention/overview", post(attention::overview))
+        .route("/api/heads", post(heads::heads))
+        .route("/api/lens", post(lens::lens))
         .route("/", get(assets::index))
         .route("/web/{*path}", get(assets::asset))
         .method_not_allowed_fallback(method_not_allowed)

@@ -1,0 +1,157 @@
+//! `POST /api/attention` (one head's full pattern) and `POST /api/attention/overview` (every
+//! head of one layer as a small thumbnail): the page asks for one layer or one head at a time,
+//! so a long prompt never sends every pattern at once.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+use nexttoken_model::heads::pattern;
+use nexttoken_model::{KvCache, Model, Recorder};
+use serde::{Deserialize, Serialize};
+use serde_json::Number;
+
+use super::bounds;
+use crate::server::errors::ApiError;
+use crate::server::extract::ApiJson;
+use crate::server::limits::present;
+use crate::server::state::AppState;
+
+/// Decimals kept per weight: enough for any colour scale, and it keeps a 1,024-token pattern
+/// (525k numbers in its lower triangle) under 4 MB of JSON.
+const DECIMALS: f32 = 1e4;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttentionRequest {
+    tokens: Vec<Number>,
+    layer: Number,
+    head: Number,
+}
+
+#[derive(Serialize)]
+pub struct AttentionResponse {
+    layer: usize,
+    head: usize,
+    /// Row `i` is query position `i`: its weights on keys `0..=i` (later keys are masked, 0).
+    pattern: Vec<Vec<f32>>,
+}
+
+pub async fn attention(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<AttentionRequest>,
+) -> Result<Json<AttentionResponse>, ApiError> {
+    let model = Arc::clone(&state.loaded().model);
+    let tokens = bounds::tokens(&model, &req.tokens)?;
+    let layer = bounds::layer(&model, &req.layer)?;
+    let head = bounds::head(&model, &req.head)?;
+    let t = tokens.len();
+    let full = state
+        .pool
+        .run(move || Ok(pattern(&model, &tokens, layer, head)?))
+        .await?;
+    let pattern = (0..t)
+        .map(|i| full[i * t..=i * t + i].iter().map(|&w| round(w)).collect())
+        .collect();
+    Ok(Json(AttentionResponse {
+        layer,
+        head,
+        pattern,
+    }))
+}
+
+fn round(w: f32) -> f32 {
+    (w * DECIMALS).round() / DECIMALS
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverviewRequest {
+    tokens: Vec<Number>,
+    layer: Number,
+    #[serde(default, deserialize_with = "present")]
+    size: Option<Number>,
+}
+
+#[derive(Serialize)]
+pub struct OverviewResponse {
+    layer: usize,
+    /// Tokens in the prompt.
+    tokens: usize,
+    /// Cells per side: `min(size, tokens)`. Cell (r, c) averages the weights of the queries and
+    /// keys that fall in row bin r and column bin c, masked ones counted as 0.
+    size: usize,
+    /// One `size × size` grid per head, in head order.
+    heads: Vec<Vec<Vec<f32>>>,
+}
+
+/// Keeps the pattern (H, T, T) of one layer.
+struct LayerPatterns {
+    hook: String,
+    data: Vec<f32>,
+}
+
+impl Recorder for LayerPatterns {
+    fn wants(&self, name: &str) -> bool {
+        name == self.hook
+    }
+
+    fn record(&mut self, _: &str, _: &[usize], data: &[f32]) {
+        self.data = data.to_vec();
+    }
+}
+
+pub async fn overview(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<OverviewRequest>,
+) -> Result<Json<OverviewResponse>, ApiError> {
+    let model = Arc::clone(&state.loaded().model);
+    let tokens = bounds::tokens(&model, &req.tokens)?;
+    let layer = bounds::layer(&model, &req.layer)?;
+    let t = tokens.len();
+    let size = bounds::overview_size(req.size.as_ref())?.min(t);
+    let n_head = model.config().n_head;
+    let data = state
+        .pool
+        .run(move || layer_patterns(&model, &tokens, layer))
+        .await?;
+    let heads = data
+        .chunks(t * t)
+        .take(n_head)
+        .map(|head| downsample(head, t, size))
+        .collect();
+    Ok(Json(OverviewResponse {
+        layer,
+        tokens: t,
+        size,
+        heads,
+    }))
+}
+
+fn layer_patterns(model: &Model, tokens: &[u32], layer: usize) -> Result<Vec<f32>, ApiError> {
+    let mut rec = LayerPatterns {
+        hook: format!("blocks.{layer}.attn.hook_pattern"),
+        data: Vec::new(),
+    };
+    model
+        .gpt2
+        .forward(tokens, &mut KvCache::new(model.config()), &mut rec)?;
+    Ok(rec.data)
+}
+
+/// Averages a `t × t` grid into `size × size` bins; bin `b` covers `b·t/size .. (b+1)·t/size`.
+pub fn downsample(grid: &[f32], t: usize, size: usize) -> Vec<Vec<f32>> {
+    let bin = |b: usize| (b * t / size)..((b + 1) * t / size);
+    (0..size)
+        .map(|r| {
+            (0..size)
+                .map(|c| {
+                    let (rows, cols) = (bin(r), bin(c));
+                    let n = (rows.len() * cols.len()).max(1) as f32;
+                    let sum: f32 = rows.flat_map(|i| grid[i * t..][cols.clone()].iter()).sum();
+                    round(sum / n)
+                })
+                .collect()
+        })
+        .collect()
+}

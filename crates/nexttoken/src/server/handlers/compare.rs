@@ -1,0 +1,143 @@
+//! `POST /api/compare`: the next-token prediction after two token sequences (the prompt before
+//! and after a tokenizer edit), side by side, and how far apart the two full distributions are.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+use nexttoken_model::generate::namer;
+use nexttoken_model::{KvCache, NoRecorder};
+use serde::{Deserialize, Serialize};
+use serde_json::Number;
+
+use super::bounds;
+use crate::server::errors::ApiError;
+use crate::server::extract::ApiJson;
+use crate::server::limits::present;
+use crate::server::state::{AppState, Loaded};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareRequest {
+    before: Vec<Number>,
+    after: Vec<Number>,
+    #[serde(default, deserialize_with = "present")]
+    top_n: Option<Number>,
+}
+
+#[derive(Serialize)]
+pub struct CompareResponse {
+    before: Vec<Ranked>,
+    after: Vec<Ranked>,
+    /// KL(before || after) = Σ p_before · ln(p_before / p_after), over the whole vocabulary.
+    kl_nats: f64,
+    kl_bits: f64,
+}
+
+/// One candidate at temperature 1.
+#[derive(Serialize)]
+pub struct Ranked {
+    rank: usize,
+    id: u32,
+    text: String,
+    display: String,
+    logit: f32,
+    prob: f64,
+}
+
+pub async fn compare(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<CompareRequest>,
+) -> Result<Json<CompareResponse>, ApiError> {
+    let loaded = state.loaded();
+    let before = bounds::tokens(&loaded.model, &req.before)?;
+    let after = bounds::tokens(&loaded.model, &req.after)?;
+    let top_n = bounds::compare_top_n(req.top_n.as_ref())?;
+    let response = state
+        .pool
+        .run(move || {
+            let before = Side::after(&loaded, before)?;
+            let after = Side::after(&loaded, after)?;
+            let kl_nats = kl(&before.log_probs, &after.log_probs);
+            Ok(CompareResponse {
+                before: before.top(&loaded, top_n),
+                after: after.top(&loaded, top_n),
+                kl_nats,
+                kl_bits: kl_nats / std::f64::consts::LN_2,
+            })
+        })
+        .await?;
+    Ok(Json(response))
+}
+
+/// One sequence's next-token logits and their log-probabilities (f64, so a tiny KL is exact).
+struct Side {
+    logits: Arc<Vec<f32>>,
+    log_probs: Vec<f64>,
+}
+
+impl Side {
+    /// From the logits cache `/api/distribution` shares, else one forward pass (then cached).
+    fn after(loaded: &Loaded, tokens: Vec<u32>) -> Result<Side, ApiError> {
+        let logits = match loaded.logits.get(&tokens) {
+            Some(logits) => logits,
+            None => {
+                let model = &loaded.model;
+                let mut cache = KvCache::new(model.config());
+                let logits = Arc::new(model.gpt2.forward(&tokens, &mut cache, &mut NoRecorder)?);
+                loaded.logits.insert(tokens, Arc::clone(&logits));
+                logits
+            }
+        };
+        let log_probs = log_softmax(&logits);
+        Ok(Side { logits, log_probs })
+    }
+
+    /// The `n` most likely tokens, ties by lower id.
+    fn top(&self, loaded: &Loaded, n: usize) -> Vec<Ranked> {
+        let mut ids: Vec<u32> = (0..self.logits.len() as u32).collect();
+        let lp = &self.log_probs;
+        ids.sort_unstable_by(|a, b| lp[*b as usize].total_cmp(&lp[*a as usize]).then(a.cmp(b)));
+        let name = namer(&loaded.model);
+        ids.into_iter()
+            .take(n)
+            .enumerate()
+            .map(|(rank, id)| {
+                let (text, display) = name(id);
+                Ranked {
+                    rank,
+                    id,
+                    text,
+                    display,
+                    logit: self.logits[id as usize],
+                    prob: lp[id as usize].exp(),
+                }
+            })
+            .collect()
+    }
+}
+
+pub fn log_softmax(logits: &[f32]) -> Vec<f64> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let sum: f64 = logits.iter().map(|&l| (l as f64 - max).exp()).sum();
+    let lse = max + sum.ln();
+    logits.iter().map(|&l| l as f64 - lse).collect()
+}
+
+/// KL(p || q) from log-probabilities; terms where p underflows to 0 contribute 0.
+pub fn kl(log_p: &[f64], log_q: &[f64]) -> f64 {
+    let sum: f64 = log_p
+        .iter()
+        .zip(log_q)
+        .map(|(&lp, &lq)| {
+            let p = lp.exp();
+            if p == 0.0 {
+                0.0
+            } else {
+                p * (lp - lq)
+            }
+        })
+        .sum();
+    // Rounding can leave an identical pair a hair below zero; KL is never negative.
+    sum.max(0.0)
+}
