@@ -13,6 +13,9 @@ import { renderResidual } from './residual.js';
 import { initSampling, readSettings } from './sampling.js';
 import { Session, settingsKey } from './session.js';
 import { renderTokens } from './tokens.js';
+import { initViews } from './views/index.js';
+import { applySettingsLink, readLink, settingsLink, writeLink } from './views/link.js';
+import { pipelineExport } from './views/pipeline.js';
 
 // Long enough to read each new token while playing, short enough to feel live.
 const PLAY_PAUSE_MS = 350;
@@ -20,6 +23,7 @@ const END_OF_TEXT = '<|endoftext|>';
 
 let source;
 let session;
+let views;
 const ui = { busy: false, playing: false, refreshing: false };
 let playLoop = 0;
 
@@ -36,15 +40,44 @@ async function boot() {
   }
   session = new Session(source);
   renderModel(source);
+  // A shared link (docs in views/link.js) sets the controls before anything reads them.
+  const link = readLink();
+  applySettingsLink(link);
+  views = initViews({ source, getRun: () => session.run, pipeline: pipelineExport(() => session), onChange: saveLink, onError: showError });
+  Object.assign(views.state, { layer: link.layer ?? 0, head: link.head ?? 0, pos: link.pos });
   initSampling({ onChange: settingsChanged, onSeedChange: render, approximate: source.mode === 'static' });
   initPrompt({ source, onRun: runPrompt });
   watchDownload(source, switchModel);
   byId('step').addEventListener('click', () => !ui.playing && act(stepOnce));
   byId('back').addEventListener('click', () => !ui.playing && act(async () => session.back()));
   byId('play').addEventListener('click', togglePlay);
-  const first = source.prompts[0];
-  showPrompt(first.prompt);
-  await runPrompt(first.prompt);
+  const prompt = link.prompt ?? source.prompts[0].prompt;
+  showPrompt(prompt);
+  if (await runPrompt(prompt)) await replay(link);
+  views.show(link.view);
+}
+
+// Takes the link's generated tokens again (forced, so they match whatever sampled them) and
+// shows its step.
+async function replay(link) {
+  for (const id of link.gen) {
+    if (!canStep() || !(await act(() => session.take(session.steps.length, id, readSettings())))) break;
+  }
+  if (link.step != null) select(Math.min(Math.max(link.step, 0), session.steps.length));
+}
+
+function saveLink() {
+  if (!session?.run || !views) return;
+  const { view, layer, head, pos } = views.state;
+  const analysis = view === 'attention' ? { layer, head } : view === 'lens' ? { pos } : {};
+  writeLink({
+    prompt: session.run.prompt,
+    view,
+    ...analysis,
+    ...settingsLink(readSettings()),
+    gen: session.steps.map((s) => s.chosen.id),
+    step: session.steps.length ? session.view : null,
+  });
 }
 
 // Runs one user action at a time; its error is shown in words, never thrown away.
@@ -73,6 +106,7 @@ async function runPrompt(prompt) {
     renderEmbeddings(byId('embeddings'), run, source.model);
     renderResidual(byId('residual'), run);
     renderTiming({ ...run, what: 'Prompt' });
+    views.update();
   });
 }
 
@@ -162,6 +196,7 @@ function render() {
   renderTimeline(session, { canStep: step, onSelect: select });
   renderControls({ hasRun: true, busy: ui.busy, playing: ui.playing, canStep: step, canBack: session.steps.length > 0 });
   renderView();
+  saveLink();
 }
 
 function renderView() {

@@ -1,0 +1,15 @@
+// Colour scales shared by the views: viridis (ordered in lightness, readable for colour-blind
+// viewers), as the residual heatmap uses.
+
+const STOPS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+
+export function viridis(t) {
+  const x = Math.min(Math.max(Number.isFinite(t) ? t : 0, 0), 1) * (STOPS.length - 1);
+  const i = Math.min(Math.floor(x), STOPS.length - 2);
+  const f = x - i;
+  const [r, g, b] = STOPS[i].map((c, k) => Math.round(c + f * (STOPS[i + 1][k] - c)));
+  return `rgb(${r}, ${g}, ${b})`;
+}
+
+// A share (0..1) as a wash of the accent colour, light enough that dark text stays readable.
+export const probWash = (p) => `rgba(37, 87, 214, ${(0.06 + 0.5 * Math.min(Math.max(p, 0), 1)).toFixed(3)})`;

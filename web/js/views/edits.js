@@ -1,0 +1,70 @@
+// Editing the token sequence: pick a chip, then split it (into two vocabulary tokens or into
+// its bytes), merge it with the next one when their joined bytes are a token, replace it by
+// id, insert before it (an id or a text's tokens) or delete it. Each edit gives a new list;
+// `onEdit(tokens)` runs the comparison.
+import { el } from '../dom.js';
+import { hexBytes, tokenNodes } from '../format.js';
+import { viewsApi } from './http.js';
+
+export function editor({ onEdit, onError }) {
+  const box = el('div', { class: 'editor' });
+  let tokens = [];
+  let selected = 0;
+  const apply = (next, at) => {
+    tokens = next;
+    selected = Math.min(Math.max(at, 0), Math.max(tokens.length - 1, 0));
+    render();
+    onEdit(tokens);
+  };
+  const guard = (fn) => () => fn().catch((err) => onError(err.message));
+  const render = () => {
+    const chips = el('ol', { class: 'chips', 'aria-label': 'Edited tokens' }, tokens.map((t, i) => el('li', {},
+      el('button', { type: 'button', class: 'chip', testid: 'edit-chip', 'aria-pressed': String(i === selected),
+        title: `position ${i}, id ${t.id}, bytes ${hexBytes(t.bytes)}`, onclick: () => { selected = i; render(); } },
+      el('span', { class: 'chip-text' }, tokenNodes(t)), el('span', { class: 'chip-id' }, String(t.id))))));
+    const actions = el('div', { class: 'edit-actions' });
+    box.replaceChildren(chips, actions);
+    if (tokens.length) fillActions(actions, { tokens, selected, apply, guard }).catch((err) => onError(err.message));
+  };
+  return {
+    box,
+    set(list) {
+      tokens = list;
+      selected = 0;
+      render();
+    },
+    tokens: () => tokens,
+  };
+}
+
+async function fillActions(box, { tokens, selected: i, apply, guard }) {
+  const token = tokens[i];
+  const splice = (count, ...added) => [...tokens.slice(0, i), ...added, ...tokens.slice(i + count)];
+  const idInput = el('input', { type: 'number', min: 0, step: 1, testid: 'edit-id-input', 'aria-label': 'Token id', class: 'short' });
+  const textInput = el('input', { type: 'text', testid: 'edit-text-input', 'aria-label': 'Text to insert', class: 'short' });
+  const byId = async () => viewsApi.vocab(idInput.value.trim());
+  const button = (testid, label, fn, disabled = false) => el('button', { type: 'button', testid, disabled, onclick: guard(fn) }, label);
+  box.replaceChildren(
+    el('span', { class: 'hint' }, 'Selected: ', el('span', { class: 'token-inline' }, tokenNodes(token)), ` (id ${token.id})`),
+    button('edit-delete', 'Delete', async () => apply(splice(1), i), tokens.length < 2),
+    idInput, button('edit-replace', 'Replace by id', async () => apply(splice(1, await byId()), i)),
+    button('edit-insert-id', 'Insert id before', async () => apply(splice(0, await byId()), i + 1)),
+    textInput, button('edit-insert-text', 'Insert text before', async () => {
+      const { encoded } = await viewsApi.lookupText(textInput.value);
+      apply(splice(0, ...encoded), i + encoded.length);
+    }),
+  );
+  // Splits and merges depend on the vocabulary: ask, then offer only what exists.
+  const entry = await viewsApi.vocab(token.id);
+  const next = tokens[i + 1];
+  const merged = next ? await viewsApi.lookupBytes([...token.bytes, ...next.bytes]) : null;
+  if (!box.isConnected) return;
+  box.append(
+    ...entry.splits.map((s) => button('edit-split', ['Split: ', ...tokenNodes(s.left), ' | ', ...tokenNodes(s.right)],
+      async () => apply(splice(1, s.left, s.right), i))),
+    button('edit-split-bytes', `Split into ${entry.byte_tokens.length} bytes`, async () => apply(splice(1, ...entry.byte_tokens), i),
+      entry.byte_tokens.length < 2),
+    button('edit-merge', merged?.token ? ['Merge with next → ', ...tokenNodes(merged.token)] : 'Merge with next (not a token)',
+      async () => apply([...tokens.slice(0, i), merged.token, ...tokens.slice(i + 2)], i), !merged?.token),
+  );
+}

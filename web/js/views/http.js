@@ -1,0 +1,23 @@
+// The analysis endpoints (docs/api.md): one JSON request each, an error as its one sentence.
+
+async function call(path, body) {
+  const init = body === undefined ? {} : {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  };
+  const response = await fetch(path, init);
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new Error(data?.error?.message ?? `${path} answered ${response.status}`);
+  return data;
+}
+
+export const viewsApi = {
+  bpe: (text) => call('/api/bpe', { text }),
+  vocab: (id) => call(`/api/vocab/${encodeURIComponent(id)}`),
+  lookupText: (text) => call('/api/vocab/lookup', { text }),
+  lookupBytes: (bytes) => call('/api/vocab/lookup', { bytes }),
+  compare: (before, after) => call('/api/compare', { before, after, top_n: 10 }),
+  attention: (tokens, layer, head) => call('/api/attention', { tokens, layer, head }),
+  overview: (tokens, layer) => call('/api/attention/overview', { tokens, layer, size: 64 }),
+  heads: (tokens) => call('/api/heads', { tokens }),
+  lens: (tokens, position) => call('/api/lens', { tokens, position, top: 5 }),
+};

@@ -1,0 +1,83 @@
+// The view switcher: tabs over the pipeline and the three analysis views, the share link and
+// the export buttons of whichever view is on screen. A view fetches only when it is shown.
+import { byId } from '../dom.js';
+import { attentionView } from './attention.js';
+import { csvBlob, download, jsonBlob, slug } from './export.js';
+import { lensView } from './lens.js';
+import { surgeryView } from './surgery.js';
+
+export const VIEWS = ['pipeline', 'surgery', 'attention', 'lens'];
+
+// `pipeline` gives the pipeline's exports; `onChange` runs after any view state changes (the
+// link follows); `onError` shows a failed request in words.
+export function initViews({ source, getRun, pipeline, onChange, onError }) {
+  const state = { view: 'pipeline', layer: 0, head: 0, pos: null };
+  const ctx = { source, state, changed: () => onChange(), onError };
+  const views = {
+    surgery: surgeryView(byId('view-surgery'), ctx),
+    attention: attentionView(byId('view-attention'), ctx),
+    lens: lensView(byId('view-lens'), ctx),
+  };
+  const update = () => {
+    const view = views[state.view];
+    const run = getRun();
+    if (view && run) view.update(run).catch((err) => onError(err.message));
+  };
+  const show = (name) => {
+    state.view = VIEWS.includes(name) ? name : 'pipeline';
+    for (const tab of byId('view-tabs').children) {
+      const selected = tab.dataset.view === state.view;
+      tab.setAttribute('aria-selected', String(selected));
+      tab.tabIndex = selected ? 0 : -1;
+    }
+    byId('pipeline').hidden = state.view !== 'pipeline';
+    for (const [name, view] of Object.entries(views)) view.box.hidden = name !== state.view;
+    byId('export-png').hidden = state.view !== 'pipeline';
+    update();
+    onChange();
+  };
+  initTabs(show);
+  initToolbar({ state, views, pipeline, getRun });
+  show(state.view);
+  return { state, show, update };
+}
+
+// Arrow keys move between tabs, as the ARIA tabs pattern expects.
+function initTabs(show) {
+  const tabs = [...byId('view-tabs').children];
+  tabs.forEach((tab, i) => {
+    tab.addEventListener('click', () => show(tab.dataset.view));
+    tab.addEventListener('keydown', (event) => {
+      const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+      if (!step) return;
+      const next = tabs[(i + step + tabs.length) % tabs.length];
+      next.focus();
+      show(next.dataset.view);
+    });
+  });
+}
+
+function initToolbar({ state, views, pipeline, getRun }) {
+  const current = () => (state.view === 'pipeline' ? pipeline : views[state.view]);
+  const name = (ext) => `nexttoken-${state.view}-${slug(getRun()?.prompt)}.${ext}`;
+  byId('copy-link').addEventListener('click', async () => {
+    const box = byId('share-link');
+    box.value = location.href;
+    box.hidden = false;
+    box.select();
+    // The clipboard needs a secure context and permission; the link is in view either way.
+    await navigator.clipboard?.writeText(location.href).catch(() => {});
+  });
+  byId('export-json').addEventListener('click', () => {
+    const data = current().exportData();
+    if (data) download(name('json'), jsonBlob(data.json));
+  });
+  byId('export-csv').addEventListener('click', () => {
+    const data = current().exportData();
+    if (data) download(name('csv'), csvBlob(data.header, data.rows));
+  });
+  byId('export-png').addEventListener('click', async () => {
+    const blob = await pipeline.png();
+    if (blob) download(name('png'), blob);
+  });
+}

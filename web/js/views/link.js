@@ -1,0 +1,54 @@
+// The screen as a URL hash, so a shared link reopens it: prompt, view, layer, head, lens
+// position, sampling settings, seed, the generated tokens (replayed exactly by forcing them)
+// and the step on screen.
+
+const NUMBERS = ['layer', 'head', 'pos', 'step', 'seed', 't', 'k', 'p'];
+
+export function readLink(hash = location.hash) {
+  const params = new URLSearchParams(hash.replace(/^#/, ''));
+  const state = { prompt: params.get('prompt'), view: params.get('view') ?? 'pipeline', greedy: params.get('greedy') === '1' };
+  for (const key of NUMBERS) {
+    const value = params.get(key);
+    state[key] = value == null || value === '' || !Number.isFinite(Number(value)) ? null : Number(value);
+  }
+  const gen = params.get('gen');
+  state.gen = gen ? gen.split(',').map(Number).filter((id) => Number.isInteger(id) && id >= 0) : [];
+  return state;
+}
+
+// Only what differs from a fresh page goes in, so links stay short.
+export function writeLink(state) {
+  const params = new URLSearchParams();
+  const put = (key, value) => value != null && value !== '' && params.set(key, String(value));
+  put('prompt', state.prompt);
+  put('view', state.view === 'pipeline' ? null : state.view);
+  for (const key of NUMBERS) put(key, state[key]);
+  if (state.greedy) params.set('greedy', '1');
+  if (state.gen?.length) params.set('gen', state.gen.join(','));
+  const url = `${location.pathname}${location.search}#${params}`;
+  if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);
+  return location.href;
+}
+
+// The sampling settings as link fields; defaults are left out.
+export function settingsLink({ sampling, seed }) {
+  return {
+    t: sampling.temperature === 1 ? null : sampling.temperature,
+    k: sampling.top_k,
+    p: sampling.top_p,
+    greedy: sampling.greedy,
+    seed: seed === 0 ? null : seed,
+  };
+}
+
+// Puts a link's settings into the sampling controls before the page reads them.
+export function applySettingsLink(link) {
+  const set = (id, value) => {
+    if (value != null) document.getElementById(id).value = String(value);
+  };
+  set('temperature', link.t);
+  set('top-k', link.k);
+  set('top-p', link.p);
+  set('seed', link.seed);
+  document.getElementById('greedy').checked = link.greedy;
+}
