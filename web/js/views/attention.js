@@ -42,7 +42,7 @@ export function attentionView(box, ctx) {
     if (shown.run !== run || ctx.state.layer !== layer || ctx.state.head !== head) return; // a later pick won
     shown.pattern = data;
     const drawn = drawPattern({ pattern: data.pattern, tokens: run.tokens, layer, head });
-    parts.pattern.replaceChildren(drawn.canvas);
+    parts.pattern.replaceChildren(drawn.legend, drawn.canvas);
     parts.readout.replaceChildren(drawn.readout);
     parts.strip.replaceChildren(tokenStrip(run.tokens, drawn.describe));
     if (shown.scores) parts.scores.replaceChildren(scoresTable(shown.scores, { selected: ctx.state, onPick: (l, h) => select(l, h) }));

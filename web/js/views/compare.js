@@ -13,7 +13,8 @@ export function renderComparison(cmp, sameText) {
     }, el('span', { class: 'cand-token' }, tokenNodes(c)), el('span', { class: 'p' }, pct(c.prob))))));
   const kl = el('p', { class: 'kl', testid: 'kl-value', dataset: { nats: cmp.kl_nats, bits: cmp.kl_bits } },
     el('strong', {}, `KL(before ‖ after) = ${cmp.kl_nats.toPrecision(4)} nats = ${cmp.kl_bits.toPrecision(4)} bits`),
-    cmp.kl_nats === 0 ? ': the same distribution.' : ': how much the edit moved the whole next-token distribution.');
+    cmp.kl_nats === 0 ? ': the same distribution.'
+      : ': how much the edit moved the whole next-token distribution. Highlighted: not in the other side’s top 10.');
   return [kl, sameText ? el('p', { class: 'hint', testid: 'same-text' },
     'Same text, different tokens: the model sees a sequence its tokenizer would never produce.') : null,
   el('div', { class: 'cmp' }, column('Before (the tokenizer’s own cut)', 'before', cmp.before, afterIds),

@@ -62,8 +62,8 @@ async function fillActions(box, { tokens, selected: i, apply, guard }) {
   box.append(
     ...entry.splits.map((s) => button('edit-split', ['Split: ', ...tokenNodes(s.left), ' | ', ...tokenNodes(s.right)],
       async () => apply(splice(1, s.left, s.right), i))),
-    button('edit-split-bytes', `Split into ${entry.byte_tokens.length} bytes`, async () => apply(splice(1, ...entry.byte_tokens), i),
-      entry.byte_tokens.length < 2),
+    button('edit-split-bytes', entry.byte_tokens.length < 2 ? 'Split into bytes (it is one byte)' : `Split into ${entry.byte_tokens.length} bytes`,
+      async () => apply(splice(1, ...entry.byte_tokens), i), entry.byte_tokens.length < 2),
     button('edit-merge', merged?.token ? ['Merge with next → ', ...tokenNodes(merged.token)] : 'Merge with next (not a token)',
       async () => apply([...tokens.slice(0, i), merged.token, ...tokens.slice(i + 2)], i), !merged?.token),
   );

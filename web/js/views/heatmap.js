@@ -40,7 +40,14 @@ export function drawPattern({ pattern, tokens, layer, head }) {
       ? `${label(tokens, i)} cannot see ${label(tokens, j)}: a token only attends to itself and earlier ones.`
       : `${label(tokens, i)} gives ${pct(pattern[i][j])} of its attention to ${label(tokens, j)}.`);
   });
-  return { canvas, readout, describe: (pos) => readout.replaceChildren(...describe(pattern, tokens, pos)) };
+  return { canvas, legend: legend(), readout, describe: (pos) => readout.replaceChildren(...describe(pattern, tokens, pos)) };
+}
+
+function legend() {
+  const ramp = el('span', { class: 'ramp' });
+  const stops = [0, 0.25, 0.5, 0.75, 1].map((t) => viridis(t)).join(', ');
+  ramp.style.setProperty('background-image', `linear-gradient(to right, ${stops})`);
+  return el('p', { class: 'legend' }, 'Weight (square-root scale): 0%', ramp, '100%. Rows are queries, columns the keys they read.');
 }
 
 function drawLabels(g, tokens, cell, margin) {
