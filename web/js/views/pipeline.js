@@ -38,7 +38,7 @@ function draw(session) {
   const rows = run.residNorms;
   const t = run.tokens.length;
   const cell = Math.max(2, Math.min(40, Math.floor((WIDTH - 2 * PAD - 90) / t)));
-  const heatHeight = rows.length * 18;
+  const heatHeight = rows.length * 18 + 20; // strips, then the token labels
   const entry = session.entry(session.view);
   const candidates = entry?.explanation.candidates.slice(0, BAR_ROWS) ?? [];
   const canvas = document.createElement('canvas');
@@ -53,10 +53,11 @@ function draw(session) {
   g.font = '12px sans-serif';
   g.fillText('Residual stream length (log scale) by block and position', PAD, PAD + 36);
   heatmap(g, rows, cell, PAD + 90, PAD + 46);
+  tokenLabels(g, run.tokens, cell, PAD + 90, PAD + 46 + rows.length * 18 + 12);
   const top = PAD * 3 + 46 + heatHeight;
   g.fillStyle = '#1b1f24';
   g.fillText(`Next-token candidates, step ${session.view + 1} (chance of being picked)`, PAD, top);
-  bars(g, candidates, top + 10);
+  bars(g, candidates, entry?.chosen?.id, top + 10);
   return canvas;
 }
 
@@ -75,13 +76,22 @@ function heatmap(g, rows, cell, x0, y0) {
   });
 }
 
-function bars(g, candidates, y0) {
+// Each position's token under its column, cut to what the column holds.
+function tokenLabels(g, tokens, cell, x0, y) {
+  const chars = Math.floor(cell / 7);
+  if (chars < 1) return;
+  g.fillStyle = '#5b6470';
+  tokens.forEach((t, pos) => g.fillText(t.display.slice(0, chars), x0 + pos * cell, y));
+}
+
+// The chosen token's bar is green, as on the page.
+function bars(g, candidates, chosenId, y0) {
   const max = Math.max(...candidates.map((c) => c.sample_prob), 1e-12);
   candidates.forEach((c, i) => {
     const y = y0 + i * 22;
     g.fillStyle = '#1b1f24';
     g.fillText(c.display, PAD, y + 13);
-    g.fillStyle = '#2557d6';
+    g.fillStyle = c.id === chosenId ? '#1d7f4e' : '#2557d6';
     g.fillRect(PAD + 160, y + 2, Math.max(1, (WIDTH - 2 * PAD - 260) * (c.sample_prob / max)), 14);
     g.fillStyle = '#1b1f24';
     g.fillText(pct(c.sample_prob), WIDTH - PAD - 80, y + 13);
