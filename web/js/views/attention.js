@@ -45,7 +45,12 @@ export function attentionView(box, ctx) {
     parts.pattern.replaceChildren(drawn.legend, drawn.canvas);
     parts.readout.replaceChildren(drawn.readout);
     parts.strip.replaceChildren(tokenStrip(run.tokens, drawn.describe));
-    if (shown.scores) parts.scores.replaceChildren(scoresTable(shown.scores, { selected: ctx.state, onPick: (l, h) => select(l, h) }));
+    showScores();
+  };
+  const showScores = () => {
+    if (!shown.scores) return;
+    const onPick = (l, h) => select(l, h).catch((e) => ctx.onError(e.message));
+    parts.scores.replaceChildren(scoresTable(shown.scores, { selected: ctx.state, onPick }));
   };
 
   return {
@@ -67,10 +72,18 @@ export function attentionView(box, ctx) {
       }
       await showHead();
       if (!fresh) return;
-      shown.scores = (await viewsApi.heads(run.tokenIds)).heads;
-      parts.scores.replaceChildren(scoresTable(shown.scores, { selected: ctx.state, onPick: (l, h) => select(l, h) }));
-      await loadThumbs(run, nLayer, parts.thumbs, shown, (l, h) => select(l, h).catch((e) => ctx.onError(e.message)));
-      markThumbs(parts.thumbs, ctx.state.layer, ctx.state.head);
+      const ids = run.tokenIds.join();
+      shown.observer?.disconnect();
+      shown.observer = lazyThumbs(run, nLayer, parts.thumbs, {
+        current: () => shown.run.tokenIds.join() === ids,
+        selected: () => ctx.state,
+        onPick: (l, h) => select(l, h).catch((e) => ctx.onError(e.message)),
+        onError: ctx.onError,
+      });
+      const { heads } = await viewsApi.heads(run.tokenIds);
+      if (shown.run.tokenIds.join() !== ids) return; // another prompt's scores are on their way
+      shown.scores = heads;
+      showScores();
     },
     exportData() {
       if (!shown.pattern) return null;
@@ -95,14 +108,28 @@ function controls(model, state, onPick) {
   ];
 }
 
-// One request per layer, in order, so the first thumbnails show while the rest load.
-async function loadThumbs(run, nLayer, box, shown, onPick) {
-  for (let layer = 0; layer < nLayer; layer += 1) {
+// A row per layer, fetched when it scrolls into view: a long prompt on a deep model asks for
+// the layers a reader looks at, one request each, never every pattern at once.
+function lazyThumbs(run, nLayer, box, { current, selected, onPick, onError }) {
+  const fill = async (row, layer) => {
     const data = await viewsApi.overview(run.tokenIds, layer);
-    if (shown.run !== run) return;
-    box.append(el('div', { class: 'thumb-row' }, el('span', { class: 'hm-label' }, `layer ${layer}`),
-      data.heads.map((grid, head) => thumb(grid, layer, head, onPick))));
+    if (!current()) return;
+    row.replaceChildren(row.firstChild, ...data.heads.map((grid, head) => thumb(grid, layer, head, onPick)));
+    markThumbs(row, selected().layer, selected().head);
+  };
+  const observer = new IntersectionObserver((entries) => {
+    for (const entry of entries.filter((e) => e.isIntersecting)) {
+      observer.unobserve(entry.target);
+      fill(entry.target, Number(entry.target.dataset.layer)).catch((err) => onError(err.message));
+    }
+  });
+  for (let layer = 0; layer < nLayer; layer += 1) {
+    const row = el('div', { class: 'thumb-row', dataset: { layer } }, el('span', { class: 'hm-label' }, `layer ${layer}`),
+      el('span', { class: 'hint' }, 'loading…'));
+    box.append(row);
+    observer.observe(row);
   }
+  return observer;
 }
 
 function thumb(grid, layer, head, onPick) {
