@@ -140,7 +140,7 @@ fn layer_patterns(model: &Model, tokens: &[u32], layer: usize) -> Result<Vec<f32
 }
 
 /// Averages a `t × t` grid into `size × size` bins; bin `b` covers `b·t/size .. (b+1)·t/size`.
-pub fn downsample(grid: &[f32], t: usize, size: usize) -> Vec<Vec<f32>> {
+fn downsample(grid: &[f32], t: usize, size: usize) -> Vec<Vec<f32>> {
     let bin = |b: usize| (b * t / size)..((b + 1) * t / size);
     (0..size)
         .map(|r| {
@@ -154,4 +154,29 @@ pub fn downsample(grid: &[f32], t: usize, size: usize) -> Vec<Vec<f32>> {
                 .collect()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn downsample_averages_blocks_and_keeps_small_grids() {
+        // 4 × 4, values 0..16 row-major, into 2 × 2 blocks.
+        let grid: Vec<f32> = (0..16).map(|v| v as f32).collect();
+        assert_eq!(
+            downsample(&grid, 4, 2),
+            vec![vec![2.5, 4.5], vec![10.5, 12.5]]
+        );
+        let same = downsample(&grid, 4, 4);
+        assert_eq!(same[3][2], 14.0);
+    }
+
+    #[test]
+    fn downsample_covers_uneven_bins() {
+        // 5 positions into 2 bins: 0..2 and 2..5.
+        let grid = vec![1.0; 25];
+        let cells = downsample(&grid, 5, 2);
+        assert!(cells.iter().flatten().all(|&c| c == 1.0));
+    }
 }
