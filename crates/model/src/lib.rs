@@ -27,5 +27,5 @@ pub use model::Model;
 pub use recorder::{ActivationCache, NoRecorder, Recorder, ResidNorms};
 pub use sampling::Sampling;
 pub use tokenizer::Tokenizer;
-pub use trace::{trace, Trace};
+pub use trace::{trace, trace_while, Trace};
 pub use weights::Weights;

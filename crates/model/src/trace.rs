@@ -106,12 +106,27 @@ impl Step {
 
 /// Runs `prompt` and `steps` generation steps, recording what the page shows.
 pub fn trace(model: &Model, prompt: &str, steps: usize, options: GenerateOptions) -> Result<Trace> {
+    trace_while(model, prompt, steps, options, || true)
+}
+
+/// `trace`, asking `keep_going` before each step: a server stops a run whose client left,
+/// returning the steps done so far.
+pub fn trace_while(
+    model: &Model,
+    prompt: &str,
+    steps: usize,
+    options: GenerateOptions,
+    mut keep_going: impl FnMut() -> bool,
+) -> Result<Trace> {
     let started = std::time::Instant::now();
     let ids = model.encode_prompt(prompt)?;
     let mut norms = ResidNorms::new(model.config().n_layer);
     let mut generator = Generator::new(model, ids.clone(), 0, options, &mut norms)?;
     let mut out = Vec::with_capacity(steps);
     for _ in 0..steps {
+        if !keep_going() {
+            break;
+        }
         let step = generator.step(None)?;
         out.push(Step::new(model, step.explanation, step.chosen));
     }

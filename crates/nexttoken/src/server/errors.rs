@@ -37,6 +37,15 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message)
     }
 
+    /// What a cancelled job returns; nobody reads it, since its request has gone away.
+    pub fn gone() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cancelled",
+            "the request went away",
+        )
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }

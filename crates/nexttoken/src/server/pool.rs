@@ -2,7 +2,7 @@
 //! workers), at most `max_concurrent` at a time, with a short bounded queue and a deadline,
 //! so a burst of requests is answered 503 quickly instead of piling up.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +26,38 @@ pub struct Pool {
     /// Public so tests can hold permits and watch the queue fill.
     pub permits: Arc<Semaphore>,
     waiting: AtomicUsize,
+    /// Jobs that saw their request go away and stopped before finishing.
+    cancelled: Arc<AtomicUsize>,
     config: PoolConfig,
+}
+
+/// Whether the request a job works for is gone (client disconnected, or past its deadline),
+/// so a long job can stop between steps instead of computing an answer nobody reads.
+pub struct Cancel {
+    gone: Arc<AtomicBool>,
+    counted: AtomicBool,
+    cancelled: Arc<AtomicUsize>,
+}
+
+impl Cancel {
+    /// True once the request is gone; the first call that sees it counts the job as cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        let gone = self.gone.load(Ordering::SeqCst);
+        if gone && !self.counted.swap(true, Ordering::SeqCst) {
+            self.cancelled.fetch_add(1, Ordering::SeqCst);
+        }
+        gone
+    }
+}
+
+/// Held by the request's future: dropping it (the answer is sent, the deadline passed, or
+/// hyper dropped the future because the client went away) tells the job to stop.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 /// Counts a request as waiting for as long as it lives (dropped on every exit path).
@@ -43,6 +74,7 @@ impl Pool {
         Pool {
             permits: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
             waiting: AtomicUsize::new(0),
+            cancelled: Arc::default(),
             config,
         }
     }
@@ -54,11 +86,28 @@ impl Pool {
         T: Send + 'static,
         F: FnOnce() -> Result<T, ApiError> + Send + 'static,
     {
+        self.run_cancellable(move |_| job()).await
+    }
+
+    /// Like `run`, for a job that checks `Cancel` between its steps and stops early once
+    /// its request is gone.
+    pub async fn run_cancellable<T, F>(&self, job: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Cancel) -> Result<T, ApiError> + Send + 'static,
+    {
         let deadline = Instant::now() + self.config.request_timeout;
         let permit = self.acquire(deadline).await?;
+        let gone = Arc::new(AtomicBool::new(false));
+        let _on_drop = CancelOnDrop(Arc::clone(&gone));
+        let cancel = Cancel {
+            gone,
+            counted: AtomicBool::new(false),
+            cancelled: Arc::clone(&self.cancelled),
+        };
         let handle = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            job()
+            job(&cancel)
         });
         match timeout_at(deadline, handle).await {
             Ok(Ok(result)) => result,
@@ -96,6 +145,16 @@ impl Pool {
     /// Requests waiting for a permit now.
     pub fn waiting(&self) -> usize {
         self.waiting.load(Ordering::SeqCst)
+    }
+
+    /// Model jobs running now (permits taken).
+    pub fn running(&self) -> usize {
+        self.config.max_concurrent.max(1) - self.permits.available_permits()
+    }
+
+    /// Jobs that have stopped early because their request went away, since the start.
+    pub fn cancelled(&self) -> usize {
+        self.cancelled.load(Ordering::SeqCst)
     }
 
     fn describe_timeout(&self) -> String {

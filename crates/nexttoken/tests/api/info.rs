@@ -8,7 +8,8 @@ use crate::helpers::*;
 async fn health_is_ok() {
     let reply = get(app(), "/api/health").await;
     assert_eq!(reply.status, 200);
-    assert_eq!(reply.json(), json!({ "status": "ok" }));
+    let pool = json!({ "running": 0, "waiting": 0, "cancelled": 0 });
+    assert_eq!(reply.json(), json!({ "status": "ok", "pool": pool }));
     assert_eq!(reply.header("content-type"), "application/json");
 }
 

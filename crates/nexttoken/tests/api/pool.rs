@@ -121,3 +121,60 @@ async fn limits_come_from_the_state() {
     assert_eq!(model["limits"]["max_steps"], 3);
     assert_eq!(model["limits"]["max_body_bytes"], 100);
 }
+
+/// Polls `done` every millisecond for up to 30 s: waits on a state change, not on a guess
+/// of how long the work takes.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    for _ in 0..30_000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("waited 30 s for {what}");
+}
+
+/// Dropping the request's future is what hyper does when the client disconnects.
+#[tokio::test]
+async fn a_dropped_request_stops_its_trace() {
+    let limits = Limits {
+        max_steps: 63,
+        ..Limits::default()
+    };
+    let state = state_with(limits, pool(1, 4, Duration::from_secs(60)));
+    // Sampled with top-p, 63 steps: hundreds of milliseconds on the tiny model.
+    let sampling = json!({ "greedy": false, "top_p": 0.9 });
+    let long = json!({ "prompt": "a", "steps": 63, "sampling": sampling });
+    let request = tokio::spawn(post(router(state.clone()), "/api/trace", long));
+    until("the job to start", || state.pool.running() == 1).await;
+    request.abort();
+    until("the job to stop", || state.pool.running() == 0).await;
+    assert_eq!(state.pool.cancelled(), 1, "the job stopped early");
+    let health = get(router(state), "/api/health").await.json();
+    assert_eq!(health["pool"]["cancelled"], 1);
+}
+
+#[tokio::test]
+async fn a_job_past_its_deadline_stops_too() {
+    let state = state_with(Limits::default(), pool(1, 4, Duration::from_millis(1)));
+    let sampling = json!({ "greedy": false, "top_p": 0.9 });
+    let long = json!({ "prompt": "a", "steps": 63, "sampling": sampling });
+    let reply = post(router(state.clone()), "/api/trace", long).await;
+    reply.assert_error(StatusCode::GATEWAY_TIMEOUT, "timeout");
+    until("the job to stop", || state.pool.running() == 0).await;
+    assert_eq!(state.pool.cancelled(), 1);
+}
+
+#[tokio::test]
+async fn health_does_not_go_through_the_pool() {
+    let state = state_with(Limits::default(), pool(2, 0, Duration::from_secs(60)));
+    let _all = state
+        .pool
+        .permits
+        .clone()
+        .try_acquire_many_owned(2)
+        .expect("free");
+    let health = get(router(state.clone()), "/api/health").await;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.json()["pool"]["running"], 2);
+}

@@ -11,8 +11,17 @@ use crate::server::limits::TOP_N;
 use crate::server::state::AppState;
 use crate::server::upgrade::DownloadStatus;
 
-pub async fn health() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+/// Also the pool's gauges, so a load test or an operator can see work queue up and stop.
+pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let pool = &state.pool;
+    Json(json!({
+        "status": "ok",
+        "pool": {
+            "running": pool.running(),
+            "waiting": pool.waiting(),
+            "cancelled": pool.cancelled(),
+        },
+    }))
 }
 
 #[derive(Serialize)]

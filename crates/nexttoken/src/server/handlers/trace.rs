@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
-use nexttoken_model::{trace, GenerateOptions, Sampling, Trace};
+use nexttoken_model::{trace_while, GenerateOptions, Sampling, Trace};
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 
@@ -58,10 +58,14 @@ pub async fn trace_handler(
     limits::sampling(&model, &options.sampling)?;
     let response = state
         .pool
-        .run(move || {
+        .run_cancellable(move |cancel| {
             let steps = steps as usize;
             let ids = limits::prompt(&model, &req.prompt, steps)?;
-            let trace = trace(&model, &req.prompt, steps, options)?;
+            let keep_going = || !cancel.is_cancelled();
+            let trace = trace_while(&model, &req.prompt, steps, options, keep_going)?;
+            if cancel.is_cancelled() {
+                return Err(ApiError::gone());
+            }
             Ok(TraceResponse {
                 trace,
                 embedding: Embedding::of(&model, &ids),
