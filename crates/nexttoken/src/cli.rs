@@ -131,7 +131,8 @@ pub struct ModelArg {
 #[derive(Args, Clone)]
 pub struct GenArgs {
     /// How many tokens to generate.
-    #[arg(long, short = 'n', default_value_t = 20)]
+    // Negative numbers parse as values, so the error names the flag.
+    #[arg(long, short = 'n', default_value_t = 20, allow_negative_numbers = true)]
     pub steps: usize,
     /// Divide the logits by T before the softmax (turns sampling on).
     #[arg(long, allow_negative_numbers = true)]
@@ -143,7 +144,7 @@ pub struct GenArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub top_p: Option<f32>,
     /// Seed of the sampler: the same prompt, settings and seed give the same tokens.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub seed: u64,
     /// Candidates shown per step.
     #[arg(long, default_value_t = 10)]

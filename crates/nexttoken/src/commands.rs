@@ -44,7 +44,23 @@ fn options(gen: &GenArgs) -> GenerateOptions {
     }
 }
 
+/// The prompt's ids, checked up front so a run never fails midway for want of positions.
+fn prompt_that_fits(model: &Model, prompt: &str, steps: usize) -> Result<Vec<u32>> {
+    let ids = model.encode_prompt(prompt)?;
+    let max = model.config().n_positions;
+    if ids.len() + steps > max {
+        anyhow::bail!(
+            "the prompt is {} tokens and --steps is {steps}, but this model reads at most {max} \
+             positions: use at most {} steps or a shorter prompt",
+            ids.len(),
+            max.saturating_sub(ids.len())
+        );
+    }
+    Ok(ids)
+}
+
 pub fn trace_cmd(model: &Model, gen: &GenArgs, prompt: &str, json: bool) -> Result<()> {
+    prompt_that_fits(model, prompt, gen.steps)?;
     let t = trace(model, prompt, gen.steps, options(gen))?;
     if json {
         println!("{}", serde_json::to_string(&t)?);
@@ -105,7 +121,7 @@ fn print_trace(t: &Trace) {
 }
 
 pub fn generate(model: &Model, gen: &GenArgs, prompt: &str) -> Result<()> {
-    let ids = model.encode_prompt(prompt)?;
+    let ids = prompt_that_fits(model, prompt, gen.steps)?;
     let mut generator = Generator::new(model, ids, 0, options(gen), &mut NoRecorder)?;
     let mut out = std::io::stdout().lock();
     out.write_all(prompt.as_bytes())?;

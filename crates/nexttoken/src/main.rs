@@ -8,10 +8,25 @@ use cli::{Cli, Command, ServeArgs};
 use nexttoken::{export, models, server};
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = parse();
     if let Err(e) = run(cli) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
+    }
+}
+
+/// clap's usage errors span several lines (tips, usage); this CLI's errors are one line.
+/// `--help` and `--version` print as clap renders them.
+fn parse() -> Cli {
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("error: invalid arguments");
+            eprintln!("{first} (see --help)");
+            std::process::exit(2);
+        }
+        Err(e) => e.exit(),
     }
 }
 

@@ -164,6 +164,66 @@ fn errors_are_one_line_and_fail() {
     assert!(err.contains("HF_HUB_OFFLINE"), "{err}");
 }
 
+/// Each bad flag value: a non-zero exit and one line naming the problem, before any output.
+#[test]
+fn bad_values_are_one_line_errors() {
+    let cases: [(&[&str], &str); 12] = [
+        (&["--temperature", "NaN"], "temperature must be in"),
+        (&["--temperature", "inf"], "temperature must be in"),
+        (&["--temperature", "0"], "temperature must be in"),
+        (&["--top-p", "1.5"], "top_p must be in"),
+        (&["--top-p", "0"], "top_p must be in"),
+        (&["--top-k", "0"], "top_k must be in"),
+        (&["--top-k", "50258"], "top_k must be in"),
+        (&["--seed", "-1"], "--seed"),
+        (&["--seed", "18446744073709551616"], "--seed"),
+        (&["--steps", "-1"], "--steps"),
+        (&["--steps", "64"], "at most 63 steps"),
+        (&["--colour", "red"], "--colour"),
+    ];
+    for command in ["trace", "generate"] {
+        for (flags, expected) in cases {
+            let mut args = vec![command, "-m", TINY];
+            args.extend_from_slice(flags);
+            args.push("hi");
+            let out = nexttoken(&args);
+            let err = error_line(&out);
+            assert!(err.contains(expected), "{args:?}: {err}");
+            assert!(out.stdout.is_empty(), "{args:?} printed before failing");
+        }
+    }
+}
+
+/// Whitespace and control characters are tokens to GPT-2; `<|endoftext|>` is token 50256.
+#[test]
+fn odd_prompts_run() {
+    for prompt in [" ", "\n", "\u{7}", "<|endoftext|>"] {
+        let out = nexttoken(&["trace", "-m", TINY, "--json", "-n", "1", prompt]);
+        stdout_json(&out);
+    }
+    let out = nexttoken(&["tokenize", "--json", "<|endoftext|>"]);
+    assert_eq!(stdout_json(&out)["tokens"][0]["id"], 50256);
+}
+
+#[test]
+fn invalid_utf8_on_stdin_is_one_line() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nexttoken"))
+        .arg("tokenize")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"ok \xff\xfe")
+        .unwrap();
+    let err = error_line(&child.wait_with_output().unwrap());
+    assert!(err.contains("UTF-8"), "{err}");
+}
+
 #[test]
 fn help_documents_every_flag() {
     let help = String::from_utf8(nexttoken(&["trace", "--help"]).stdout).unwrap();

@@ -286,3 +286,76 @@ async fn wrong_methods_are_json_405() {
             .assert_error(allowed, "method_not_allowed");
     }
 }
+
+/// JSON has no NaN or infinity: the spellings a client might try are all clean 400s.
+#[tokio::test]
+async fn non_finite_numbers_are_bad_requests() {
+    for temperature in ["\"NaN\"", "NaN", "Infinity", "-Infinity", "1e999", "-1e999"] {
+        let body = format!(r#"{{"prompt": "hi", "sampling": {{"temperature": {temperature}}}}}"#);
+        let reply = post_raw(app(), "/api/trace", &body, Some("application/json")).await;
+        reply.assert_error(BAD, "bad_request");
+    }
+    let body = r#"{"tokens": [1], "sampling": {"top_p": 1e999}}"#;
+    let reply = post_raw(app(), "/api/distribution", body, Some("application/json")).await;
+    reply.assert_error(BAD, "bad_request");
+    let body = r#"{"prompt": "hi", "steps": 1e999}"#;
+    let reply = post_raw(app(), "/api/trace", body, Some("application/json")).await;
+    reply.assert_error(BAD, "bad_request");
+}
+
+#[tokio::test]
+async fn invalid_utf8_is_a_bad_request() {
+    for bytes in [
+        &b"{\"text\": \"\xff\xfe\"}"[..],
+        b"\xc3\x28",
+        b"{\"text\": \"\xed\xa0\x80\"}",
+    ] {
+        let request = axum::http::Request::post("/api/tokenize")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(bytes.to_vec()))
+            .expect("request");
+        send(app(), request).await.assert_error(BAD, "bad_request");
+    }
+    // A lone surrogate escape is valid JSON but not a Rust string.
+    let body = r#"{"text": "\ud800"}"#;
+    let reply = post_raw(app(), "/api/tokenize", body, Some("application/json")).await;
+    reply.assert_error(BAD, "bad_request");
+}
+
+/// Whitespace is text to GPT-2 (" " is token 220, "\n" is 198), so a whitespace-only prompt
+/// runs; only a prompt with no characters at all is empty.
+#[tokio::test]
+async fn whitespace_control_characters_and_endoftext_are_prompts() {
+    for prompt in [" ", "\n", "\t\t", "\u{0}", "a\u{7}b\u{1b}[31m"] {
+        let trace = post_ok(app(), "/api/trace", json!({ "prompt": prompt })).await;
+        assert!(!ids(&trace["token_ids"]).is_empty(), "{prompt:?}");
+    }
+    let trace = post_ok(app(), "/api/trace", json!({ "prompt": "<|endoftext|>Hi" })).await;
+    assert_eq!(ids(&trace["token_ids"])[0], 50256, "the special token");
+    let tokens = post_ok(app(), "/api/tokenize", json!({ "text": "a<|endoftext|>" })).await;
+    assert_eq!(tokens["count"], 2);
+    assert_eq!(tokens["tokens"][1]["id"], 50256);
+}
+
+#[tokio::test]
+async fn every_other_method_is_405_or_404() {
+    for method in ["PUT", "DELETE", "PATCH"] {
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri("/api/trace")
+            .body(axum::body::Body::empty())
+            .expect("request");
+        let reply = send(app(), request).await;
+        reply.assert_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    }
+    let reply = post_raw(app(), "/api/trace", "", Some("application/json")).await;
+    reply.assert_error(BAD, "bad_request");
+    for path in ["/api/trace/", "/API/TRACE", "/api/trace?x=1/../health"] {
+        let reply = post(app(), path, json!({ "prompt": "hi" })).await;
+        assert!(
+            reply.status.is_client_error() || reply.status == 200,
+            "{path}"
+        );
+        assert!(reply.json().is_object(), "{path}");
+    }
+}
