@@ -54,7 +54,7 @@ function table(lens, run) {
   const max = Math.max(...lens.rows.flatMap((row) => row.top.map((t) => t.prob)), 1e-12);
   const head = el('tr', {}, el('th', { scope: 'col' }, 'layer'),
     lens.rows[0].top.map((_, i) => el('th', { scope: 'col' }, `#${i + 1}`)),
-    el('th', { scope: 'col' }, 'final prediction'));
+    el('th', { scope: 'col' }, 'final prediction ', finalToken(lens)));
   const body = lens.rows.map((row, r) => el('tr', { testid: 'lens-row', dataset: { hook: row.hook } },
     el('th', { scope: 'row', title: row.hook }, rowName(r, n)),
     row.top.map((t) => cell(t, t.id === lens.final_id, max)),
@@ -63,6 +63,12 @@ function table(lens, run) {
   return el('div', { class: 'scroll' }, el('table', { class: 'lens', testid: 'lens-table' },
     el('caption', {}, 'After ', el('span', { class: 'token-inline' }, tokenNodes(token)), ` (position ${lens.position})`),
     el('thead', {}, head), el('tbody', {}, body)));
+}
+
+// The full model's top token is the last row's first entry.
+function finalToken(lens) {
+  const token = lens.rows.at(-1).top.find((t) => t.id === lens.final_id);
+  return token ? el('span', { class: 'token-inline' }, tokenNodes(token)) : `id ${lens.final_id}`;
 }
 
 // Row 0 is the embeddings entering block 1; the last is after the last block.
