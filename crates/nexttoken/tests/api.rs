@@ -16,6 +16,8 @@ mod generation;
 mod info;
 #[path = "api/pool.rs"]
 mod pool;
+#[path = "api/robustness.rs"]
+mod robustness;
 #[path = "api/static_files.rs"]
 mod static_files;
 #[path = "api/views.rs"]
