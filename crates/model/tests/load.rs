@@ -280,3 +280,50 @@ fn a_model_in_memory_loads_like_one_on_disk() {
         .to_string();
     assert!(msg.contains("embedded/model.safetensors"), "{msg}");
 }
+
+/// A header that says F16 for a tensor stored as F32: its byte range is twice what the dtype
+/// and shape need, and the loader says which file is broken instead of misreading the bytes.
+#[test]
+fn a_mislabelled_dtype_is_an_error() {
+    let dir = write_model(&read_tensors());
+    let file = dir.path().join("model.safetensors");
+    let bytes = std::fs::read(&file).unwrap();
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + header_len]).unwrap();
+    header["transformer.ln_f.bias"]["dtype"] = "F16".into();
+    let header = serde_json::to_vec(&header).unwrap();
+    let relabelled = [
+        &(header.len() as u64).to_le_bytes()[..],
+        &header,
+        &bytes[8 + header_len..],
+    ]
+    .concat();
+    std::fs::write(&file, relabelled).unwrap();
+    let msg = load_err(dir.path());
+    assert!(
+        msg.contains("model.safetensors") && msg.contains("not a valid safetensors file"),
+        "{msg}"
+    );
+}
+
+/// A config.json that describes another model than the weights: the first tensor whose shape
+/// disagrees is named.
+#[test]
+fn a_config_that_disagrees_with_the_weights_is_named() {
+    let dir = write_model(&read_tensors());
+    for (config, want) in [
+        (r#"{"n_embd": 64, "n_head": 4, "n_layer": 2}"#, "expected"),
+        (
+            r#"{"n_embd": 32, "n_head": 4, "n_layer": 2, "vocab_size": 50000}"#,
+            "`wte.weight`: shape",
+        ),
+        (
+            r#"{"n_embd": 32, "n_head": 4, "n_layer": 2, "n_positions": 128}"#,
+            "`wpe.weight`: shape",
+        ),
+    ] {
+        std::fs::write(dir.path().join("config.json"), config).unwrap();
+        let msg = load_err(dir.path());
+        assert!(msg.contains(want), "{config}: {msg}");
+    }
+}

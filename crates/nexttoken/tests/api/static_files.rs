@@ -1,7 +1,10 @@
 //! The embedded page and the headers on every response.
 
+use std::time::Duration;
+
 use axum::http::StatusCode;
 use nexttoken::server::assets::{content_type, Web};
+use nexttoken::server::{router, Limits};
 use serde_json::json;
 
 use crate::helpers::*;
@@ -23,6 +26,20 @@ async fn every_kind_of_response_carries_the_security_headers() {
     let reply = post(app(), "/api/trace", json!({ "prompt": "Hi" })).await;
     assert_security_headers(&reply, "trace");
     assert_security_headers(&get(app(), "/web/prompts.json").await, "asset");
+    let big = json!({ "text": "a".repeat(70 * 1024) });
+    assert_security_headers(&post(app(), "/api/tokenize", big).await, "413");
+    let reply = post_raw(app(), "/api/tokenize", "{}", None).await;
+    assert_security_headers(&reply, "415");
+    let state = state_with(Limits::default(), pool(1, 0, Duration::from_secs(60)));
+    let _held = state
+        .pool
+        .permits
+        .clone()
+        .try_acquire_owned()
+        .expect("free");
+    let reply = post(router(state), "/api/tokenize", json!({ "text": "hi" })).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_security_headers(&reply, "503");
 }
 
 #[tokio::test]
@@ -76,6 +93,11 @@ async fn no_path_leaves_the_embedded_set() {
         "/web/%2e%2e%2f%2e%2e%2fCargo.toml",
         "/web//etc/passwd",
         "/web/../../crates/nexttoken/Cargo.toml",
+        "/web/%2fetc%2fpasswd",
+        "/web/%2e%2e%5cCargo.toml",
+        "/web/./../Cargo.toml",
+        "/web/js/../../Cargo.toml",
+        "/../Cargo.toml",
     ];
     for path in tries {
         let reply = get(app(), path).await;
