@@ -109,6 +109,10 @@ fn help_documents_the_server_and_export_flags() {
     for flag in flags {
         assert!(serve.contains(flag), "serve --help lacks {flag}");
     }
+    assert!(
+        serve.contains("[default: 127.0.0.1]"),
+        "loopback unless told otherwise"
+    );
     let top = help(&["--help"]);
     assert!(top.contains("serve") && top.contains("--port"), "{top}");
     let export = help(&["export", "--help"]);
