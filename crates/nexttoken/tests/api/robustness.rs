@@ -13,15 +13,23 @@ use serde_json::{Map, Value};
 
 use crate::helpers::*;
 
-const PATHS: [&str; 5] = [
+const PATHS: [&str; 13] = [
     "/api/tokenize",
     "/api/trace",
     "/api/step",
     "/api/distribution",
     "/api/model/switch",
+    "/api/bpe",
+    "/api/vocab/lookup",
+    "/api/compare",
+    "/api/attention",
+    "/api/attention/overview",
+    "/api/heads",
+    "/api/lens",
+    "/api/nope",
 ];
 
-const FIELDS: [&str; 15] = [
+const FIELDS: [&str; 25] = [
     "prompt",
     "text",
     "tokens",
@@ -37,6 +45,16 @@ const FIELDS: [&str; 15] = [
     "top_p",
     "colour",
     "",
+    "layer",
+    "head",
+    "heads",
+    "position",
+    "left",
+    "right",
+    "size",
+    "top",
+    "bytes",
+    "id",
 ];
 
 /// Few steps, so the valid requests the generator finds stay quick.
