@@ -17,12 +17,19 @@ use nexttoken::server::{router, AppState, Limits, PoolConfig};
 use nexttoken_model::Model;
 use tower::ServiceExt;
 
-const PATHS: [&str; 5] = [
+const PATHS: [&str; 12] = [
     "/api/tokenize",
     "/api/trace",
     "/api/step",
     "/api/distribution",
     "/api/model/switch",
+    "/api/bpe",
+    "/api/vocab/lookup",
+    "/api/compare",
+    "/api/attention",
+    "/api/attention/overview",
+    "/api/heads",
+    "/api/lens",
 ];
 
 fn setup() -> &'static (tokio::runtime::Runtime, Router) {
