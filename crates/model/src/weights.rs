@@ -65,6 +65,30 @@ impl Weights {
         self.lm_head.as_ref().unwrap_or(&self.wte) // (V, C)
     }
 
+    /// Bytes the weights occupy in their stored types (mapped or owned).
+    pub fn bytes(&self) -> usize {
+        let size = |b: &Buf| b.len() * b.dtype().size();
+        let ln = |l: &LayerNorm| size(&l.weight) + size(&l.bias);
+        let conv = |c: &Conv1D| size(&c.weight) + size(&c.bias);
+        let blocks: usize = self
+            .h
+            .iter()
+            .map(|b| {
+                ln(&b.ln_1)
+                    + ln(&b.ln_2)
+                    + conv(&b.attn.c_attn)
+                    + conv(&b.attn.c_proj)
+                    + conv(&b.mlp.c_fc)
+                    + conv(&b.mlp.c_proj)
+            })
+            .sum();
+        size(&self.wte)
+            + size(&self.wpe)
+            + ln(&self.ln_f)
+            + self.lm_head.as_ref().map_or(0, size)
+            + blocks
+    }
+
     /// Memory-maps a `model.safetensors` file and checks every tensor against `config`.
     pub fn load(path: &Path, config: &Config) -> Result<Weights> {
         Weights::load_as(path, config, DType::F32)

@@ -1,5 +1,6 @@
 //! `nexttoken`: the CLI and the server.
 
+mod bench;
 mod cli;
 mod commands;
 mod models;
@@ -27,6 +28,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Generate { model, gen, prompt }) => {
             commands::generate(&models::load(model.model.as_deref())?, &gen, &prompt)
         }
+        Some(Command::Bench(args)) => bench::run(&args),
         None => anyhow::bail!("the server is not built yet; try `nexttoken --help`"),
     }
 }

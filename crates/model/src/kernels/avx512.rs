@@ -56,10 +56,12 @@ pub unsafe fn gemv<E: Load16, const M: usize>(
     k: usize,
     n: usize,
 ) {
+    // Eight rows per pass: measured faster than four (y is loaded and stored half as often)
+    // and still within the 32 vector registers.
     let mut i = 0;
-    while i + 4 <= k {
-        rows::<E, M, 4>(x.add(i), xs, w.add(i * ws), ws, y, n);
-        i += 4;
+    while i + 8 <= k {
+        rows::<E, M, 8>(x.add(i), xs, w.add(i * ws), ws, y, n);
+        i += 8;
     }
     while i < k {
         rows::<E, M, 1>(x.add(i), xs, w.add(i * ws), ws, y, n);
