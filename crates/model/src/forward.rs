@@ -30,10 +30,14 @@ pub struct KvCache {
 }
 
 impl KvCache {
+    /// Reserves room for the whole context up front: the pages become resident only as
+    /// positions are written, and the cache never reallocates (a doubling `Vec` would copy it
+    /// and briefly hold it twice).
     pub fn new(config: &Config) -> KvCache {
+        let full = || Vec::with_capacity(config.n_positions * config.n_embd);
         KvCache {
-            keys: vec![Vec::new(); config.n_layer],
-            values: vec![Vec::new(); config.n_layer],
+            keys: (0..config.n_layer).map(|_| full()).collect(),
+            values: (0..config.n_layer).map(|_| full()).collect(),
             len: 0,
         }
     }

@@ -41,7 +41,7 @@ pub fn linear(x: &[f32], layer: &Conv1D) -> Vec<f32> {
 /// The MLP's non-linearity, in place.
 pub fn activate(x: &mut [f32], activation: Activation) {
     match activation {
-        Activation::GeluNew => x.iter_mut().for_each(|v| *v = gelu_new(*v)),
+        Activation::GeluNew => crate::kernels::gelu::gelu_new(x),
         Activation::Gelu => x
             .iter_mut()
             .for_each(|v| *v = 0.5 * *v * (1.0 + libm::erff(*v / std::f32::consts::SQRT_2))),
@@ -51,8 +51,7 @@ pub fn activate(x: &mut [f32], activation: Activation) {
 
 /// GPT-2's tanh approximation of GELU: `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`.
 pub fn gelu_new(x: f32) -> f32 {
-    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
-    0.5 * x * (1.0 + (SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x)).tanh())
+    crate::kernels::gelu::gelu_one(x)
 }
 
 /// Softmax of one row, in place, shifted by the maximum so `exp` cannot overflow.

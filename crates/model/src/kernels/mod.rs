@@ -8,6 +8,7 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+pub mod gelu;
 
 use half::{bf16, f16};
 
