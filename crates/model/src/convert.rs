@@ -39,11 +39,7 @@ pub(crate) fn tensor(bytes: &[u8], from: DType, to: DType, source: Source) -> st
     let n = bytes.len() / from.size();
     let mut chunks = Chunks::new(bytes, from, source);
     Ok(match to {
-        DType::F32 => {
-            let mut out = Vec::with_capacity(n);
-            chunks.each(|c| out.extend_from_slice(c))?;
-            Buf::owned(out)
-        }
+        DType::F32 => Buf::owned(read_f32(bytes, from, source)?),
         DType::Bf16 => {
             let mut out = Vec::with_capacity(n);
             chunks.each(|c| out.extend(c.iter().map(|&v| bf16::from_f32(v))))?;
@@ -59,6 +55,13 @@ pub(crate) fn tensor(bytes: &[u8], from: DType, to: DType, source: Source) -> st
             Buf::f16(out)
         }
     })
+}
+
+/// All of a tensor's values as f32, read (not mapped) so the source pages stay off the RSS.
+pub(crate) fn read_f32(bytes: &[u8], from: DType, source: Source) -> std::io::Result<Vec<f32>> {
+    let mut out = Vec::with_capacity(bytes.len() / from.size());
+    Chunks::new(bytes, from, source).each(|c| out.extend_from_slice(c))?;
+    Ok(out)
 }
 
 /// Walks a tensor's values as f32, `CHUNK` at a time.

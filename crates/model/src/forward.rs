@@ -178,42 +178,17 @@ impl Gpt2 {
             cache.values[l].extend_from_slice(&row[2 * e..]); // (S, C)
         }
         let (keys, values) = (&cache.keys[l], &cache.values[l]);
-        let s = keys.len() / e; // positions in the cache, the new ones included
-        let scale = 1.0 / (d as f32).sqrt();
-        // Each head on its own thread: scores (T, S) = q kᵀ / √d, causal softmax, then the
-        // pattern-weighted sum of values (T, D). Rows of q, k and v for one head are slices of
-        // width D inside wider rows, so the products read them with row strides.
+        let dims = HeadDims {
+            e,
+            d,
+            t,
+            s: keys.len() / e, // positions in the cache, the new ones included
+        };
         let heads: Vec<(Vec<f32>, Vec<f32>)> = (0..n_head)
-            .into_par_iter()
-            .map(|head| {
-                let (k_h, v_h) = (Data::F32(&keys[head * d..]), Data::F32(&values[head * d..]));
-                let mut p = vec![0.0; t * s]; // (T, S)
-                let qk = Shape {
-                    m: t,
-                    k: d,
-                    n: s,
-                    xs: 3 * e,
-                    ws: e,
-                };
-                matmul_strided(&qkv[head * d..], k_h, &mut p, qk, true);
-                for (i, row) in p.chunks_exact_mut(s).enumerate() {
-                    let visible = s - t + i + 1; // causal: a query sees itself and the past
-                    row[..visible].iter_mut().for_each(|v| *v *= scale);
-                    softmax(&mut row[..visible]);
-                    row[visible..].fill(0.0);
-                }
-                let mut out = vec![0.0; t * d]; // (T, D)
-                let pv = Shape {
-                    m: t,
-                    k: s,
-                    n: d,
-                    xs: s,
-                    ws: e,
-                };
-                matmul_strided(&p, v_h, &mut out, pv, false);
-                (p, out)
-            })
+            .into_par_iter() // each head on its own thread
+            .map(|head| attend(head, &qkv, keys, values, dims))
             .collect();
+        let s = dims.s;
         let mut z = vec![0.0; t * e]; // (T, C): the heads' outputs side by side
         for (head, (_, out)) in heads.iter().enumerate() {
             for (z, o) in z.chunks_exact_mut(e).zip(out.chunks_exact(d)) {
@@ -244,6 +219,59 @@ impl Gpt2 {
         );
         logits
     }
+}
+
+/// Sizes for one head's attention: width C, head width D, new positions T, cached S.
+#[derive(Clone, Copy)]
+struct HeadDims {
+    e: usize,
+    d: usize,
+    t: usize,
+    s: usize,
+}
+
+/// One head: scores (T, S) = q kᵀ / √D, causal softmax, then the pattern-weighted sum of
+/// values (T, D). The head's q, k and v are width-D slices of wider rows (`qkv` (T, 3C), the
+/// cache's (S, C)), so the products read them with row strides. Returns (pattern, output).
+fn attend(
+    head: usize,
+    qkv: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    HeadDims { e, d, t, s }: HeadDims,
+) -> (Vec<f32>, Vec<f32>) {
+    let scale = 1.0 / (d as f32).sqrt();
+    let mut p = vec![0.0; t * s]; // (T, S)
+    let qk = Shape {
+        m: t,
+        k: d,
+        n: s,
+        xs: 3 * e,
+        ws: e,
+    };
+    matmul_strided(
+        &qkv[head * d..],
+        Data::F32(&keys[head * d..]),
+        &mut p,
+        qk,
+        true,
+    );
+    for (i, row) in p.chunks_exact_mut(s).enumerate() {
+        let visible = s - t + i + 1; // causal: a query sees itself and the past
+        row[..visible].iter_mut().for_each(|v| *v *= scale);
+        softmax(&mut row[..visible]);
+        row[visible..].fill(0.0);
+    }
+    let mut out = vec![0.0; t * d]; // (T, D)
+    let pv = Shape {
+        m: t,
+        k: s,
+        n: d,
+        xs: s,
+        ws: e,
+    };
+    matmul_strided(&p, Data::F32(&values[head * d..]), &mut out, pv, false);
+    (p, out)
 }
 
 /// Hands `data` to the recorder only when it asks for `name`.

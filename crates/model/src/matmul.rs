@@ -12,9 +12,10 @@ use crate::pool;
 /// GEMM's blocking wins.
 const KERNEL_MAX_ROWS: usize = kernels::MAX_ROWS;
 
-/// 16-bit matrices are widened this many rows at a time before a GEMM, so prefill never holds
-/// a full f32 copy of a weight matrix.
-const WIDEN_ROWS: usize = 256;
+/// 16-bit matrices are widened about this many values (1 MiB of f32) at a time before a GEMM:
+/// prefill never holds a full f32 copy of a weight matrix, and each GEMM stays large enough to
+/// keep both threads busy.
+const WIDEN_VALUES: usize = 1 << 18;
 
 /// `out (m, n) += a (m, k) @ b`, where b is (k, n), or (n, k) read transposed when
 /// `b_transposed` (the tied unembedding multiplies by `wte` (V, C) without copying it).
@@ -81,16 +82,16 @@ fn split_kernel(a: &[f32], b: Data, out: &mut [f32], s: Shape, b_transposed: boo
     }
 }
 
-/// GEMM for f32 weights; 16-bit weights are widened `WIDEN_ROWS` rows at a time first.
+/// GEMM for f32 weights; 16-bit weights are widened a block of rows at a time first.
 fn gemm_any(a: &[f32], b: Data, out: &mut [f32], s: Shape, b_transposed: bool, threads: usize) {
     if let Data::F32(b) = b {
         return gemm_f32(a, b, out, s, s.n, b_transposed, threads);
     }
     let mut wide = Vec::new();
-    let b_rows = if b_transposed { s.n } else { s.k };
-    for r0 in (0..b_rows).step_by(WIDEN_ROWS) {
-        let rows = WIDEN_ROWS.min(b_rows - r0);
-        let cols = if b_transposed { s.k } else { s.n };
+    let (b_rows, cols) = if b_transposed { (s.n, s.k) } else { (s.k, s.n) };
+    let block = (WIDEN_VALUES / cols).max(1);
+    for r0 in (0..b_rows).step_by(block) {
+        let rows = block.min(b_rows - r0);
         wide.resize(rows * cols, 0.0);
         for (r, w) in wide.chunks_exact_mut(cols).enumerate() {
             b.slice((r0 + r) * s.ws, cols).to_f32(w);

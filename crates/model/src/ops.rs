@@ -33,7 +33,7 @@ pub fn linear(x: &[f32], layer: &Conv1D) -> Vec<f32> {
         t,
         layer.n_in,
         layer.n_out,
-        false,
+        layer.transposed,
     );
     out
 }
