@@ -90,7 +90,7 @@ enum Elems<T> {
 impl<T> Elems<T> {
     /// Views `bytes` (a sub-slice of `map`) in place when they are aligned for `T`.
     fn mapped(map: &Arc<Mmap>, bytes: &[u8]) -> Option<Elems<T>> {
-        let aligned = (bytes.as_ptr() as usize) % std::mem::align_of::<T>() == 0;
+        let aligned = (bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>());
         (aligned && cfg!(target_endian = "little")).then(|| Elems::Mapped {
             map: Arc::clone(map),
             offset: bytes.as_ptr() as usize - map.as_ptr() as usize,

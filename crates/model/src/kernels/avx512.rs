@@ -73,6 +73,7 @@ pub unsafe fn gemv<E: Load16, const M: usize>(
 /// once and used for all M rows of x, and y (a few KiB) stays in L1 while w streams past.
 #[inline]
 #[target_feature(enable = "avx512f")]
+#[allow(clippy::needless_range_loop)] // b and q index several arrays at once
 unsafe fn rows<E: Load16, const M: usize, const R: usize>(
     x: *const f32,
     xs: usize,
