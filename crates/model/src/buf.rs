@@ -1,71 +1,285 @@
-//! A read-only f32 buffer that is either memory-mapped straight from a checkpoint or owned.
+//! A read-only weight buffer of f32, bf16 or f16 values that is either memory-mapped straight
+//! from a checkpoint or owned.
+//!
+//! 16-bit storage halves the bytes every decode step streams from memory; the matrix kernels in
+//! [`crate::kernels`] read it directly and compute in f32.
 
+use std::marker::PhantomData;
 use std::ops::Deref;
+use std::str::FromStr;
 use std::sync::Arc;
 
+use half::slice::HalfFloatSliceExt;
+use half::{bf16, f16};
 use memmap2::Mmap;
 
-/// Weights as `&[f32]`. F32 checkpoints stay memory-mapped (no copy, pages shared with the
-/// OS cache); F16/BF16 tensors, or unaligned ones, are converted into an owned vector.
+/// How a buffer stores its values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DType {
+    #[default]
+    F32,
+    Bf16,
+    F16,
+}
+
+impl DType {
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::F32 => "f32",
+            DType::Bf16 => "bf16",
+            DType::F16 => "f16",
+        }
+    }
+
+    /// Bytes per value.
+    pub fn size(self) -> usize {
+        match self {
+            DType::F32 => 4,
+            DType::Bf16 | DType::F16 => 2,
+        }
+    }
+}
+
+impl FromStr for DType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<DType, String> {
+        match s {
+            "f32" => Ok(DType::F32),
+            "bf16" => Ok(DType::Bf16),
+            "f16" => Ok(DType::F16),
+            other => Err(format!("dtype {other:?}: expected f32, bf16 or f16")),
+        }
+    }
+}
+
+/// The values of a buffer, in their stored type.
+#[derive(Debug, Clone, Copy)]
+pub enum Data<'a> {
+    F32(&'a [f32]),
+    Bf16(&'a [bf16]),
+    F16(&'a [f16]),
+}
+
+impl<'a> From<&'a [f32]> for Data<'a> {
+    fn from(values: &'a [f32]) -> Data<'a> {
+        Data::F32(values)
+    }
+}
+
+/// Weights, by dtype. `Deref` gives `&[f32]` for f32 buffers: vectors (biases, gains, `wpe`)
+/// are always f32; only matrices may be 16-bit, and those are read through [`Buf::data`].
 pub struct Buf(Storage);
 
 enum Storage {
-    Owned(Vec<f32>),
+    F32(Elems<f32>),
+    Bf16(Elems<bf16>),
+    F16(Elems<f16>),
+}
+
+enum Elems<T> {
+    Owned(Vec<T>),
     Mapped {
         map: Arc<Mmap>,
         offset: usize,
         len: usize,
+        _values: PhantomData<T>,
     },
+}
+
+impl<T> Elems<T> {
+    /// Views `bytes` (a sub-slice of `map`) in place when they are aligned for `T`.
+    fn mapped(map: &Arc<Mmap>, bytes: &[u8]) -> Option<Elems<T>> {
+        let aligned = (bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>());
+        (aligned && cfg!(target_endian = "little")).then(|| Elems::Mapped {
+            map: Arc::clone(map),
+            offset: bytes.as_ptr() as usize - map.as_ptr() as usize,
+            len: bytes.len() / std::mem::size_of::<T>(),
+            _values: PhantomData,
+        })
+    }
+
+    fn as_slice(&self) -> &[T] {
+        match self {
+            Elems::Owned(v) => v,
+            Elems::Mapped {
+                map, offset, len, ..
+            } => {
+                let ptr = map[*offset..*offset + *len * std::mem::size_of::<T>()].as_ptr();
+                // SAFETY: `mapped` checked that this range lies in the map, is aligned for T and
+                // holds little-endian values; T is f32, bf16 or f16, for which every bit pattern
+                // is valid; the Arc keeps the map alive and read-only as long as this Buf exists.
+                unsafe { std::slice::from_raw_parts(ptr.cast::<T>(), *len) }
+            }
+        }
+    }
 }
 
 impl Buf {
     pub fn owned(data: Vec<f32>) -> Buf {
-        Buf(Storage::Owned(data))
+        Buf(Storage::F32(Elems::Owned(data)))
     }
 
-    /// Views `bytes` (a sub-slice of `map`) as f32 without copying when it is 4-byte
-    /// aligned and the machine is little-endian like the file; copies otherwise.
-    pub(crate) fn from_le_bytes(map: &Arc<Mmap>, bytes: &[u8]) -> Buf {
-        let offset = bytes.as_ptr() as usize - map.as_ptr() as usize;
-        let aligned = (bytes.as_ptr() as usize) % std::mem::align_of::<f32>() == 0;
-        if aligned && cfg!(target_endian = "little") {
-            return Buf(Storage::Mapped {
-                map: Arc::clone(map),
-                offset,
-                len: bytes.len() / 4,
-            });
+    /// Stores `values` as `dtype`, rounding to nearest for 16-bit types.
+    pub fn from_f32(values: &[f32], dtype: DType) -> Buf {
+        match dtype {
+            DType::F32 => Buf::owned(values.to_vec()),
+            DType::Bf16 => Buf::bf16(values.iter().map(|&v| bf16::from_f32(v)).collect()),
+            DType::F16 => {
+                let mut out = vec![f16::ZERO; values.len()];
+                out.convert_from_f32_slice(values);
+                Buf::f16(out)
+            }
         }
-        let data = bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        Buf::owned(data)
+    }
+
+    /// `values`, a row-major (rows, cols) matrix, stored (cols, rows) as `dtype`. The values
+    /// are narrowed and released before the transposed copy is made, so loading holds at most
+    /// one f32 matrix.
+    pub(crate) fn transposed(values: Vec<f32>, rows: usize, cols: usize, dtype: DType) -> Buf {
+        match dtype {
+            DType::F32 => Buf::owned(transpose(&values, rows, cols)),
+            DType::Bf16 => {
+                let narrow: Vec<bf16> = values.iter().map(|&v| bf16::from_f32(v)).collect();
+                drop(values);
+                Buf::bf16(transpose(&narrow, rows, cols))
+            }
+            DType::F16 => {
+                let mut narrow = vec![f16::ZERO; values.len()];
+                narrow.convert_from_f32_slice(&values);
+                drop(values);
+                Buf::f16(transpose(&narrow, rows, cols))
+            }
+        }
+    }
+
+    pub(crate) fn bf16(data: Vec<bf16>) -> Buf {
+        Buf(Storage::Bf16(Elems::Owned(data)))
+    }
+
+    pub(crate) fn f16(data: Vec<f16>) -> Buf {
+        Buf(Storage::F16(Elems::Owned(data)))
+    }
+
+    /// Views little-endian `bytes` of `dtype` (a sub-slice of `map`) without copying when
+    /// they are aligned; `None` when they are not (the caller then copies).
+    pub(crate) fn mapped(map: &Arc<Mmap>, bytes: &[u8], dtype: DType) -> Option<Buf> {
+        Some(Buf(match dtype {
+            DType::F32 => Storage::F32(Elems::mapped(map, bytes)?),
+            DType::Bf16 => Storage::Bf16(Elems::mapped(map, bytes)?),
+            DType::F16 => Storage::F16(Elems::mapped(map, bytes)?),
+        }))
+    }
+
+    pub fn dtype(&self) -> DType {
+        match self.0 {
+            Storage::F32(_) => DType::F32,
+            Storage::Bf16(_) => DType::Bf16,
+            Storage::F16(_) => DType::F16,
+        }
+    }
+
+    pub fn data(&self) -> Data<'_> {
+        match &self.0 {
+            Storage::F32(e) => Data::F32(e.as_slice()),
+            Storage::Bf16(e) => Data::Bf16(e.as_slice()),
+            Storage::F16(e) => Data::F16(e.as_slice()),
+        }
+    }
+
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        self.data().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Values `start..start + out.len()` widened to f32 (a row of `wte`, for the embedding).
+    pub fn read_f32(&self, start: usize, out: &mut [f32]) {
+        self.data().slice(start, out.len()).to_f32(out);
     }
 
     pub fn is_mapped(&self) -> bool {
-        matches!(self.0, Storage::Mapped { .. })
+        match &self.0 {
+            Storage::F32(e) => matches!(e, Elems::Mapped { .. }),
+            Storage::Bf16(e) => matches!(e, Elems::Mapped { .. }),
+            Storage::F16(e) => matches!(e, Elems::Mapped { .. }),
+        }
     }
+}
+
+impl<'a> Data<'a> {
+    pub fn len(&self) -> usize {
+        match self {
+            Data::F32(v) => v.len(),
+            Data::Bf16(v) => v.len(),
+            Data::F16(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Values `start..start + len`.
+    pub fn slice(self, start: usize, len: usize) -> Data<'a> {
+        match self {
+            Data::F32(v) => Data::F32(&v[start..start + len]),
+            Data::Bf16(v) => Data::Bf16(&v[start..start + len]),
+            Data::F16(v) => Data::F16(&v[start..start + len]),
+        }
+    }
+
+    /// Widens every value into `out` (of the same length).
+    pub fn to_f32(self, out: &mut [f32]) {
+        match self {
+            Data::F32(v) => out.copy_from_slice(v),
+            Data::Bf16(v) => v.convert_to_f32_slice(out),
+            Data::F16(v) => v.convert_to_f32_slice(out),
+        }
+    }
+}
+
+/// The (cols, rows) transpose of a row-major (rows, cols) matrix, in 32 × 32 tiles so reads
+/// and writes both stay within a few cache lines.
+fn transpose<T: Copy + Default>(m: &[T], rows: usize, cols: usize) -> Vec<T> {
+    const TILE: usize = 32;
+    let mut t = vec![T::default(); m.len()];
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    t[c * rows + r] = m[r * cols + c];
+                }
+            }
+        }
+    }
+    t
 }
 
 impl Deref for Buf {
     type Target = [f32];
 
+    /// # Panics
+    /// For 16-bit buffers, which only matrices use; read those through [`Buf::data`].
     fn deref(&self) -> &[f32] {
         match &self.0 {
-            Storage::Owned(v) => v,
-            Storage::Mapped { map, offset, len } => {
-                let ptr = map[*offset..*offset + *len * 4].as_ptr();
-                // SAFETY: `from_le_bytes` checked that this range lies in the map, is 4-byte
-                // aligned and holds little-endian f32s; every bit pattern is a valid f32; the
-                // Arc keeps the map alive and read-only for as long as this Buf exists.
-                unsafe { std::slice::from_raw_parts(ptr.cast::<f32>(), *len) }
-            }
+            Storage::F32(e) => e.as_slice(),
+            _ => panic!("a {} buffer read as f32", self.dtype().name()),
         }
     }
 }
 
 impl std::fmt::Debug for Buf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Buf(len={}, mapped={})", self.len(), self.is_mapped())
+        write!(
+            f,
+            "Buf(len={}, dtype={}, mapped={})",
+            self.len(),
+            self.dtype().name(),
+            self.is_mapped()
+        )
     }
 }

@@ -42,15 +42,15 @@ pub struct StepExplanation {
     pub sample_mass_outside_shown: f64,
 }
 
-/// The top `n` candidates of `dist` (built from `logits`); `name` gives a token's text and
-/// display form.
+/// The top `n` candidates of `dist` (built from `logits`), at most its sorted ranks; `name`
+/// gives a token's text and display form.
 pub fn explain(
     dist: &Distribution,
     logits: &[f32],
     n: usize,
     name: impl Fn(u32) -> (String, String),
 ) -> StepExplanation {
-    let n = n.min(dist.order.len());
+    let n = n.min(dist.sorted);
     let mut cumulative = 0.0;
     let candidates: Vec<Candidate> = (0..n)
         .map(|rank| {

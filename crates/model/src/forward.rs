@@ -3,8 +3,13 @@
 //! embeddings → n_layer × [ln_1 → causal self-attention → add → ln_2 → MLP → add]
 //! → ln_f → tied unembedding.
 
+use rayon::prelude::*;
+
+use crate::buf::Data;
 use crate::config::Config;
-use crate::ops::{activate, add_assign, layer_norm, linear, matmul, softmax};
+use crate::kernels::Shape;
+use crate::ops::{activate, add_assign, layer_norm, linear, matmul, matmul_strided, softmax};
+use crate::pool;
 use crate::recorder::Recorder;
 use crate::weights::{Block, Weights};
 use crate::{Error, Result};
@@ -25,10 +30,14 @@ pub struct KvCache {
 }
 
 impl KvCache {
+    /// Reserves room for the whole context up front: the pages become resident only as
+    /// positions are written, and the cache never reallocates (a doubling `Vec` would copy it
+    /// and briefly hold it twice).
     pub fn new(config: &Config) -> KvCache {
+        let full = || Vec::with_capacity(config.n_positions * config.n_embd);
         KvCache {
-            keys: vec![Vec::new(); config.n_layer],
-            values: vec![Vec::new(); config.n_layer],
+            keys: (0..config.n_layer).map(|_| full()).collect(),
+            values: (0..config.n_layer).map(|_| full()).collect(),
             len: 0,
         }
     }
@@ -50,6 +59,7 @@ impl Gpt2 {
 
     /// Runs `tokens` after the positions already in `cache` and returns the logits (V,) of the
     /// last new position. A recorder that wants `logits` gets every new position's (T, V).
+    /// The matrix products share the work across [`pool`]'s threads.
     pub fn forward(
         &self,
         tokens: &[u32],
@@ -57,6 +67,10 @@ impl Gpt2 {
         rec: &mut dyn Recorder,
     ) -> Result<Vec<f32>> {
         self.check_input(tokens, cache)?;
+        pool::install(|| Ok(self.run(tokens, cache, rec)))
+    }
+
+    fn run(&self, tokens: &[u32], cache: &mut KvCache, rec: &mut dyn Recorder) -> Vec<f32> {
         let c = &self.config;
         let mut x = self.embed(tokens, cache.len, rec); // (T, C)
         for (l, block) in self.weights.h.iter().enumerate() {
@@ -73,9 +87,9 @@ impl Gpt2 {
         if rec.wants("logits") {
             let all = self.unembed(&xf); // (T, V)
             rec.record("logits", &[tokens.len(), c.vocab_size], &all);
-            return Ok(all[all.len() - c.vocab_size..].to_vec());
+            return all[all.len() - c.vocab_size..].to_vec();
         }
-        Ok(self.unembed(&xf[xf.len() - c.n_embd..])) // (V,)
+        self.unembed(&xf[xf.len() - c.n_embd..]) // (V,)
     }
 
     fn check_input(&self, tokens: &[u32], cache: &KvCache) -> Result<()> {
@@ -102,14 +116,11 @@ impl Gpt2 {
     /// Looks up each token's row of `wte` and adds the row of `wpe` for its position.
     fn embed(&self, tokens: &[u32], start: usize, rec: &mut dyn Recorder) -> Vec<f32> {
         let e = self.config.n_embd;
-        let row = |m: &[f32], i: usize| m[i * e..(i + 1) * e].to_vec();
-        let tok: Vec<f32> = tokens
-            .iter()
-            .flat_map(|&t| row(&self.weights.wte, t as usize))
-            .collect(); // (T, C)
-        let pos: Vec<f32> = (0..tokens.len())
-            .flat_map(|i| row(&self.weights.wpe, start + i))
-            .collect(); // (T, C)
+        let mut tok = vec![0.0; tokens.len() * e]; // (T, C)
+        for (&t, row) in tokens.iter().zip(tok.chunks_exact_mut(e)) {
+            self.weights.wte.read_f32(t as usize * e, row); // wte may be 16-bit
+        }
+        let pos = self.weights.wpe[start * e..(start + tokens.len()) * e].to_vec(); // (T, C)
         record(rec, "hook_embed", &[tokens.len(), e], &tok);
         record(rec, "hook_pos_embed", &[tokens.len(), e], &pos);
         let mut x = tok;
@@ -167,48 +178,100 @@ impl Gpt2 {
             cache.values[l].extend_from_slice(&row[2 * e..]); // (S, C)
         }
         let (keys, values) = (&cache.keys[l], &cache.values[l]);
-        let s = keys.len() / e; // positions in the cache, the new ones included
-        let scale = 1.0 / (d as f32).sqrt();
+        let dims = HeadDims {
+            e,
+            d,
+            t,
+            s: keys.len() / e, // positions in the cache, the new ones included
+        };
+        let heads: Vec<(Vec<f32>, Vec<f32>)> = (0..n_head)
+            .into_par_iter() // each head on its own thread
+            .map(|head| attend(head, &qkv, keys, values, dims))
+            .collect();
+        let s = dims.s;
         let mut z = vec![0.0; t * e]; // (T, C): the heads' outputs side by side
-        let mut pattern = vec![0.0; n_head * t * s]; // (H, T, S)
-        for head in 0..n_head {
-            for i in 0..t {
-                let q = &qkv[i * 3 * e + head * d..][..d]; // (D,)
-                let visible = s - t + i + 1; // causal: a query sees itself and the past
-                let p = &mut pattern[(head * t + i) * s..][..s]; // (S,), zero beyond `visible`
-                for (j, score) in p[..visible].iter_mut().enumerate() {
-                    let k = &keys[j * e + head * d..][..d]; // (D,)
-                    *score = dot(q, k) * scale;
-                }
-                softmax(&mut p[..visible]);
-                let out = &mut z[i * e + head * d..][..d]; // (D,)
-                for (j, &pj) in p[..visible].iter().enumerate() {
-                    let v = &values[j * e + head * d..][..d]; // (D,)
-                    out.iter_mut().zip(v).for_each(|(o, v)| *o += pj * v);
-                }
+        for (head, (_, out)) in heads.iter().enumerate() {
+            for (z, o) in z.chunks_exact_mut(e).zip(out.chunks_exact(d)) {
+                z[head * d..(head + 1) * d].copy_from_slice(o);
             }
         }
-        record(
-            rec,
-            &format!("blocks.{l}.attn.hook_pattern"),
-            &[n_head, t, s],
-            &pattern,
-        );
+        let name = format!("blocks.{l}.attn.hook_pattern");
+        if rec.wants(&name) {
+            let pattern: Vec<f32> = heads.into_iter().flat_map(|(p, _)| p).collect(); // (H, T, S)
+            rec.record(&name, &[n_head, t, s], &pattern);
+        }
         linear(&z, &w.attn.c_proj) // (T, C)
     }
 
     /// Final residual (T, C) times the transposed unembedding (V, C): one logit per token.
-    fn unembed(&self, xf: &[f32]) -> Vec<f32> {
+    pub(crate) fn unembed(&self, xf: &[f32]) -> Vec<f32> {
         let (e, v) = (self.config.n_embd, self.config.vocab_size);
         let t = xf.len() / e;
         let mut logits = vec![0.0; t * v]; // (T, V)
-        matmul(xf, self.weights.unembedding(), &mut logits, t, e, v, true);
+        matmul(
+            xf,
+            self.weights.unembedding().data(),
+            &mut logits,
+            t,
+            e,
+            v,
+            true,
+        );
         logits
     }
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+/// Sizes for one head's attention: width C, head width D, new positions T, cached S.
+#[derive(Clone, Copy)]
+struct HeadDims {
+    e: usize,
+    d: usize,
+    t: usize,
+    s: usize,
+}
+
+/// One head: scores (T, S) = q kᵀ / √D, causal softmax, then the pattern-weighted sum of
+/// values (T, D). The head's q, k and v are width-D slices of wider rows (`qkv` (T, 3C), the
+/// cache's (S, C)), so the products read them with row strides. Returns (pattern, output).
+fn attend(
+    head: usize,
+    qkv: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    HeadDims { e, d, t, s }: HeadDims,
+) -> (Vec<f32>, Vec<f32>) {
+    let scale = 1.0 / (d as f32).sqrt();
+    let mut p = vec![0.0; t * s]; // (T, S)
+    let qk = Shape {
+        m: t,
+        k: d,
+        n: s,
+        xs: 3 * e,
+        ws: e,
+    };
+    matmul_strided(
+        &qkv[head * d..],
+        Data::F32(&keys[head * d..]),
+        &mut p,
+        qk,
+        true,
+    );
+    for (i, row) in p.chunks_exact_mut(s).enumerate() {
+        let visible = s - t + i + 1; // causal: a query sees itself and the past
+        row[..visible].iter_mut().for_each(|v| *v *= scale);
+        softmax(&mut row[..visible]);
+        row[visible..].fill(0.0);
+    }
+    let mut out = vec![0.0; t * d]; // (T, D)
+    let pv = Shape {
+        m: t,
+        k: s,
+        n: d,
+        xs: s,
+        ws: e,
+    };
+    matmul_strided(&p, Data::F32(&values[head * d..]), &mut out, pv, false);
+    (p, out)
 }
 
 /// Hands `data` to the recorder only when it asks for `name`.

@@ -61,12 +61,12 @@ pub fn pattern(model: &Model, tokens: &[u32], layer: usize, head: usize) -> Resu
 }
 
 /// Averages `score(pattern, query)` over queries, per head, without storing any pattern.
-struct Averages<F: Fn(&[f32], usize, usize) -> Option<f32>> {
+struct Averages<F: Fn(&[f32], usize, usize) -> Option<f32> + Send> {
     score: F,
     sums: Vec<Vec<f32>>, // (L, H)
 }
 
-impl<F: Fn(&[f32], usize, usize) -> Option<f32>> Recorder for Averages<F> {
+impl<F: Fn(&[f32], usize, usize) -> Option<f32> + Send> Recorder for Averages<F> {
     fn wants(&self, name: &str) -> bool {
         name.ends_with(".attn.hook_pattern")
     }
@@ -88,7 +88,7 @@ impl<F: Fn(&[f32], usize, usize) -> Option<f32>> Recorder for Averages<F> {
 fn averages(
     model: &Model,
     tokens: &[u32],
-    score: impl Fn(&[f32], usize, usize) -> Option<f32>,
+    score: impl Fn(&[f32], usize, usize) -> Option<f32> + Send,
 ) -> Result<Vec<Vec<f32>>> {
     let mut rec = Averages {
         score,

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::forward::KvCache;
 use crate::generate::namer;
 use crate::model::Model;
-use crate::ops::{layer_norm, matmul, softmax};
+use crate::ops::{layer_norm, softmax};
 use crate::recorder::ActivationCache;
 use crate::{Error, Result};
 
@@ -100,16 +100,7 @@ fn decode(model: &Model, resid: &[f32], position: usize) -> Vec<f32> {
     let (c, w) = (model.config(), &model.gpt2.weights);
     let row = &resid[position * c.n_embd..(position + 1) * c.n_embd]; // (C,)
     let normed = layer_norm(row, &w.ln_f, c.layer_norm_epsilon); // (C,)
-    let mut logits = vec![0.0; c.vocab_size]; // (V,)
-    matmul(
-        &normed,
-        w.unembedding(),
-        &mut logits,
-        1,
-        c.n_embd,
-        c.vocab_size,
-        true,
-    );
+    let mut logits = model.gpt2.unembed(&normed); // (V,)
     softmax(&mut logits);
     logits
 }

@@ -4,21 +4,25 @@
 
 mod buf;
 pub mod config;
+mod convert;
 pub mod error;
 pub mod explain;
 pub mod forward;
 pub mod generate;
 pub mod heads;
+pub mod kernels;
 pub mod lens;
+mod matmul;
 pub mod model;
 pub mod ops;
+pub mod pool;
 pub mod recorder;
 pub mod sampling;
 pub mod tokenizer;
 pub mod trace;
 pub mod weights;
 
-pub use buf::Buf;
+pub use buf::{Buf, DType, Data};
 pub use config::Config;
 pub use error::{Error, Result};
 pub use forward::{Gpt2, KvCache};

@@ -1,6 +1,7 @@
 //! The few numerical operations GPT-2 needs, on row-major f32 slices.
 
 use crate::config::Activation;
+pub use crate::matmul::{matmul, matmul_strided};
 use crate::weights::{Conv1D, LayerNorm};
 
 /// Normalises each row of `x` (T, C) to zero mean and unit variance, then applies gain and bias.
@@ -18,7 +19,7 @@ pub fn layer_norm(x: &[f32], ln: &LayerNorm, eps: f32) -> Vec<f32> {
     out
 }
 
-/// `x @ weight + bias` for x (T, n_in), giving (T, n_out). The product is a library GEMM.
+/// `x @ weight + bias` for x (T, n_in), giving (T, n_out).
 pub fn linear(x: &[f32], layer: &Conv1D) -> Vec<f32> {
     let t = x.len() / layer.n_in;
     let mut out = Vec::with_capacity(t * layer.n_out); // (T, n_out)
@@ -27,62 +28,20 @@ pub fn linear(x: &[f32], layer: &Conv1D) -> Vec<f32> {
     }
     matmul(
         x,
-        &layer.weight,
+        layer.weight.data(),
         &mut out,
         t,
         layer.n_in,
         layer.n_out,
-        false,
+        layer.transposed,
     );
     out
-}
-
-/// `out += a @ b` for a (m, k). `b` is (k, n), or (n, k) read transposed when `b_transposed`
-/// (the tied unembedding multiplies by `wte` (V, C) transposed without copying it).
-pub fn matmul(
-    a: &[f32],
-    b: &[f32],
-    out: &mut [f32],
-    m: usize,
-    k: usize,
-    n: usize,
-    b_transposed: bool,
-) {
-    assert!(
-        a.len() == m * k && b.len() == k * n && out.len() == m * n,
-        "matmul shapes"
-    );
-    let (rsb, csb) = if b_transposed {
-        (1, k as isize)
-    } else {
-        (n as isize, 1)
-    };
-    // SAFETY: the assert above guarantees every index sgemm touches is in bounds for these
-    // row/column strides, and `out` does not alias `a` or `b` (it is a unique borrow).
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            k as isize,
-            1,
-            b.as_ptr(),
-            rsb,
-            csb,
-            1.0,
-            out.as_mut_ptr(),
-            n as isize,
-            1,
-        );
-    }
 }
 
 /// The MLP's non-linearity, in place.
 pub fn activate(x: &mut [f32], activation: Activation) {
     match activation {
-        Activation::GeluNew => x.iter_mut().for_each(|v| *v = gelu_new(*v)),
+        Activation::GeluNew => crate::kernels::gelu::gelu_new(x),
         Activation::Gelu => x
             .iter_mut()
             .for_each(|v| *v = 0.5 * *v * (1.0 + libm::erff(*v / std::f32::consts::SQRT_2))),
@@ -92,8 +51,7 @@ pub fn activate(x: &mut [f32], activation: Activation) {
 
 /// GPT-2's tanh approximation of GELU: `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`.
 pub fn gelu_new(x: f32) -> f32 {
-    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
-    0.5 * x * (1.0 + (SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x)).tanh())
+    crate::kernels::gelu::gelu_one(x)
 }
 
 /// Softmax of one row, in place, shifted by the maximum so `exp` cannot overflow.
@@ -135,11 +93,11 @@ mod tests {
         let a = [1.0, 2.0]; // (1, 2)
         let b = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // (2, 3)
         let mut out = vec![0.0; 3];
-        matmul(&a, &b, &mut out, 1, 2, 3, false);
+        matmul(&a, b[..].into(), &mut out, 1, 2, 3, false);
         assert_eq!(out, [9.0, 12.0, 15.0]);
         let bt = [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]; // the same matrix stored (3, 2)
         let mut out = vec![0.0; 3];
-        matmul(&a, &bt, &mut out, 1, 2, 3, true);
+        matmul(&a, bt[..].into(), &mut out, 1, 2, 3, true);
         assert_eq!(out, [9.0, 12.0, 15.0]);
     }
 

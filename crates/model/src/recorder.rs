@@ -2,8 +2,9 @@
 //!
 //! Names follow TransformerLens, so values can be checked against `run_with_cache`.
 
-/// Receives activations from [`crate::Gpt2::forward`] by TransformerLens hook name.
-pub trait Recorder {
+/// Receives activations from [`crate::Gpt2::forward`] by TransformerLens hook name. `Send`,
+/// because the forward pass runs on the thread pool.
+pub trait Recorder: Send {
     /// Whether the forward pass should hand over `name` (it skips the copy, and any work
     /// done only for recording, when not).
     fn wants(&self, name: &str) -> bool;

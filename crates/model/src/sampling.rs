@@ -58,11 +58,22 @@ impl Sampling {
 /// Beyond this the distribution is uniform to many digits: the range is the useful one.
 pub const MAX_TEMPERATURE: f32 = 100.0;
 
+/// Ranks that [`Distribution::new`] always puts in order; explanations show at most this many
+/// candidates.
+pub const SORTED_RANKS: usize = 1024;
+
 /// The exact full-vocabulary distribution of one step under some [`Sampling`] settings.
+///
+/// Probabilities are normalised over the whole vocabulary, but only the top ranks are sorted
+/// (`sorted` of them: at least [`SORTED_RANKS`] and every kept token): sorting all 50,257
+/// logits would cost more than a decode step's matrix products save.
 #[derive(Debug, Clone)]
 pub struct Distribution {
-    /// Token ids by decreasing logit (ties: lower id first).
+    /// Token ids by decreasing logit (ties: lower id first) for the first `sorted` ranks; the
+    /// rest follow in no particular order.
     pub order: Vec<u32>,
+    /// How many leading ranks of `order` are sorted.
+    pub sorted: usize,
     /// Softmax at temperature 1, by rank (as `order`).
     pub base: Vec<f64>,
     /// After temperature and top-k, before top-p, by rank: what the nucleus accumulates.
@@ -77,33 +88,60 @@ impl Distribution {
     /// `settings` must have passed [`Sampling::validate`].
     pub fn new(logits: &[f32], settings: &Sampling) -> Distribution {
         let mut order: Vec<u32> = (0..logits.len() as u32).collect();
-        order.sort_by(|&a, &b| {
-            logits[b as usize]
-                .total_cmp(&logits[a as usize])
-                .then(a.cmp(&b))
-        });
-        let sorted: Vec<f64> = order.iter().map(|&i| logits[i as usize] as f64).collect(); // (V,)
-        let base = softmax(&sorted, 1.0, sorted.len());
+        let mut sorted = sort_top(&mut order, logits, SORTED_RANKS);
+        loop {
+            let by_rank: Vec<f64> = order.iter().map(|&i| logits[i as usize] as f64).collect(); // (V,)
+            match Distribution::cut(by_rank, settings, sorted) {
+                Some(mut dist) => {
+                    dist.order = order;
+                    return dist;
+                }
+                // Top-k ties or the nucleus reach past the sorted ranks: sort them all.
+                None => sorted = sort_top(&mut order, logits, logits.len()),
+            }
+        }
+    }
+
+    /// The distribution from logits by rank, or `None` when top-k or top-p needs ranks beyond
+    /// the first `sorted`.
+    fn cut(by_rank: Vec<f64>, settings: &Sampling, sorted: usize) -> Option<Distribution> {
+        let v = by_rank.len();
         let t = settings.temperature as f64;
-        let by_k = settings
-            .top_k
-            .map_or(sorted.len(), |k| top_k_count(&sorted, k));
-        let scaled = softmax(&sorted, t, by_k);
-        let kept = if settings.greedy {
-            1
-        } else {
-            settings
-                .top_p
-                .map_or(by_k, |p| nucleus_size(&scaled, p as f64))
+        let by_k = match settings.top_k {
+            Some(k) => top_k_count(&by_rank[..sorted], k),
+            None => v,
         };
-        let final_probs = softmax(&sorted, t, kept);
-        Distribution {
-            order,
+        let base = softmax(&by_rank, 1.0, v);
+        let scaled = if t == 1.0 && by_k == v {
+            base.clone()
+        } else {
+            softmax(&by_rank, t, by_k)
+        };
+        let kept = match (settings.greedy, settings.top_p) {
+            (true, _) => 1,
+            (false, Some(p)) => nucleus_size(&scaled[..sorted], p as f64),
+            (false, None) => by_k,
+        };
+        // `pick` walks the kept ranks in order, so every kept rank must be sorted; so must the
+        // top-k ties, or the count above may have stopped short. One sorted rank beyond either
+        // shows that it ended inside the sorted ranks.
+        let k_short = settings.top_k.is_some() && by_k >= sorted;
+        if (k_short || kept >= sorted) && sorted < v {
+            return None;
+        }
+        let final_probs = if kept == by_k {
+            scaled.clone()
+        } else {
+            softmax(&by_rank, t, kept)
+        };
+        Some(Distribution {
+            order: Vec::new(),
+            sorted,
             base,
             scaled,
             final_probs,
             kept,
-        }
+        })
     }
 
     /// Picks a token from the kept set with a uniform number `u` in [0, 1).
@@ -128,8 +166,28 @@ impl Distribution {
     }
 }
 
-/// How many top-ranked tokens top-k keeps: the k best and any tied with the k-th.
+/// Puts the `n` highest logits first, in order (ties: lower id first); returns how many ranks
+/// are sorted. Selecting them first makes this linear in the vocabulary.
+fn sort_top(order: &mut [u32], logits: &[f32], n: usize) -> usize {
+    let by_logit = |a: &u32, b: &u32| {
+        logits[*b as usize]
+            .total_cmp(&logits[*a as usize])
+            .then(a.cmp(b))
+    };
+    let n = n.min(order.len());
+    if n < order.len() {
+        order.select_nth_unstable_by(n, by_logit);
+    }
+    order[..n].sort_unstable_by(by_logit);
+    n
+}
+
+/// How many top-ranked tokens top-k keeps: the k best and any tied with the k-th (all of
+/// `sorted_logits` when k reaches past them).
 fn top_k_count(sorted_logits: &[f64], k: usize) -> usize {
+    if k >= sorted_logits.len() {
+        return sorted_logits.len();
+    }
     let threshold = sorted_logits[k - 1];
     k + sorted_logits[k..]
         .iter()

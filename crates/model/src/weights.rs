@@ -6,8 +6,9 @@ use std::sync::Arc;
 use memmap2::Mmap;
 use safetensors::{Dtype, SafeTensors};
 
-use crate::buf::Buf;
+use crate::buf::{Buf, DType};
 use crate::config::Config;
+use crate::convert::{self, Source};
 use crate::{Error, Result};
 
 /// `ln_1`, `ln_2`, `ln_f`: a learned gain and bias per channel.
@@ -21,10 +22,14 @@ pub struct LayerNorm {
 /// `nn.Linear`), so `y = x @ weight + bias`.
 #[derive(Debug)]
 pub struct Conv1D {
-    pub weight: Buf, // (n_in, n_out)
+    pub weight: Buf, // (n_in, n_out), or (n_out, n_in) when `transposed`
     pub bias: Buf,   // (n_out,)
     pub n_in: usize,
     pub n_out: usize,
+    /// 16-bit weights are copied at load anyway, and stored `[out, in]`: decoding then reads
+    /// each output's weights as one contiguous row, which streams 16-bit weights from memory
+    /// about 1.5× faster than accumulating `[in, out]` rows.
+    pub transposed: bool,
 }
 
 #[derive(Debug)]
@@ -64,32 +69,69 @@ impl Weights {
         self.lm_head.as_ref().unwrap_or(&self.wte) // (V, C)
     }
 
+    /// Bytes the weights occupy in their stored types (mapped or owned).
+    pub fn bytes(&self) -> usize {
+        let size = |b: &Buf| b.len() * b.dtype().size();
+        let ln = |l: &LayerNorm| size(&l.weight) + size(&l.bias);
+        let conv = |c: &Conv1D| size(&c.weight) + size(&c.bias);
+        let blocks: usize = self
+            .h
+            .iter()
+            .map(|b| {
+                ln(&b.ln_1)
+                    + ln(&b.ln_2)
+                    + conv(&b.attn.c_attn)
+                    + conv(&b.attn.c_proj)
+                    + conv(&b.mlp.c_fc)
+                    + conv(&b.mlp.c_proj)
+            })
+            .sum();
+        size(&self.wte)
+            + size(&self.wpe)
+            + ln(&self.ln_f)
+            + self.lm_head.as_ref().map_or(0, size)
+            + blocks
+    }
+
     /// Memory-maps a `model.safetensors` file and checks every tensor against `config`.
     pub fn load(path: &Path, config: &Config) -> Result<Weights> {
+        Weights::load_as(path, config, DType::F32)
+    }
+
+    /// Like [`Weights::load`], with the matrices (`wte`, `lm_head`, every `Conv1D` weight)
+    /// stored as `dtype`, converted at load when the file holds another type. Vectors (biases,
+    /// gains, `wpe`) stay f32.
+    pub fn load_as(path: &Path, config: &Config, dtype: DType) -> Result<Weights> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         // SAFETY: the map is read-only; like every mmap-based loader we assume the file is
         // not truncated by another process while the model is loaded.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
         let map = Arc::new(map);
-        Reader::new(path, &map, Some(&map))?.weights(config)
+        let source = Source::Mapped {
+            file: &file,
+            map: &map,
+        };
+        Reader::new(path, &map, source, dtype)?.weights(config)
     }
 
     /// Reads a safetensors image held in memory (a model embedded in the binary); `label`
     /// names it in errors. Tensors are copied, so `bytes` need not outlive the weights.
     pub fn from_bytes(bytes: &[u8], label: &Path, config: &Config) -> Result<Weights> {
-        Reader::new(label, bytes, None)?.weights(config)
+        Reader::new(label, bytes, Source::Memory, DType::F32)?.weights(config)
     }
 }
 
 struct Reader<'a> {
     path: PathBuf,
     st: SafeTensors<'a>,
-    /// The mapped file `st` reads from, so F32 tensors can be used in place.
-    map: Option<&'a Arc<Mmap>>,
+    /// Where `st`'s bytes live: a mapped file lets tensors be used in place.
+    source: Source<'a>,
+    /// How matrices are stored.
+    dtype: DType,
 }
 
 impl<'a> Reader<'a> {
-    fn new(path: &Path, bytes: &'a [u8], map: Option<&'a Arc<Mmap>>) -> Result<Reader<'a>> {
+    fn new(path: &Path, bytes: &'a [u8], source: Source<'a>, dtype: DType) -> Result<Reader<'a>> {
         let st = SafeTensors::deserialize(bytes).map_err(|e| Error::Format {
             path: path.to_path_buf(),
             msg: format!("not a valid safetensors file: {e}"),
@@ -97,7 +139,8 @@ impl<'a> Reader<'a> {
         Ok(Reader {
             path: path.to_path_buf(),
             st,
-            map,
+            source,
+            dtype,
         })
     }
 
@@ -107,12 +150,12 @@ impl<'a> Reader<'a> {
             .map(|i| self.block(&format!("h.{i}"), c))
             .collect::<Result<Vec<_>>>()?;
         let lm_head = match self.find("lm_head.weight") {
-            Some(_) => Some(self.tensor("lm_head.weight", &[v, e])?),
+            Some(_) => Some(self.tensor("lm_head.weight", &[v, e], self.dtype)?),
             None => None,
         };
         Ok(Weights {
-            wte: self.tensor("wte.weight", &[v, e])?,
-            wpe: self.tensor("wpe.weight", &[p, e])?,
+            wte: self.tensor("wte.weight", &[v, e], self.dtype)?,
+            wpe: self.tensor("wpe.weight", &[p, e], DType::F32)?,
             h,
             ln_f: self.layer_norm("ln_f", e)?,
             lm_head,
@@ -137,18 +180,32 @@ impl<'a> Reader<'a> {
 
     fn layer_norm(&self, name: &str, width: usize) -> Result<LayerNorm> {
         Ok(LayerNorm {
-            weight: self.tensor(&format!("{name}.weight"), &[width])?,
-            bias: self.tensor(&format!("{name}.bias"), &[width])?,
+            weight: self.tensor(&format!("{name}.weight"), &[width], DType::F32)?,
+            bias: self.tensor(&format!("{name}.bias"), &[width], DType::F32)?,
         })
     }
 
     fn conv1d(&self, name: &str, n_in: usize, n_out: usize) -> Result<Conv1D> {
+        let weight = format!("{name}.weight");
+        let transposed = self.dtype != DType::F32;
         Ok(Conv1D {
-            weight: self.tensor(&format!("{name}.weight"), &[n_in, n_out])?,
-            bias: self.tensor(&format!("{name}.bias"), &[n_out])?,
+            weight: match transposed {
+                true => self.transposed(&weight, n_in, n_out)?,
+                false => self.tensor(&weight, &[n_in, n_out], DType::F32)?,
+            },
+            bias: self.tensor(&format!("{name}.bias"), &[n_out], DType::F32)?,
             n_in,
             n_out,
+            transposed,
         })
+    }
+
+    /// A (rows, cols) matrix stored (cols, rows) as `self.dtype`.
+    fn transposed(&self, name: &str, rows: usize, cols: usize) -> Result<Buf> {
+        let (bytes, from) = self.view(name, &[rows, cols])?;
+        let values =
+            convert::read_f32(bytes, from, self.source).map_err(|e| Error::io(&self.path, e))?;
+        Ok(Buf::transposed(values, rows, cols, self.dtype))
     }
 
     /// The stored key for `name`: with the `transformer.` prefix or without it.
@@ -159,7 +216,13 @@ impl<'a> Reader<'a> {
             .find(|k| names.iter().any(|n| **n == *k))
     }
 
-    fn tensor(&self, name: &str, shape: &[usize]) -> Result<Buf> {
+    fn tensor(&self, name: &str, shape: &[usize], dtype: DType) -> Result<Buf> {
+        let (bytes, from) = self.view(name, shape)?;
+        convert::tensor(bytes, from, dtype, self.source).map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// The stored bytes and dtype of `name`, checked against `shape`.
+    fn view(&self, name: &str, shape: &[usize]) -> Result<(&'a [u8], DType)> {
         let err = |msg: String| Error::Tensor {
             path: self.path.clone(),
             name: name.to_string(),
@@ -170,32 +233,12 @@ impl<'a> Reader<'a> {
         if view.shape() != shape {
             return Err(err(format!("shape {:?}, expected {shape:?}", view.shape())));
         }
-        let bytes = view.data();
-        match view.dtype() {
-            Dtype::F32 => Ok(match self.map {
-                Some(map) => Buf::from_le_bytes(map, bytes),
-                None => Buf::owned(
-                    bytes
-                        .chunks_exact(4)
-                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                        .collect(),
-                ),
-            }),
-            Dtype::F16 => Ok(Buf::owned(widen(bytes, |b| {
-                half::f16::from_bits(b).to_f32()
-            }))),
-            Dtype::BF16 => Ok(Buf::owned(widen(bytes, |b| {
-                half::bf16::from_bits(b).to_f32()
-            }))),
-            other => Err(err(format!("dtype {other:?}, expected F32, F16 or BF16"))),
-        }
+        let from = match view.dtype() {
+            Dtype::F32 => DType::F32,
+            Dtype::F16 => DType::F16,
+            Dtype::BF16 => DType::Bf16,
+            other => return Err(err(format!("dtype {other:?}, expected F32, F16 or BF16"))),
+        };
+        Ok((view.data(), from))
     }
-}
-
-/// Converts little-endian 16-bit floats to f32.
-fn widen(bytes: &[u8], to_f32: impl Fn(u16) -> f32) -> Vec<f32> {
-    bytes
-        .chunks_exact(2)
-        .map(|b| to_f32(u16::from_le_bytes([b[0], b[1]])))
-        .collect()
 }

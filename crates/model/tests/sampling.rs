@@ -144,3 +144,81 @@ fn explanation_reports_candidates_and_mass() {
     assert!(e.sample_mass_outside_shown.abs() < 1e-12);
     assert!((e.sample_entropy_bits - 0.918_295_834_054_489_6).abs() < 1e-6);
 }
+
+/// The distribution by fully sorting the vocabulary: what `Distribution::new` computed before it
+/// sorted only the top ranks. Returns (order, final probabilities by rank, kept).
+fn fully_sorted(logits: &[f32], s: &Sampling) -> (Vec<u32>, Vec<f64>, usize) {
+    let mut order: Vec<u32> = (0..logits.len() as u32).collect();
+    order.sort_by(|&a, &b| {
+        logits[b as usize]
+            .total_cmp(&logits[a as usize])
+            .then(a.cmp(&b))
+    });
+    let l: Vec<f64> = order.iter().map(|&i| logits[i as usize] as f64).collect();
+    let t = s.temperature as f64;
+    let soft = |n: usize| {
+        let e: Vec<f64> = (0..l.len())
+            .map(|i| {
+                if i < n {
+                    ((l[i] - l[0]) / t).exp()
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let z: f64 = e.iter().sum();
+        e.into_iter().map(|p| p / z).collect::<Vec<f64>>()
+    };
+    let by_k = s.top_k.map_or(l.len(), |k| {
+        k + l[k..].iter().take_while(|&&x| x >= l[k - 1]).count()
+    });
+    let scaled = soft(by_k);
+    let kept = match (s.greedy, s.top_p) {
+        (true, _) => 1,
+        (false, Some(p)) => {
+            let (mut above, mut n) = (0.0, 0);
+            while n < by_k && above < p as f64 {
+                above += scaled[n];
+                n += 1;
+            }
+            n.max(1)
+        }
+        (false, None) => by_k,
+    };
+    (order, soft(kept), kept)
+}
+
+#[test]
+fn sorting_only_the_top_ranks_changes_nothing() {
+    // A GPT-2-sized vocabulary with long runs of tied logits.
+    let logits: Vec<f32> = (0..50_257u32)
+        .map(|i| ((i.wrapping_mul(2_654_435_761) >> 20) % 700) as f32 / 60.0)
+        .collect();
+    for s in [
+        Sampling::greedy(),
+        settings(0.7, Some(40), Some(0.9)),
+        settings(1.0, None, Some(0.95)),
+        settings(2.0, Some(3000), None), // top-k reaches past the sorted ranks
+        settings(5.0, None, Some(0.999)), // so does the nucleus
+        settings(1.3, None, None),       // every token kept
+    ] {
+        let d = Distribution::new(&logits, &s);
+        let (order, final_probs, kept) = fully_sorted(&logits, &s);
+        assert_eq!(d.kept, kept, "{s:?}");
+        assert!(d.sorted >= d.kept.min(logits.len()));
+        assert_eq!(d.order[..d.sorted], order[..d.sorted], "{s:?}");
+        assert!(close(&d.final_probs[..d.sorted], &final_probs[..d.sorted]));
+        let total: f64 = d.base.iter().sum();
+        assert!((total - 1.0).abs() < 1e-9);
+        for u in [0.0, 0.3, 0.77, 0.999_999] {
+            let mut cumulative = 0.0;
+            let want = (0..kept)
+                .find(|&r| {
+                    cumulative += final_probs[r];
+                    u < cumulative
+                })
+                .map_or(order[kept - 1], |r| order[r]);
+            assert_eq!(d.pick(u), want, "{s:?} u = {u}");
+        }
+    }
+}

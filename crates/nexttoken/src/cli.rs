@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use nexttoken::server::{Limits, PoolConfig, ServeOptions};
-use nexttoken_model::Sampling;
+use nexttoken_model::{DType, Sampling};
 
 #[derive(Parser)]
 #[command(
@@ -52,6 +52,8 @@ pub enum Command {
         gen: GenArgs,
         prompt: String,
     },
+    /// Time prefill and greedy decoding on random prompts (see bench/README.md).
+    Bench(BenchArgs),
     /// Serve the page and the JSON API (docs/api.md); the default command.
     Serve(ServeArgs),
     /// Write the page and precomputed runs of the curated prompts to a folder that any static
@@ -116,6 +118,30 @@ impl ServeArgs {
             },
         }
     }
+}
+
+#[derive(Args, Clone)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// How the weight matrices are stored: f32, or bf16/f16 (converted at load from an f32 file).
+    #[arg(long, default_value = "f32")]
+    pub dtype: DType,
+    /// Prompt length before the decode steps.
+    #[arg(long, default_value_t = 32)]
+    pub prompt_tokens: usize,
+    /// Greedy steps timed after the prompt, one token each, with the KV cache.
+    #[arg(long, default_value_t = 64)]
+    pub decode_tokens: usize,
+    /// Prompt length of the prefill measurement (logits of the last position only).
+    #[arg(long, default_value_t = 256)]
+    pub prefill_tokens: usize,
+    /// Timed repetitions of each measurement (after one untimed warm-up); medians are reported.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Clone)]

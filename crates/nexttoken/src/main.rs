@@ -1,5 +1,6 @@
 //! `nexttoken`: the CLI and the server.
 
+mod bench;
 mod cli;
 mod commands;
 
@@ -47,6 +48,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Generate { model, gen, prompt }) => {
             commands::generate(&models::load(model.model.as_deref())?.0, &gen, &prompt)
         }
+        Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Serve(args)) => serve(&args),
         Some(Command::Export { model, out, steps }) => {
             let (model, _) = models::load(model.model.as_deref())?;

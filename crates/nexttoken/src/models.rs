@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use nexttoken_hub::{HubConfig, IndicatifProgress};
-use nexttoken_model::Model;
+use nexttoken_model::{DType, Model};
 
 /// The model nexttoken is about, used when it is in the Hugging Face cache.
 pub const DEFAULT_MODEL: &str = "gpt2";
@@ -42,11 +42,17 @@ pub fn bundled() -> Result<Model> {
 /// Loads what `name` names: the bundled model, an existing directory, else a hub id
 /// (downloaded with a progress bar). With no name: GPT-2 when cached, else the bundled model.
 pub fn load(name: Option<&str>) -> Result<(Model, Source)> {
+    load_with(name, DType::F32)
+}
+
+/// Like [`load`], with the weight matrices of a directory or hub model stored as `dtype`
+/// (the bundled model is small enough to stay f32).
+pub fn load_with(name: Option<&str>, dtype: DType) -> Result<(Model, Source)> {
     match name {
         Some(name) if BUNDLED_ALIASES.contains(&name) => Ok((bundled()?, Source::Bundled)),
         Some(name) if Path::new(name).is_dir() => {
-            let model =
-                Model::load(Path::new(name), name).with_context(|| format!("loading {name}"))?;
+            let model = Model::load_with(Path::new(name), name, dtype)
+                .with_context(|| format!("loading {name}"))?;
             Ok((model, Source::Dir))
         }
         Some(name) => {
@@ -56,10 +62,10 @@ pub fn load(name: Option<&str>) -> Result<(Model, Source)> {
                 "main",
                 &IndicatifProgress::new(),
             )?;
-            Ok((load_snapshot(&dir, name)?, Source::Hub))
+            Ok((load_snapshot(&dir, name, dtype)?, Source::Hub))
         }
         None => match cached_default(&HubConfig::from_env()) {
-            Some(dir) => Ok((load_snapshot(&dir, DEFAULT_MODEL)?, Source::Hub)),
+            Some(dir) => Ok((load_snapshot(&dir, DEFAULT_MODEL, dtype)?, Source::Hub)),
             None => {
                 eprintln!(
                     "note: {DEFAULT_MODEL} is not in the Hugging Face cache, so the bundled \
@@ -76,7 +82,8 @@ pub fn cached_default(hub: &HubConfig) -> Option<PathBuf> {
     nexttoken_hub::cached(hub, DEFAULT_MODEL, "main")
 }
 
-/// Loads a downloaded hub snapshot.
-pub fn load_snapshot(dir: &Path, name: &str) -> Result<Model> {
-    Model::load(dir, name).with_context(|| format!("loading {name} from {}", dir.display()))
+/// Loads a downloaded hub snapshot with its weight matrices stored as `dtype`.
+pub fn load_snapshot(dir: &Path, name: &str, dtype: DType) -> Result<Model> {
+    Model::load_with(dir, name, dtype)
+        .with_context(|| format!("loading {name} from {}", dir.display()))
 }

@@ -239,3 +239,40 @@ fn help_documents_every_flag() {
         assert!(help.contains(flag), "{flag} missing from --help");
     }
 }
+
+#[test]
+fn bench_prints_the_measurements_as_json() {
+    for dtype in ["f32", "f16"] {
+        let v = stdout_json(&nexttoken(&[
+            "bench",
+            "--model",
+            TINY,
+            "--dtype",
+            dtype,
+            "--runs",
+            "1",
+            "--prompt-tokens",
+            "4",
+            "--decode-tokens",
+            "3",
+            "--prefill-tokens",
+            "8",
+            "--json",
+        ]));
+        assert_eq!(v["dtype"], dtype);
+        for key in [
+            "prefill_ms",
+            "decode_tok_s",
+            "peak_rss_mb",
+            "decode_recorded_tok_s",
+        ] {
+            assert!(v[key].as_f64().unwrap() > 0.0, "{key}: {v}");
+        }
+    }
+    let out = nexttoken(&["bench", "--model", TINY, "--dtype", "f8"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("expected f32, bf16 or f16"),
+        "{err}"
+    );
+}

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use nexttoken_hub::HubConfig;
-use nexttoken_model::Model;
+use nexttoken_model::{DType, Model};
 
 use crate::models::{self, Source, BUNDLED_MODEL, DEFAULT_MODEL};
 use upgrade::{DownloadStatus, Upgrade};
@@ -42,7 +42,7 @@ pub fn default_model() -> Result<(Model, Source, Option<Arc<Upgrade>>)> {
     let hub = HubConfig::from_env();
     if let Some(dir) = models::cached_default(&hub) {
         return Ok((
-            models::load_snapshot(&dir, DEFAULT_MODEL)?,
+            models::load_snapshot(&dir, DEFAULT_MODEL, DType::F32)?,
             Source::Hub,
             None,
         ));

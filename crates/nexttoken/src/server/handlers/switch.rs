@@ -7,6 +7,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
+use nexttoken_model::DType;
+
 use crate::models::{load_snapshot, Source, DEFAULT_MODEL};
 use crate::server::errors::ApiError;
 use crate::server::state::AppState;
@@ -27,7 +29,7 @@ pub async fn switch(State(state): State<Arc<AppState>>) -> Result<Json<Value>, A
     state
         .pool
         .run(move || {
-            let model = load_snapshot(&dir, DEFAULT_MODEL)
+            let model = load_snapshot(&dir, DEFAULT_MODEL, DType::F32)
                 .map_err(|e| ApiError::internal(format!("{e:#}")))?;
             shared.switch(model, Source::Hub);
             Ok(())

@@ -1,0 +1,126 @@
+//! Turning a checkpoint tensor of one dtype into a [`Buf`] of another, chunk by chunk.
+//!
+//! Converting a 500 MB f32 file to 16-bit must not hold both copies in memory: the source is
+//! read from the file in small chunks (never through the mapping, whose touched pages would
+//! count as resident), so the peak is the 16-bit weights plus one chunk.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::Arc;
+
+use half::slice::HalfFloatSliceExt;
+use half::{bf16, f16};
+use memmap2::Mmap;
+
+use crate::buf::{Buf, DType};
+
+/// Values converted per chunk: 256 KiB of f32.
+const CHUNK: usize = 1 << 16;
+
+/// Where a tensor's bytes live.
+#[derive(Clone, Copy)]
+pub(crate) enum Source<'a> {
+    /// `bytes` are a sub-slice of `map`, the mapping of `file`.
+    Mapped { file: &'a File, map: &'a Arc<Mmap> },
+    /// `bytes` are in memory (a model embedded in the binary).
+    Memory,
+}
+
+/// Makes a buffer of `to` from little-endian `bytes` of `from`: in place when the file already
+/// holds `to` and is mapped, converted otherwise.
+pub(crate) fn tensor(bytes: &[u8], from: DType, to: DType, source: Source) -> std::io::Result<Buf> {
+    if let Source::Mapped { map, .. } = source {
+        if from == to {
+            if let Some(buf) = Buf::mapped(map, bytes, to) {
+                return Ok(buf);
+            }
+        }
+    }
+    let n = bytes.len() / from.size();
+    let mut chunks = Chunks::new(bytes, from, source);
+    Ok(match to {
+        DType::F32 => Buf::owned(read_f32(bytes, from, source)?),
+        DType::Bf16 => {
+            let mut out = Vec::with_capacity(n);
+            chunks.each(|c| out.extend(c.iter().map(|&v| bf16::from_f32(v))))?;
+            Buf::bf16(out)
+        }
+        DType::F16 => {
+            let mut out = Vec::with_capacity(n);
+            chunks.each(|c| {
+                let start = out.len();
+                out.resize(start + c.len(), f16::ZERO);
+                out[start..].convert_from_f32_slice(c);
+            })?;
+            Buf::f16(out)
+        }
+    })
+}
+
+/// All of a tensor's values as f32, read (not mapped) so the source pages stay off the RSS.
+pub(crate) fn read_f32(bytes: &[u8], from: DType, source: Source) -> std::io::Result<Vec<f32>> {
+    let mut out = Vec::with_capacity(bytes.len() / from.size());
+    Chunks::new(bytes, from, source).each(|c| out.extend_from_slice(c))?;
+    Ok(out)
+}
+
+/// Walks a tensor's values as f32, `CHUNK` at a time.
+struct Chunks<'a> {
+    bytes: &'a [u8],
+    from: DType,
+    source: Source<'a>,
+    raw: Vec<u8>,
+    values: Vec<f32>,
+}
+
+impl<'a> Chunks<'a> {
+    fn new(bytes: &'a [u8], from: DType, source: Source<'a>) -> Chunks<'a> {
+        Chunks {
+            bytes,
+            from,
+            source,
+            raw: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+
+    fn each(&mut self, mut f: impl FnMut(&[f32])) -> std::io::Result<()> {
+        let step = CHUNK * self.from.size();
+        for start in (0..self.bytes.len()).step_by(step) {
+            let len = step.min(self.bytes.len() - start);
+            let raw = match self.source {
+                Source::Mapped { file, map } => {
+                    let offset = self.bytes.as_ptr() as usize - map.as_ptr() as usize + start;
+                    self.raw.resize(len, 0);
+                    let mut file = file;
+                    file.seek(SeekFrom::Start(offset as u64))?;
+                    file.read_exact(&mut self.raw)?;
+                    &self.raw[..]
+                }
+                Source::Memory => &self.bytes[start..start + len],
+            };
+            decode(raw, self.from, &mut self.values);
+            f(&self.values);
+        }
+        Ok(())
+    }
+}
+
+/// Little-endian values of `dtype` to f32.
+fn decode(raw: &[u8], dtype: DType, out: &mut Vec<f32>) {
+    out.clear();
+    match dtype {
+        DType::F32 => out.extend(
+            raw.chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        ),
+        DType::Bf16 => out.extend(
+            raw.chunks_exact(2)
+                .map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32()),
+        ),
+        DType::F16 => out.extend(
+            raw.chunks_exact(2)
+                .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()),
+        ),
+    }
+}

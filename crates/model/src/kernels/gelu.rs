@@ -1,0 +1,111 @@
+//! GPT-2's GELU over a whole activation row: `tanh` from libm costs ~20 ns a value, a quarter of
+//! a 256-token prefill, so GELU is computed as `x · sigmoid(2z)` (the same function:
+//! `0.5 (1 + tanh z) = 1 / (1 + e^{-2z})`) with a branch-free `exp` that the compiler vectorises.
+
+/// `gelu_new` of every value, in place, with the widest vectors the CPU has.
+pub fn gelu_new(x: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F.
+            return unsafe { gelu_avx512(x) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA.
+            return unsafe { gelu_avx2(x) };
+        }
+    }
+    gelu_portable(x)
+}
+
+/// # Safety
+/// The CPU must have AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn gelu_avx512(x: &mut [f32]) {
+    gelu_portable(x)
+}
+
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gelu_avx2(x: &mut [f32]) {
+    gelu_portable(x)
+}
+
+#[inline(always)]
+fn gelu_portable(x: &mut [f32]) {
+    x.iter_mut().for_each(|v| *v = gelu_one(*v));
+}
+
+/// `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`, as `x / (1 + e^{-2z})`.
+#[inline(always)]
+pub fn gelu_one(x: f32) -> f32 {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    let z = SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x);
+    x / (1.0 + exp(-2.0 * z))
+}
+
+/// `e^x` to about 1 ulp, without branches or calls (Cephes' `expf`): x = n ln 2 + r with
+/// |r| ≤ ln 2 / 2, a degree-6 polynomial for e^r, and 2^n put straight into the exponent bits.
+/// Inputs are clamped to [-87, 88], where e^x is a normal f32.
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4; // ln 2 split in two so n · LN2_HI is exact
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer
+    let x = x.clamp(-87.0, 88.0);
+    let n = (x * LOG2E + ROUND) - ROUND;
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let p = 1.987_569_1e-4;
+    let p = p * r + 1.398_2e-3;
+    let p = p * r + 8.333_452e-3;
+    let p = p * r + 4.166_579_6e-2;
+    let p = p * r + 0.166_666_65;
+    let p = p * r + 0.5;
+    let e = p * r * r + r + 1.0;
+    e * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_matches_std_within_two_ulp() {
+        let mut x = -87.0f32;
+        while x <= 88.0 {
+            let (got, want) = (exp(x), x.exp());
+            assert!(
+                (got - want).abs() <= 2.0 * f32::EPSILON * want,
+                "{x}: {got} vs {want}"
+            );
+            x += 0.001_7;
+        }
+        // Far outside the range the clamp keeps the result finite, so GELU's x / (1 + e) is too.
+        assert_eq!(exp(-1000.0), exp(-87.0));
+        assert!(exp(1000.0).is_finite());
+    }
+
+    #[test]
+    fn gelu_matches_the_tanh_form() {
+        let reference = |x: f32| {
+            let z = 0.797_884_6 * (x + 0.044_715 * x * x * x);
+            0.5 * x * (1.0 + z.tanh())
+        };
+        let mut values: Vec<f32> = (0..20_001).map(|i| (i as f32 - 10_000.0) / 500.0).collect();
+        values.extend([-1e4, -100.0, 100.0, 1e4]);
+        let mut fast = values.clone();
+        gelu_new(&mut fast);
+        for (x, g) in values.iter().zip(&fast) {
+            let want = reference(*x);
+            assert!(
+                (g - want).abs() <= 1e-6 * want.abs().max(1.0),
+                "{x}: {g} vs {want}"
+            );
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Hand-written matrix-vector products for decoding, where a GEMM library falls short: with one
+//! (or a few) rows of activations the work is streaming the weights, so the kernels read each
+//! weight once, widen 16-bit weights to f32 in registers, and run on one thread each (the
+//! caller splits the matrix across the pool).
+//!
+//! The CPU is checked at run time: AVX-512F uses [`avx512`], any other machine the portable
+//! loops below (compiled a second time with AVX2 + FMA for x86 CPUs that have them).
+
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+pub mod gelu;
+
+use half::{bf16, f16};
+
+use crate::buf::Data;
+
+/// Rows of x one kernel call handles together; more are done in groups of this many.
+pub const MAX_ROWS: usize = 4;
+
+/// A stored weight type the kernels read.
+pub trait Elem: Copy + Send + Sync {
+    fn to_f32(self) -> f32;
+}
+
+impl Elem for f32 {
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        self
+    }
+}
+
+impl Elem for bf16 {
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        f32::from_bits((self.to_bits() as u32) << 16)
+    }
+}
+
+impl Elem for f16 {
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        f16::to_f32(self)
+    }
+}
+
+/// The shape of one product: x (m, k) with rows `xs` apart, w with rows `ws` apart, y (m, n).
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    pub xs: usize,
+    pub ws: usize,
+}
+
+/// `y (m, n) += x (m, k) @ w (k, n)`.
+pub fn gemv(x: &[f32], w: Data, y: &mut [f32], s: Shape) {
+    check(x, w.len(), y, s, s.k, s.n);
+    match w {
+        Data::F32(w) => run(x, w, y, s, Product::Plain),
+        Data::Bf16(w) => run(x, w, y, s, Product::Plain),
+        Data::F16(w) => run(x, w, y, s, Product::Plain),
+    }
+}
+
+/// `y (m, n) += x (m, k) @ wᵀ` for w (n, k): a dot product with every row of w.
+pub fn gemv_t(x: &[f32], w: Data, y: &mut [f32], s: Shape) {
+    check(x, w.len(), y, s, s.n, s.k);
+    match w {
+        Data::F32(w) => run(x, w, y, s, Product::Transposed),
+        Data::Bf16(w) => run(x, w, y, s, Product::Transposed),
+        Data::F16(w) => run(x, w, y, s, Product::Transposed),
+    }
+}
+
+/// Panics unless every index the kernels touch is inside the slices; the kernels rely on it.
+fn check(x: &[f32], w_len: usize, y: &[f32], s: Shape, w_rows: usize, w_cols: usize) {
+    let span = |rows: usize, cols: usize, stride: usize| match rows {
+        0 => 0,
+        r => (r - 1) * stride + cols,
+    };
+    assert!(
+        s.xs >= s.k && s.ws >= w_cols,
+        "kernel strides shorter than rows"
+    );
+    assert!(
+        x.len() >= span(s.m, s.k, s.xs)
+            && w_len >= span(w_rows, w_cols, s.ws)
+            && y.len() == s.m * s.n,
+        "kernel shapes: x {} w {} y {} for {s:?}",
+        x.len(),
+        w_len,
+        y.len()
+    );
+}
+
+#[derive(Clone, Copy)]
+enum Product {
+    Plain,
+    Transposed,
+}
+
+/// Runs the best kernel for this CPU on groups of up to `MAX_ROWS` rows of x.
+fn run<E: Kernel>(x: &[f32], w: &[E], y: &mut [f32], s: Shape, p: Product) {
+    for (g, y) in y.chunks_mut(MAX_ROWS * s.n).enumerate() {
+        let x = &x[g * MAX_ROWS * s.xs..];
+        let m = y.len() / s.n;
+        E::kernel(x, w, y, Shape { m, ..s }, p);
+    }
+}
+
+/// Dispatch of one weight type to the kernels the CPU supports.
+trait Kernel: Elem + Sized {
+    fn kernel(x: &[f32], w: &[Self], y: &mut [f32], s: Shape, p: Product);
+}
+
+#[cfg(target_arch = "x86_64")]
+impl<E: avx512::Load16> Kernel for E {
+    fn kernel(x: &[f32], w: &[E], y: &mut [f32], s: Shape, p: Product) {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, `check` proved every index in bounds, and
+            // `run` passes at most MAX_ROWS rows, each matched below.
+            unsafe { avx512_rows(x, w, y, s, p) }
+        } else if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA.
+            unsafe { portable_avx2(x, w, y, s, p) }
+        } else {
+            portable(x, w, y, s, p)
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+impl<E: Elem> Kernel for E {
+    fn kernel(x: &[f32], w: &[E], y: &mut [f32], s: Shape, p: Product) {
+        portable(x, w, y, s, p)
+    }
+}
+
+/// # Safety
+/// AVX-512F, shapes checked, `s.m` in 1..=MAX_ROWS.
+#[cfg(target_arch = "x86_64")]
+unsafe fn avx512_rows<E: avx512::Load16>(x: &[f32], w: &[E], y: &mut [f32], s: Shape, p: Product) {
+    let (xp, wp, yp) = (x.as_ptr(), w.as_ptr(), y.as_mut_ptr());
+    let f = match (p, s.m) {
+        (Product::Plain, 1) => avx512::gemv::<E, 1>,
+        (Product::Plain, 2) => avx512::gemv::<E, 2>,
+        (Product::Plain, 3) => avx512::gemv::<E, 3>,
+        (Product::Plain, _) => avx512::gemv::<E, 4>,
+        (Product::Transposed, 1) => avx512::gemv_t::<E, 1>,
+        (Product::Transposed, 2) => avx512::gemv_t::<E, 2>,
+        (Product::Transposed, 3) => avx512::gemv_t::<E, 3>,
+        (Product::Transposed, _) => avx512::gemv_t::<E, 4>,
+    };
+    f(xp, s.xs, wp, s.ws, yp, s.k, s.n);
+}
+
+/// The portable loops, compiled with AVX2 and FMA so they vectorise 8 lanes wide.
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn portable_avx2<E: Elem>(x: &[f32], w: &[E], y: &mut [f32], s: Shape, p: Product) {
+    portable(x, w, y, s, p)
+}
+
+/// Plain loops written so the compiler vectorises them: the reference for the SIMD kernels.
+#[inline(always)]
+fn portable<E: Elem>(x: &[f32], w: &[E], y: &mut [f32], s: Shape, p: Product) {
+    for (b, y) in y.chunks_exact_mut(s.n).enumerate() {
+        let x = &x[b * s.xs..][..s.k];
+        match p {
+            Product::Plain => {
+                for (i, &xi) in x.iter().enumerate() {
+                    let row = &w[i * s.ws..][..s.n];
+                    y.iter_mut()
+                        .zip(row)
+                        .for_each(|(y, w)| *y += xi * w.to_f32());
+                }
+            }
+            Product::Transposed => {
+                for (v, y) in y.iter_mut().enumerate() {
+                    *y += dot(x, &w[v * s.ws..][..s.k]);
+                }
+            }
+        }
+    }
+}
+
+/// A dot product in 16 independent lanes, so the compiler can vectorise it (a plain
+/// `sum()` must add in order and cannot).
+#[inline(always)]
+pub fn dot<E: Elem>(a: &[f32], b: &[E]) -> f32 {
+    let mut lanes = [0.0f32; 16];
+    let (ac, bc) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: f32 = ac
+        .remainder()
+        .iter()
+        .zip(bc.remainder())
+        .map(|(x, y)| x * y.to_f32())
+        .sum();
+    for (a, b) in ac.zip(bc) {
+        for l in 0..16 {
+            lanes[l] += a[l] * b[l].to_f32();
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,169 @@
+//! Matrix products: the hand-written kernels for a few rows (decoding streams the weights once),
+//! the `gemm` crate for many (prefill is compute-bound and wants a tuned, packed GEMM).
+
+use gemm::Parallelism;
+use rayon::prelude::*;
+
+use crate::buf::Data;
+use crate::kernels::{self, Shape};
+use crate::pool;
+
+/// Up to this many rows of `a` the kernels read every weight once for all rows; beyond it a
+/// GEMM's blocking wins.
+const KERNEL_MAX_ROWS: usize = kernels::MAX_ROWS;
+
+/// 16-bit matrices are widened about this many values (1 MiB of f32) at a time before a GEMM:
+/// prefill never holds a full f32 copy of a weight matrix, and each GEMM stays large enough to
+/// keep both threads busy.
+const WIDEN_VALUES: usize = 1 << 18;
+
+/// `out (m, n) += a (m, k) @ b`, where b is (k, n), or (n, k) read transposed when
+/// `b_transposed` (the tied unembedding multiplies by `wte` (V, C) without copying it).
+/// The work is split across the thread pool.
+pub fn matmul(
+    a: &[f32],
+    b: Data,
+    out: &mut [f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    b_transposed: bool,
+) {
+    let ws = if b_transposed { k } else { n };
+    let s = Shape { m, k, n, xs: k, ws };
+    if m <= KERNEL_MAX_ROWS {
+        split_kernel(a, b, out, s, b_transposed);
+    } else {
+        gemm_any(a, b, out, s, b_transposed, pool::threads());
+    }
+}
+
+/// Like [`matmul`] on one thread, with rows of `a` and `b` `s.xs` and `s.ws` apart: a head's
+/// slice of the queries, keys or values, while the heads run in parallel.
+pub fn matmul_strided(a: &[f32], b: Data, out: &mut [f32], s: Shape, b_transposed: bool) {
+    if s.m <= KERNEL_MAX_ROWS {
+        kernel(a, b, out, s, b_transposed);
+    } else {
+        gemm_any(a, b, out, s, b_transposed, 1);
+    }
+}
+
+fn kernel(a: &[f32], b: Data, out: &mut [f32], s: Shape, b_transposed: bool) {
+    if b_transposed {
+        kernels::gemv_t(a, b, out, s);
+    } else {
+        kernels::gemv(a, b, out, s);
+    }
+}
+
+/// Splits the output columns (rows of b when transposed) into one contiguous block per
+/// thread: each thread streams its own part of the weights into a private tile.
+fn split_kernel(a: &[f32], b: Data, out: &mut [f32], s: Shape, b_transposed: bool) {
+    let parts = pool::threads().min(s.n.div_ceil(16)).max(1);
+    let width = s.n.div_ceil(parts).next_multiple_of(16);
+    let tiles: Vec<(usize, Vec<f32>)> = (0..s.n)
+        .step_by(width)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|j0| {
+            let n = width.min(s.n - j0);
+            let offset = if b_transposed { j0 * s.ws } else { j0 };
+            let mut tile = vec![0.0; s.m * n];
+            let b = b.slice(offset, b.len() - offset);
+            kernel(a, b, &mut tile, Shape { n, ..s }, b_transposed);
+            (j0, tile)
+        })
+        .collect();
+    for (j0, tile) in tiles {
+        let n = tile.len() / s.m;
+        for (row, t) in out.chunks_exact_mut(s.n).zip(tile.chunks_exact(n)) {
+            row[j0..j0 + n].iter_mut().zip(t).for_each(|(o, t)| *o += t);
+        }
+    }
+}
+
+/// GEMM for f32 weights; 16-bit weights are widened a block of rows at a time first.
+fn gemm_any(a: &[f32], b: Data, out: &mut [f32], s: Shape, b_transposed: bool, threads: usize) {
+    if let Data::F32(b) = b {
+        return gemm_f32(a, b, out, s, s.n, b_transposed, threads);
+    }
+    let mut wide = Vec::new();
+    let (b_rows, cols) = if b_transposed { (s.n, s.k) } else { (s.k, s.n) };
+    let block = (WIDEN_VALUES / cols).max(1);
+    for r0 in (0..b_rows).step_by(block) {
+        let rows = block.min(b_rows - r0);
+        wide.resize(rows * cols, 0.0);
+        for (r, w) in wide.chunks_exact_mut(cols).enumerate() {
+            b.slice((r0 + r) * s.ws, cols).to_f32(w);
+        }
+        if b_transposed {
+            // These rows of b are output columns r0..r0 + rows.
+            let part = Shape {
+                n: rows,
+                ws: cols,
+                ..s
+            };
+            gemm_f32(a, &wide, &mut out[r0..], part, s.n, true, threads);
+        } else {
+            // These rows of b meet columns r0..r0 + rows of a.
+            let part = Shape {
+                k: rows,
+                ws: cols,
+                ..s
+            };
+            gemm_f32(&a[r0..], &wide, out, part, s.n, false, threads);
+        }
+    }
+}
+
+/// `out += a @ b` with the `gemm` crate; rows of `out` are `out_stride` apart.
+fn gemm_f32(
+    a: &[f32],
+    b: &[f32],
+    out: &mut [f32],
+    s: Shape,
+    out_stride: usize,
+    b_transposed: bool,
+    threads: usize,
+) {
+    let (b_rows, b_cols) = if b_transposed { (s.n, s.k) } else { (s.k, s.n) };
+    let span = |rows: usize, cols: usize, stride: usize| (rows - 1) * stride + cols;
+    assert!(
+        a.len() >= span(s.m, s.k, s.xs)
+            && b.len() >= span(b_rows, b_cols, s.ws)
+            && out.len() >= span(s.m, s.n, out_stride),
+        "gemm shapes"
+    );
+    // Element (i, j) of the (k, n) right-hand side sits at b[i * ws + j], or at b[j * ws + i]
+    // when b is stored transposed.
+    let (rhs_rs, rhs_cs) = if b_transposed { (1, s.ws) } else { (s.ws, 1) };
+    let parallelism = match threads {
+        1 => Parallelism::None,
+        t => Parallelism::Rayon(t),
+    };
+    // SAFETY: the assert above keeps every element gemm reads or writes inside the slices
+    // for these strides, and `out` is a unique borrow so it aliases neither input.
+    unsafe {
+        gemm::gemm(
+            s.m,
+            s.n,
+            s.k,
+            out.as_mut_ptr(),
+            1,
+            out_stride as isize,
+            true,
+            a.as_ptr(),
+            1,
+            s.xs as isize,
+            b.as_ptr(),
+            rhs_cs as isize,
+            rhs_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}

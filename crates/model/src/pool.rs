@@ -1,0 +1,33 @@
+//! The threads that share the work of a forward pass: one persistent pool, so the ~50 matrix
+//! products of every decode step cost a wake-up each, not a thread spawn.
+
+use std::sync::OnceLock;
+
+use rayon::{ThreadPool, ThreadPoolBuilder};
+
+static POOL: OnceLock<ThreadPool> = OnceLock::new();
+
+/// `NEXTTOKEN_THREADS` when it is a positive number, else every available core.
+pub fn threads() -> usize {
+    pool().current_num_threads()
+}
+
+/// Runs `f` on the pool, where the matrix products inside it can split across the threads.
+pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    pool().install(f)
+}
+
+fn pool() -> &'static ThreadPool {
+    POOL.get_or_init(|| {
+        let threads = std::env::var("NEXTTOKEN_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("nexttoken-{i}"))
+            .build()
+            .expect("starting the thread pool")
+    })
+}

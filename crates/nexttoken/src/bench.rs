@@ -1,0 +1,197 @@
+//! `nexttoken bench`: prefill and decode timings, plain and with what the page records, as the
+//! JSON that bench/run.sh compares with bench/hf_bench.py (same keys, same prompts).
+
+use std::time::Instant;
+
+use anyhow::{ensure, Result};
+use nexttoken_model::explain::explain;
+use nexttoken_model::generate::namer;
+use nexttoken_model::recorder::Both;
+use nexttoken_model::sampling::Distribution;
+use nexttoken_model::{pool, ActivationCache, KvCache, Model, NoRecorder, Recorder, ResidNorms};
+use nexttoken_model::{Sampling, Weights};
+use serde::Serialize;
+
+use crate::cli::BenchArgs;
+use crate::models;
+
+/// Candidates the page shows per step.
+const PAGE_CANDIDATES: usize = 30;
+
+#[derive(Serialize)]
+struct Report {
+    engine: &'static str,
+    dtype: &'static str,
+    threads: usize,
+    prompt_tokens: usize,
+    decode_tokens: usize,
+    prefill_tokens: usize,
+    runs: usize,
+    load_ms: f64,
+    weights_mb: f64,
+    /// Median time of one prefill (logits of the last position only).
+    prefill_ms: f64,
+    /// Decode steps per second after the prompt, greedy, median over runs.
+    decode_tok_s: f64,
+    /// The same with the page's recording: residual norms, attention patterns, top candidates.
+    prefill_recorded_ms: f64,
+    decode_recorded_tok_s: f64,
+    /// Peak resident memory (VmHWM) after loading and the plain runs.
+    peak_rss_mb: f64,
+    /// The same after the recorded runs too (their copies of every attention pattern).
+    peak_rss_recorded_mb: f64,
+}
+
+pub fn run(args: &BenchArgs) -> Result<()> {
+    ensure!(
+        args.runs > 0 && args.prompt_tokens > 0 && args.prefill_tokens > 0,
+        "--runs, --prompt-tokens and --prefill-tokens must be at least 1"
+    );
+    let started = Instant::now();
+    let (model, _) = models::load_with(args.model.model.as_deref(), args.dtype)?;
+    let load_ms = started.elapsed().as_secs_f64() * 1e3;
+    let vocab = model.config().vocab_size;
+    let prefill_ids = prompt(args.prefill_tokens, vocab);
+    let decode_ids = prompt(args.prompt_tokens, vocab);
+    let steps = args.decode_tokens;
+    let timed = |f: &dyn Fn() -> Result<f64>| -> Result<f64> {
+        f()?; // warm-up: page faults of mapped weights, the pool's threads, allocations
+        let mut times = (0..args.runs).map(|_| f()).collect::<Result<Vec<_>>>()?;
+        Ok(median(&mut times))
+    };
+    let prefill_s = timed(&|| prefill(&model, &prefill_ids, false))?;
+    let decode_s = timed(&|| decode(&model, &decode_ids, steps, false))?;
+    let peak_plain = peak_rss_mb()?; // before the recorded runs keep their activations
+    let prefill_rec_s = timed(&|| prefill(&model, &prefill_ids, true))?;
+    let decode_rec_s = timed(&|| decode(&model, &decode_ids, steps, true))?;
+    let report = Report {
+        engine: "nexttoken",
+        dtype: args.dtype.name(),
+        threads: pool::threads(),
+        prompt_tokens: args.prompt_tokens,
+        decode_tokens: steps,
+        prefill_tokens: args.prefill_tokens,
+        runs: args.runs,
+        load_ms,
+        weights_mb: Weights::bytes(&model.gpt2.weights) as f64 / 1e6,
+        prefill_ms: prefill_s * 1e3,
+        decode_tok_s: steps as f64 / decode_s,
+        prefill_recorded_ms: prefill_rec_s * 1e3,
+        decode_recorded_tok_s: steps as f64 / decode_rec_s,
+        peak_rss_mb: peak_plain,
+        peak_rss_recorded_mb: peak_rss_mb()?,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print(&report);
+    }
+    Ok(())
+}
+
+/// Token ids spread over the vocabulary, the same formula as bench/hf_bench.py.
+fn prompt(n: usize, vocab: usize) -> Vec<u32> {
+    (0..n).map(|i| ((1000 + 7919 * i) % vocab) as u32).collect()
+}
+
+/// What the page records: residual norms and every attention pattern.
+fn page_recorder(model: &Model) -> (ResidNorms, ActivationCache) {
+    let n_layer = model.config().n_layer;
+    let names: Vec<String> = (0..n_layer)
+        .map(|l| format!("blocks.{l}.attn.hook_pattern"))
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    (ResidNorms::new(n_layer), ActivationCache::only(&names))
+}
+
+/// Seconds for one prefill of `ids`.
+fn prefill(model: &Model, ids: &[u32], recorded: bool) -> Result<f64> {
+    let (mut norms, mut patterns) = page_recorder(model);
+    let (mut both, mut none) = (Both(&mut norms, &mut patterns), NoRecorder);
+    let rec: &mut dyn Recorder = if recorded { &mut both } else { &mut none };
+    let start = Instant::now();
+    let logits = model
+        .gpt2
+        .forward(ids, &mut KvCache::new(model.config()), rec)?;
+    if recorded {
+        choose(model, &logits, true);
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// Seconds for `steps` greedy steps after `ids`.
+fn decode(model: &Model, ids: &[u32], steps: usize, recorded: bool) -> Result<f64> {
+    let (mut norms, mut patterns) = page_recorder(model);
+    let (mut both, mut none) = (Both(&mut norms, &mut patterns), NoRecorder);
+    let rec: &mut dyn Recorder = if recorded { &mut both } else { &mut none };
+    let mut cache = KvCache::new(model.config());
+    let mut logits = model.gpt2.forward(ids, &mut cache, rec)?;
+    let start = Instant::now();
+    for _ in 0..steps {
+        let next = choose(model, &logits, recorded);
+        logits = model.gpt2.forward(&[next], &mut cache, rec)?;
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// The greedy token; with `explained`, through the exact distribution and the page's
+/// candidate list, as a trace does.
+fn choose(model: &Model, logits: &[f32], explained: bool) -> u32 {
+    if !explained {
+        return argmax(logits);
+    }
+    let dist = Distribution::new(logits, &Sampling::greedy());
+    let shown = explain(&dist, logits, PAGE_CANDIDATES, namer(model));
+    std::hint::black_box(shown);
+    dist.pick(0.0)
+}
+
+fn argmax(x: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, &v) in x.iter().enumerate() {
+        if v > x[best] {
+            best = i;
+        }
+    }
+    best as u32
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+/// VmHWM from /proc/self/status, in MB (10^6 bytes).
+fn peak_rss_mb() -> Result<f64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmHWM in /proc/self/status"))?;
+    Ok(kb * 1024.0 / 1e6)
+}
+
+fn print(r: &Report) {
+    println!(
+        "nexttoken {} on {} threads (weights {:.0} MB, loaded in {:.0} ms)",
+        r.dtype, r.threads, r.weights_mb, r.load_ms
+    );
+    println!(
+        "prefill {} tokens: {:.1} ms (recorded {:.1} ms)",
+        r.prefill_tokens, r.prefill_ms, r.prefill_recorded_ms
+    );
+    println!(
+        "decode {} tokens after {}: {:.1} tok/s (recorded {:.1} tok/s)",
+        r.decode_tokens, r.prompt_tokens, r.decode_tok_s, r.decode_recorded_tok_s
+    );
+    println!(
+        "peak RSS {:.0} MB; medians of {} runs",
+        r.peak_rss_mb, r.runs
+    );
+}
