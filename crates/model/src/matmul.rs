@@ -93,8 +93,11 @@ fn gemm_any(a: &[f32], b: Data, out: &mut [f32], s: Shape, b_transposed: bool, t
     for r0 in (0..b_rows).step_by(block) {
         let rows = block.min(b_rows - r0);
         wide.resize(rows * cols, 0.0);
-        for (r, w) in wide.chunks_exact_mut(cols).enumerate() {
-            b.slice((r0 + r) * s.ws, cols).to_f32(w);
+        // Widening a prefill's weights is ~85M values: split it across the threads too.
+        let widen = |(r, w): (usize, &mut [f32])| b.slice((r0 + r) * s.ws, cols).to_f32(w);
+        match threads {
+            1 => wide.chunks_exact_mut(cols).enumerate().for_each(widen),
+            _ => wide.par_chunks_exact_mut(cols).enumerate().for_each(widen),
         }
         if b_transposed {
             // These rows of b are output columns r0..r0 + rows.
