@@ -37,6 +37,16 @@ pub fn state_with(limits: Limits, pool: PoolConfig) -> Arc<AppState> {
     AppState::new(model(), Source::Dir, limits, pool)
 }
 
+/// Takes one of the pool's model slots, as a running job would, until the permit is dropped.
+pub fn hold_slot(state: &AppState) -> tokio::sync::OwnedSemaphorePermit {
+    state
+        .pool
+        .permits
+        .clone()
+        .try_acquire_owned()
+        .expect("a free slot")
+}
+
 pub fn state() -> Arc<AppState> {
     state_with(Limits::default(), pool(2, 16, Duration::from_secs(60)))
 }

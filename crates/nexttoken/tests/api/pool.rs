@@ -14,12 +14,7 @@ const UNAVAILABLE: StatusCode = StatusCode::SERVICE_UNAVAILABLE;
 #[tokio::test]
 async fn a_full_queue_answers_503_and_health_still_answers() {
     let state = state_with(Limits::default(), pool(1, 0, Duration::from_secs(60)));
-    let held = state
-        .pool
-        .permits
-        .clone()
-        .try_acquire_owned()
-        .expect("free");
+    let held = hold_slot(&state);
     let reply = post(
         router(state.clone()),
         "/api/tokenize",
@@ -38,12 +33,7 @@ async fn a_full_queue_answers_503_and_health_still_answers() {
 #[tokio::test]
 async fn requests_wait_in_the_queue_up_to_its_length() {
     let state = state_with(Limits::default(), pool(1, 1, Duration::from_secs(60)));
-    let held = state
-        .pool
-        .permits
-        .clone()
-        .try_acquire_owned()
-        .expect("free");
+    let held = hold_slot(&state);
     let waiting = tokio::spawn(post(
         router(state.clone()),
         "/api/tokenize",
@@ -69,12 +59,7 @@ async fn requests_wait_in_the_queue_up_to_its_length() {
 #[tokio::test]
 async fn waiting_past_the_deadline_is_503() {
     let state = state_with(Limits::default(), pool(1, 4, Duration::from_millis(50)));
-    let _held = state
-        .pool
-        .permits
-        .clone()
-        .try_acquire_owned()
-        .expect("free");
+    let _held = hold_slot(&state);
     let reply = post(
         router(state.clone()),
         "/api/trace",

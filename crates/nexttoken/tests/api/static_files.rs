@@ -31,12 +31,7 @@ async fn every_kind_of_response_carries_the_security_headers() {
     let reply = post_raw(app(), "/api/tokenize", "{}", None).await;
     assert_security_headers(&reply, "415");
     let state = state_with(Limits::default(), pool(1, 0, Duration::from_secs(60)));
-    let _held = state
-        .pool
-        .permits
-        .clone()
-        .try_acquire_owned()
-        .expect("free");
+    let _held = hold_slot(&state);
     let reply = post(router(state), "/api/tokenize", json!({ "text": "hi" })).await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_security_headers(&reply, "503");
