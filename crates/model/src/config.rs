@@ -126,7 +126,7 @@ impl Config {
                 return Err(format!("{name} = {value} is outside 1..={max}"));
             }
         }
-        if self.n_embd % self.n_head != 0 {
+        if !self.n_embd.is_multiple_of(self.n_head) {
             return Err(format!(
                 "n_embd = {} is not divisible by n_head = {}",
                 self.n_embd, self.n_head
