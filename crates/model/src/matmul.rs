@@ -56,22 +56,30 @@ fn kernel(a: &[f32], b: Data, out: &mut [f32], s: Shape, b_transposed: bool) {
     }
 }
 
-/// Splits the output columns (rows of b when transposed) into one contiguous block per
-/// thread: each thread streams its own part of the weights into a private tile.
+/// Splits the work so each thread streams one contiguous block of the weights: rows of b
+/// (a block of output columns) when transposed, else a block of its k rows, whose partial
+/// products are summed. Contiguous blocks keep the hardware prefetchers on one long stream
+/// each, where a block of columns would be many short ones.
 fn split_kernel(a: &[f32], b: Data, out: &mut [f32], s: Shape, b_transposed: bool) {
-    let parts = pool::threads().min(s.n.div_ceil(16)).max(1);
-    let width = s.n.div_ceil(parts).next_multiple_of(16);
-    let tiles: Vec<(usize, Vec<f32>)> = (0..s.n)
+    let along = if b_transposed { s.n } else { s.k };
+    let parts = pool::threads().min(along.div_ceil(16)).max(1);
+    let width = along.div_ceil(parts).next_multiple_of(16);
+    let tiles: Vec<(usize, Vec<f32>)> = (0..along)
         .step_by(width)
         .collect::<Vec<_>>()
         .into_par_iter()
-        .map(|j0| {
-            let n = width.min(s.n - j0);
-            let offset = if b_transposed { j0 * s.ws } else { j0 };
-            let mut tile = vec![0.0; s.m * n];
-            let b = b.slice(offset, b.len() - offset);
-            kernel(a, b, &mut tile, Shape { n, ..s }, b_transposed);
-            (j0, tile)
+        .map(|i0| {
+            let len = width.min(along - i0);
+            let b = b.slice(i0 * s.ws, b.len() - i0 * s.ws);
+            if b_transposed {
+                let mut tile = vec![0.0; s.m * len]; // (m, len): output columns i0..i0 + len
+                kernel(a, b, &mut tile, Shape { n: len, ..s }, true);
+                (i0, tile)
+            } else {
+                let mut tile = vec![0.0; s.m * s.n]; // (m, n): the product over k rows i0..
+                kernel(&a[i0..], b, &mut tile, Shape { k: len, ..s }, false);
+                (0, tile)
+            }
         })
         .collect();
     for (j0, tile) in tiles {
