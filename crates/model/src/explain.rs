@@ -74,10 +74,10 @@ pub fn explain(
     let outside = |p: &[f64]| p[n..].iter().sum::<f64>();
     StepExplanation {
         candidates,
-        entropy_bits: Distribution::entropy_bits(&dist.base),
-        sample_entropy_bits: Distribution::entropy_bits(&dist.final_probs),
+        entropy_bits: dist.entropy_bits,
+        sample_entropy_bits: dist.sample_entropy_bits,
         nucleus_size: dist.kept,
-        mass_outside_shown: outside(&dist.base),
-        sample_mass_outside_shown: outside(&dist.final_probs),
+        mass_outside_shown: outside(&dist.base) + dist.base_tail,
+        sample_mass_outside_shown: outside(&dist.final_probs), // none beyond the sorted ranks
     }
 }

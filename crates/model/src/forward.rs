@@ -184,22 +184,25 @@ impl Gpt2 {
             t,
             s: keys.len() / e, // positions in the cache, the new ones included
         };
-        let heads: Vec<(Vec<f32>, Vec<f32>)> = (0..n_head)
-            .into_par_iter() // each head on its own thread
-            .map(|head| attend(head, &qkv, keys, values, dims))
-            .collect();
         let s = dims.s;
+        let mut pattern = vec![0.0; n_head * t * s]; // (H, T, S)
+        let outs: Vec<Vec<f32>> = pattern
+            .par_chunks_exact_mut(t * s) // each head on its own thread
+            .enumerate()
+            .map(|(head, p)| attend(head, p, &qkv, keys, values, dims))
+            .collect(); // H × (T, D)
         let mut z = vec![0.0; t * e]; // (T, C): the heads' outputs side by side
-        for (head, (_, out)) in heads.iter().enumerate() {
+        for (head, out) in outs.iter().enumerate() {
             for (z, o) in z.chunks_exact_mut(e).zip(out.chunks_exact(d)) {
                 z[head * d..(head + 1) * d].copy_from_slice(o);
             }
         }
-        let name = format!("blocks.{l}.attn.hook_pattern");
-        if rec.wants(&name) {
-            let pattern: Vec<f32> = heads.into_iter().flat_map(|(p, _)| p).collect(); // (H, T, S)
-            rec.record(&name, &[n_head, t, s], &pattern);
-        }
+        record(
+            rec,
+            &format!("blocks.{l}.attn.hook_pattern"),
+            &[n_head, t, s],
+            &pattern,
+        );
         linear(&z, &w.attn.c_proj) // (T, C)
     }
 
@@ -232,16 +235,17 @@ struct HeadDims {
 
 /// One head: scores (T, S) = q kᵀ / √D, causal softmax, then the pattern-weighted sum of
 /// values (T, D). The head's q, k and v are width-D slices of wider rows (`qkv` (T, 3C), the
-/// cache's (S, C)), so the products read them with row strides. Returns (pattern, output).
+/// cache's (S, C)), so the products read them with row strides. Writes the pattern (T, S)
+/// into `p` and returns the output.
 fn attend(
     head: usize,
+    p: &mut [f32],
     qkv: &[f32],
     keys: &[f32],
     values: &[f32],
     HeadDims { e, d, t, s }: HeadDims,
-) -> (Vec<f32>, Vec<f32>) {
+) -> Vec<f32> {
     let scale = 1.0 / (d as f32).sqrt();
-    let mut p = vec![0.0; t * s]; // (T, S)
     let qk = Shape {
         m: t,
         k: d,
@@ -249,13 +253,7 @@ fn attend(
         xs: 3 * e,
         ws: e,
     };
-    matmul_strided(
-        &qkv[head * d..],
-        Data::F32(&keys[head * d..]),
-        &mut p,
-        qk,
-        true,
-    );
+    matmul_strided(&qkv[head * d..], Data::F32(&keys[head * d..]), p, qk, true);
     for (i, row) in p.chunks_exact_mut(s).enumerate() {
         let visible = s - t + i + 1; // causal: a query sees itself and the past
         row[..visible].iter_mut().for_each(|v| *v *= scale);
@@ -270,8 +268,8 @@ fn attend(
         xs: s,
         ws: e,
     };
-    matmul_strided(&p, Data::F32(&values[head * d..]), &mut out, pv, false);
-    (p, out)
+    matmul_strided(p, Data::F32(&values[head * d..]), &mut out, pv, false);
+    out
 }
 
 /// Hands `data` to the recorder only when it asks for `name`.

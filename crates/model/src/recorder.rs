@@ -98,21 +98,21 @@ impl Recorder for ActivationCache {
 /// the last block (before `ln_f`): the page's per-layer strips. Keeps T floats per row.
 #[derive(Debug, Default)]
 pub struct ResidNorms {
-    n_layer: usize,
+    /// The last block's `hook_resid_post`, the one post-block hook kept.
+    last_post: String,
     pub rows: Vec<Vec<f32>>, // (n_layer + 1, T)
 }
 
 impl ResidNorms {
     pub fn new(n_layer: usize) -> Self {
         Self {
-            n_layer,
+            last_post: format!("blocks.{}.hook_resid_post", n_layer.saturating_sub(1)),
             rows: Vec::new(),
         }
     }
 
     fn is_norm_hook(&self, name: &str) -> bool {
-        let last_post = format!("blocks.{}.hook_resid_post", self.n_layer.saturating_sub(1));
-        (name.starts_with("blocks.") && name.ends_with(".hook_resid_pre")) || name == last_post
+        (name.starts_with("blocks.") && name.ends_with(".hook_resid_pre")) || name == self.last_post
     }
 }
 

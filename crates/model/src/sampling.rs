@@ -65,8 +65,10 @@ pub const SORTED_RANKS: usize = 1024;
 /// The exact full-vocabulary distribution of one step under some [`Sampling`] settings.
 ///
 /// Probabilities are normalised over the whole vocabulary, but only the top ranks are sorted
-/// (`sorted` of them: at least [`SORTED_RANKS`] and every kept token): sorting all 50,257
-/// logits would cost more than a decode step's matrix products save.
+/// (`sorted` of them: at least [`SORTED_RANKS`] and every kept token) and kept one by one:
+/// sorting all 50,257 logits, or keeping three vectors of 50,257 probabilities, would cost a
+/// large part of a decode step. What lies beyond the sorted ranks is summed up in `base_tail`
+/// and the entropies.
 #[derive(Debug, Clone)]
 pub struct Distribution {
     /// Token ids by decreasing logit (ties: lower id first) for the first `sorted` ranks; the
@@ -74,14 +76,22 @@ pub struct Distribution {
     pub order: Vec<u32>,
     /// How many leading ranks of `order` are sorted.
     pub sorted: usize,
-    /// Softmax at temperature 1, by rank (as `order`).
+    /// Softmax at temperature 1 of the sorted ranks.
     pub base: Vec<f64>,
-    /// After temperature and top-k, before top-p, by rank: what the nucleus accumulates.
+    /// The temperature-1 probability of all the ranks beyond `sorted` together.
+    pub base_tail: f64,
+    /// After temperature and top-k, before top-p, of the sorted ranks: what the nucleus
+    /// accumulates.
     pub scaled: Vec<f64>,
-    /// The distribution sampled from, by rank: zero outside the kept set, renormalised.
+    /// The distribution sampled from, of the sorted ranks: zero outside the kept set,
+    /// renormalised. Every kept rank is sorted, so the ranks beyond hold no sampling mass.
     pub final_probs: Vec<f64>,
     /// How many of the top-ranked tokens are kept (the nucleus size; 1 when greedy).
     pub kept: usize,
+    /// Shannon entropy of the temperature-1 distribution over the whole vocabulary, in bits.
+    pub entropy_bits: f64,
+    /// Shannon entropy of the distribution sampled from, in bits.
+    pub sample_entropy_bits: f64,
 }
 
 impl Distribution {
@@ -90,8 +100,15 @@ impl Distribution {
         let mut order: Vec<u32> = (0..logits.len() as u32).collect();
         let mut sorted = sort_top(&mut order, logits, SORTED_RANKS);
         loop {
-            let by_rank: Vec<f64> = order.iter().map(|&i| logits[i as usize] as f64).collect(); // (V,)
-            match Distribution::cut(by_rank, settings, sorted) {
+            let ranked = Ranked {
+                head: order[..sorted]
+                    .iter()
+                    .map(|&i| logits[i as usize] as f64)
+                    .collect(), // (sorted,)
+                tail: &order[sorted..],
+                logits,
+            };
+            match Distribution::cut(&ranked, settings) {
                 Some(mut dist) => {
                     dist.order = order;
                     return dist;
@@ -102,24 +119,24 @@ impl Distribution {
         }
     }
 
-    /// The distribution from logits by rank, or `None` when top-k or top-p needs ranks beyond
-    /// the first `sorted`.
-    fn cut(by_rank: Vec<f64>, settings: &Sampling, sorted: usize) -> Option<Distribution> {
-        let v = by_rank.len();
+    /// The distribution from the ranked logits, or `None` when top-k or top-p needs ranks
+    /// beyond the sorted ones.
+    fn cut(ranked: &Ranked, settings: &Sampling) -> Option<Distribution> {
+        let (v, sorted) = (ranked.len(), ranked.head.len());
         let t = settings.temperature as f64;
         let by_k = match settings.top_k {
-            Some(k) => top_k_count(&by_rank[..sorted], k),
+            Some(k) => top_k_count(&ranked.head, k),
             None => v,
         };
-        let base = softmax(&by_rank, 1.0, v);
+        let base = ranked.softmax(1.0, v);
         let scaled = if t == 1.0 && by_k == v {
             base.clone()
         } else {
-            softmax(&by_rank, t, by_k)
+            ranked.softmax(t, by_k)
         };
         let kept = match (settings.greedy, settings.top_p) {
             (true, _) => 1,
-            (false, Some(p)) => nucleus_size(&scaled[..sorted], p as f64),
+            (false, Some(p)) => nucleus_size(&scaled.head, p as f64),
             (false, None) => by_k,
         };
         // `pick` walks the kept ranks in order, so every kept rank must be sorted; so must the
@@ -129,18 +146,21 @@ impl Distribution {
         if (k_short || kept >= sorted) && sorted < v {
             return None;
         }
-        let final_probs = if kept == by_k {
+        let sampled = if kept == by_k {
             scaled.clone()
         } else {
-            softmax(&by_rank, t, kept)
+            ranked.softmax(t, kept)
         };
         Some(Distribution {
             order: Vec::new(),
             sorted,
-            base,
-            scaled,
-            final_probs,
+            base: base.head,
+            base_tail: base.tail,
+            scaled: scaled.head,
+            final_probs: sampled.head,
             kept,
+            entropy_bits: base.entropy_bits,
+            sample_entropy_bits: sampled.entropy_bits,
         })
     }
 
@@ -155,14 +175,63 @@ impl Distribution {
         }
         self.order[self.kept - 1] // rounding left `u` just above the total: the last kept one
     }
+}
 
-    /// Shannon entropy in bits of a distribution given by rank.
-    pub fn entropy_bits(probs: &[f64]) -> f64 {
-        probs
-            .iter()
-            .filter(|&&p| p > 0.0)
-            .map(|p| -p * p.log2())
-            .sum()
+/// Logits by rank: the sorted ranks' values, then the ids of the unsorted rest.
+struct Ranked<'a> {
+    head: Vec<f64>, // (sorted,)
+    tail: &'a [u32],
+    logits: &'a [f32],
+}
+
+/// A softmax summarised: the sorted ranks' probabilities, the mass of the rest and the
+/// entropy of the whole.
+#[derive(Clone)]
+struct Softmax {
+    head: Vec<f64>,
+    tail: f64,
+    entropy_bits: f64,
+}
+
+impl Ranked<'_> {
+    fn len(&self) -> usize {
+        self.head.len() + self.tail.len()
+    }
+
+    /// softmax(logits / t) over the first `n` ranks; later ranks get 0.
+    fn softmax(&self, t: f64, n: usize) -> Softmax {
+        let max = self.head[0] / t;
+        // Each term's exp(x) and x exp(x), with x = logit / t - max ≤ 0.
+        let term = |logit: f64| {
+            let x = logit / t - max;
+            let e = x.exp();
+            (e, x * e)
+        };
+        let (mut z, mut zx) = (0.0, 0.0);
+        let mut head: Vec<f64> = Vec::with_capacity(self.head.len());
+        for (rank, &logit) in self.head.iter().enumerate() {
+            if rank < n {
+                let (e, xe) = term(logit);
+                (z, zx) = (z + e, zx + xe);
+                head.push(e);
+            } else {
+                head.push(0.0);
+            }
+        }
+        let mut tail = 0.0;
+        for &id in &self.tail[..n.saturating_sub(self.head.len())] {
+            let (e, xe) = term(self.logits[id as usize] as f64);
+            (tail, zx) = (tail + e, zx + xe);
+        }
+        z += tail;
+        head.iter_mut().for_each(|p| *p /= z);
+        // ln p = x - ln z, so -Σ p ln p = ln z - Σ p x: no logarithm per token.
+        let entropy_nats = (z.ln() - zx / z).max(0.0);
+        Softmax {
+            head,
+            tail: tail / z,
+            entropy_bits: entropy_nats / std::f64::consts::LN_2,
+        }
     }
 }
 
@@ -208,19 +277,6 @@ fn nucleus_size(scaled: &[f64], p: f64) -> usize {
         n += 1;
     }
     n.max(1)
-}
-
-/// softmax(logits / t) over the first `n` ranks; later ranks get 0.
-fn softmax(sorted_logits: &[f64], t: f64, n: usize) -> Vec<f64> {
-    let max = sorted_logits[0] / t;
-    let mut out: Vec<f64> = sorted_logits
-        .iter()
-        .enumerate()
-        .map(|(i, l)| if i < n { (l / t - max).exp() } else { 0.0 })
-        .collect();
-    let sum: f64 = out.iter().sum();
-    out.iter_mut().for_each(|p| *p /= sum);
-    out
 }
 
 /// SplitMix64 (Steele, Lea & Flood 2014): a tiny, portable generator whose n-th draw is a

@@ -28,7 +28,7 @@ fn temperature_one_is_the_softmax() {
     assert!(close(&d.base, &[0.5, 0.25, 0.125, 0.125]));
     assert!(close(&d.final_probs, &d.base));
     assert_eq!(d.kept, 4);
-    assert!((Distribution::entropy_bits(&d.base) - 1.75).abs() < 1e-6);
+    assert!((d.entropy_bits - 1.75).abs() < 1e-6);
 }
 
 #[test]
@@ -208,8 +208,15 @@ fn sorting_only_the_top_ranks_changes_nothing() {
         assert!(d.sorted >= d.kept.min(logits.len()));
         assert_eq!(d.order[..d.sorted], order[..d.sorted], "{s:?}");
         assert!(close(&d.final_probs[..d.sorted], &final_probs[..d.sorted]));
-        let total: f64 = d.base.iter().sum();
+        let total: f64 = d.base.iter().sum::<f64>() + d.base_tail;
         assert!((total - 1.0).abs() < 1e-9);
+        let (_, base, _) = fully_sorted(&logits, &settings(1.0, None, None));
+        let entropy: f64 = base
+            .iter()
+            .filter(|&&p| p > 0.0)
+            .map(|p| -p * p.log2())
+            .sum();
+        assert!((d.entropy_bits - entropy).abs() < 1e-9, "{s:?}");
         for u in [0.0, 0.3, 0.77, 0.999_999] {
             let mut cumulative = 0.0;
             let want = (0..kept)

@@ -54,16 +54,17 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let prefill_ids = prompt(args.prefill_tokens, vocab);
     let decode_ids = prompt(args.prompt_tokens, vocab);
     let steps = args.decode_tokens;
-    let timed = |f: &dyn Fn() -> Result<f64>| -> Result<f64> {
-        f()?; // warm-up: page faults of mapped weights, the pool's threads, allocations
-        let mut times = (0..args.runs).map(|_| f()).collect::<Result<Vec<_>>>()?;
-        Ok(median(&mut times))
-    };
-    let prefill_s = timed(&|| prefill(&model, &prefill_ids, false))?;
-    let decode_s = timed(&|| decode(&model, &decode_ids, steps, false))?;
-    let peak_plain = peak_rss_mb()?; // before the recorded runs keep their activations
-    let prefill_rec_s = timed(&|| prefill(&model, &prefill_ids, true))?;
-    let decode_rec_s = timed(&|| decode(&model, &decode_ids, steps, true))?;
+    // Plain runs first, so the peak memory of plain use is read before any recorded run
+    // keeps activations; they are also the warm-up (page faults of mapped weights, the pool).
+    prefill(&model, &prefill_ids, false)?;
+    decode(&model, &decode_ids, steps, false)?;
+    let peak_plain = peak_rss_mb()?;
+    let (prefill_s, prefill_rec_s) = paired(args.runs, |recorded| {
+        prefill(&model, &prefill_ids, recorded)
+    })?;
+    let (decode_s, decode_rec_s) = paired(args.runs, |recorded| {
+        decode(&model, &decode_ids, steps, recorded)
+    })?;
     let report = Report {
         engine: "nexttoken",
         dtype: args.dtype.name(),
@@ -154,6 +155,19 @@ fn argmax(x: &[f32]) -> u32 {
         }
     }
     best as u32
+}
+
+/// Medians of `runs` plain and `runs` recorded runs of `f`, after one untimed recorded run,
+/// taken alternately: these machines drift by ±10% within a minute, and alternating spreads
+/// the drift over both, so the recording overhead is not the drift.
+fn paired(runs: usize, f: impl Fn(bool) -> Result<f64>) -> Result<(f64, f64)> {
+    f(true)?;
+    let (mut plain, mut recorded) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        plain.push(f(false)?);
+        recorded.push(f(true)?);
+    }
+    Ok((median(&mut plain), median(&mut recorded)))
 }
 
 fn median(values: &mut [f64]) -> f64 {
