@@ -201,6 +201,8 @@ impl Buf {
         self.data().slice(start, out.len()).to_f32(out);
     }
 
+    /// Whether the values are used in place in the loaded image of the file (a memory map,
+    /// see `pages`), not copied tensor by tensor.
     pub fn is_mapped(&self) -> bool {
         match &self.0 {
             Storage::F32(e) => matches!(e, Elems::Mapped { .. }),
@@ -246,7 +248,9 @@ impl<'a> Data<'a> {
 /// and writes both stay within a few cache lines.
 fn transpose<T: Copy + Default>(m: &[T], rows: usize, cols: usize) -> Vec<T> {
     const TILE: usize = 32;
-    let mut t = vec![T::default(); m.len()];
+    let mut t = Vec::with_capacity(m.len());
+    crate::pages::advise(&t); // the stored matrix: in huge pages, like mapped ones
+    t.resize(m.len(), T::default());
     for r0 in (0..rows).step_by(TILE) {
         for c0 in (0..cols).step_by(TILE) {
             for r in r0..(r0 + TILE).min(rows) {

@@ -13,6 +13,7 @@ use half::{bf16, f16};
 use memmap2::Mmap;
 
 use crate::buf::{Buf, DType};
+use crate::pages;
 
 /// Values converted per chunk: 256 KiB of f32.
 const CHUNK: usize = 1 << 16;
@@ -42,11 +43,13 @@ pub(crate) fn tensor(bytes: &[u8], from: DType, to: DType, source: Source) -> st
         DType::F32 => Buf::owned(read_f32(bytes, from, source)?),
         DType::Bf16 => {
             let mut out = Vec::with_capacity(n);
+            pages::advise(&out);
             chunks.each(|c| out.extend(c.iter().map(|&v| bf16::from_f32(v))))?;
             Buf::bf16(out)
         }
         DType::F16 => {
             let mut out = Vec::with_capacity(n);
+            pages::advise(&out);
             chunks.each(|c| {
                 let start = out.len();
                 out.resize(start + c.len(), f16::ZERO);

@@ -2,15 +2,16 @@
 //!
 //! embeddings → n_layer × [ln_1 → causal self-attention → add → ln_2 → MLP → add]
 //! → ln_f → tied unembedding.
+//!
+//! It runs a batch of sequences, each after its own KV cache: the matrix products see the new
+//! rows of every sequence stacked, so decoding N sequences at once reads each weight once, not
+//! N times. Only attention looks at one sequence at a time. A single sequence is a batch of one.
 
-use rayon::prelude::*;
-
-use crate::buf::Data;
+use crate::attention;
 use crate::config::Config;
-use crate::kernels::Shape;
-use crate::ops::{activate, add_assign, layer_norm, linear, matmul, matmul_strided, softmax};
+use crate::ops::{activate, add_assign, layer_norm, linear, matmul};
 use crate::pool;
-use crate::recorder::Recorder;
+use crate::recorder::{NoRecorder, Recorder};
 use crate::weights::{Block, Weights};
 use crate::{Error, Result};
 
@@ -24,9 +25,15 @@ pub struct Gpt2 {
 /// the past without recomputing it.
 #[derive(Debug, Clone)]
 pub struct KvCache {
-    keys: Vec<Vec<f32>>,   // n_layer × (S, C)
-    values: Vec<Vec<f32>>, // n_layer × (S, C)
+    pub(crate) keys: Vec<Vec<f32>>,   // n_layer × (S, C)
+    pub(crate) values: Vec<Vec<f32>>, // n_layer × (S, C)
     len: usize,
+}
+
+/// One sequence of a batch: its new tokens, run after the positions in its cache.
+pub struct Sequence<'a> {
+    pub tokens: &'a [u32],
+    pub cache: &'a mut KvCache,
 }
 
 impl KvCache {
@@ -67,29 +74,52 @@ impl Gpt2 {
         rec: &mut dyn Recorder,
     ) -> Result<Vec<f32>> {
         self.check_input(tokens, cache)?;
-        pool::install(|| Ok(self.run(tokens, cache, rec)))
+        let mut batch = [Sequence { tokens, cache }];
+        let mut logits = pool::install(|| self.run(&mut batch, rec));
+        Ok(logits.swap_remove(0))
     }
 
-    fn run(&self, tokens: &[u32], cache: &mut KvCache, rec: &mut dyn Recorder) -> Vec<f32> {
-        let c = &self.config;
-        let mut x = self.embed(tokens, cache.len, rec); // (T, C)
-        for (l, block) in self.weights.h.iter().enumerate() {
-            self.block(l, block, &mut x, cache, rec);
+    /// Runs every sequence of `batch` after its own cache and returns each one's logits (V,)
+    /// of its last new position, the same as [`Gpt2::forward`] on each would (within float
+    /// rounding: the products sum in another order). Nothing is recorded: a recorder sees
+    /// one sequence's activations.
+    pub fn forward_batch(&self, batch: &mut [Sequence]) -> Result<Vec<Vec<f32>>> {
+        for seq in batch.iter() {
+            self.check_input(seq.tokens, seq.cache)?;
         }
-        cache.len += tokens.len();
-        let xf = layer_norm(&x, &self.weights.ln_f, c.layer_norm_epsilon); // (T, C)
-        record(
-            rec,
-            "ln_final.hook_normalized",
-            &[tokens.len(), c.n_embd],
-            &xf,
-        );
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(pool::install(|| self.run(batch, &mut NoRecorder)))
+    }
+
+    fn run(&self, batch: &mut [Sequence], rec: &mut dyn Recorder) -> Vec<Vec<f32>> {
+        let (e, v) = (self.config.n_embd, self.config.vocab_size);
+        let mut x = self.embed(batch, rec); // (T, C): every sequence's new rows stacked
+        for (l, block) in self.weights.h.iter().enumerate() {
+            self.block(l, block, &mut x, batch, rec);
+        }
+        let t = x.len() / e;
+        let xf = layer_norm(&x, &self.weights.ln_f, self.config.layer_norm_epsilon); // (T, C)
+        record(rec, "ln_final.hook_normalized", &[t, e], &xf);
+        for seq in batch.iter_mut() {
+            seq.cache.len += seq.tokens.len();
+        }
         if rec.wants("logits") {
             let all = self.unembed(&xf); // (T, V)
-            rec.record("logits", &[tokens.len(), c.vocab_size], &all);
-            return all[all.len() - c.vocab_size..].to_vec();
+            rec.record("logits", &[t, v], &all);
+            return vec![all[all.len() - v..].to_vec()]; // recorded runs are one sequence
         }
-        self.unembed(&xf[xf.len() - c.n_embd..]) // (V,)
+        let mut last = Vec::with_capacity(batch.len() * e); // (B, C): each sequence's last row
+        let mut end = 0;
+        for seq in batch.iter() {
+            end += seq.tokens.len();
+            last.extend_from_slice(&xf[(end - 1) * e..end * e]);
+        }
+        self.unembed(&last)
+            .chunks_exact(v)
+            .map(<[f32]>::to_vec)
+            .collect() // B × (V,)
     }
 
     fn check_input(&self, tokens: &[u32], cache: &KvCache) -> Result<()> {
@@ -114,15 +144,21 @@ impl Gpt2 {
     }
 
     /// Looks up each token's row of `wte` and adds the row of `wpe` for its position.
-    fn embed(&self, tokens: &[u32], start: usize, rec: &mut dyn Recorder) -> Vec<f32> {
+    fn embed(&self, batch: &[Sequence], rec: &mut dyn Recorder) -> Vec<f32> {
         let e = self.config.n_embd;
-        let mut tok = vec![0.0; tokens.len() * e]; // (T, C)
-        for (&t, row) in tokens.iter().zip(tok.chunks_exact_mut(e)) {
-            self.weights.wte.read_f32(t as usize * e, row); // wte may be 16-bit
+        let (mut tok, mut pos) = (Vec::new(), Vec::new()); // (T, C) each
+        for seq in batch {
+            for &t in seq.tokens {
+                let start = tok.len();
+                tok.resize(start + e, 0.0);
+                self.weights.wte.read_f32(t as usize * e, &mut tok[start..]); // may be 16-bit
+            }
+            let p = seq.cache.len;
+            pos.extend_from_slice(&self.weights.wpe[p * e..(p + seq.tokens.len()) * e]);
         }
-        let pos = self.weights.wpe[start * e..(start + tokens.len()) * e].to_vec(); // (T, C)
-        record(rec, "hook_embed", &[tokens.len(), e], &tok);
-        record(rec, "hook_pos_embed", &[tokens.len(), e], &pos);
+        let t = tok.len() / e;
+        record(rec, "hook_embed", &[t, e], &tok);
+        record(rec, "hook_pos_embed", &[t, e], &pos);
         let mut x = tok;
         add_assign(&mut x, &pos);
         x
@@ -133,19 +169,14 @@ impl Gpt2 {
         l: usize,
         w: &Block,
         x: &mut [f32],
-        cache: &mut KvCache,
+        batch: &mut [Sequence],
         rec: &mut dyn Recorder,
     ) {
         let c = &self.config;
         let shape = [x.len() / c.n_embd, c.n_embd];
         record(rec, &format!("blocks.{l}.hook_resid_pre"), &shape, x);
-        let attn_out = self.attention(
-            l,
-            w,
-            &layer_norm(x, &w.ln_1, c.layer_norm_epsilon),
-            cache,
-            rec,
-        ); // (T, C)
+        let h = layer_norm(x, &w.ln_1, c.layer_norm_epsilon); // (T, C)
+        let attn_out = attention::attention(c, l, &w.attn, &h, batch, rec); // (T, C)
         record(rec, &format!("blocks.{l}.hook_attn_out"), &shape, &attn_out);
         add_assign(x, &attn_out);
         record(rec, &format!("blocks.{l}.hook_resid_mid"), &shape, x);
@@ -155,55 +186,6 @@ impl Gpt2 {
         record(rec, &format!("blocks.{l}.hook_mlp_out"), &shape, &mlp_out);
         add_assign(x, &mlp_out);
         record(rec, &format!("blocks.{l}.hook_resid_post"), &shape, x);
-    }
-
-    /// Causal multi-head self-attention of the new positions over everything in the cache.
-    fn attention(
-        &self,
-        l: usize,
-        w: &Block,
-        h: &[f32],
-        cache: &mut KvCache,
-        rec: &mut dyn Recorder,
-    ) -> Vec<f32> {
-        let (e, n_head, d) = (
-            self.config.n_embd,
-            self.config.n_head,
-            self.config.head_dim(),
-        );
-        let qkv = linear(h, &w.attn.c_attn); // (T, 3C)
-        let t = qkv.len() / (3 * e);
-        for row in qkv.chunks_exact(3 * e) {
-            cache.keys[l].extend_from_slice(&row[e..2 * e]); // (S, C)
-            cache.values[l].extend_from_slice(&row[2 * e..]); // (S, C)
-        }
-        let (keys, values) = (&cache.keys[l], &cache.values[l]);
-        let dims = HeadDims {
-            e,
-            d,
-            t,
-            s: keys.len() / e, // positions in the cache, the new ones included
-        };
-        let s = dims.s;
-        let mut pattern = vec![0.0; n_head * t * s]; // (H, T, S)
-        let outs: Vec<Vec<f32>> = pattern
-            .par_chunks_exact_mut(t * s) // each head on its own thread
-            .enumerate()
-            .map(|(head, p)| attend(head, p, &qkv, keys, values, dims))
-            .collect(); // H × (T, D)
-        let mut z = vec![0.0; t * e]; // (T, C): the heads' outputs side by side
-        for (head, out) in outs.iter().enumerate() {
-            for (z, o) in z.chunks_exact_mut(e).zip(out.chunks_exact(d)) {
-                z[head * d..(head + 1) * d].copy_from_slice(o);
-            }
-        }
-        record(
-            rec,
-            &format!("blocks.{l}.attn.hook_pattern"),
-            &[n_head, t, s],
-            &pattern,
-        );
-        linear(&z, &w.attn.c_proj) // (T, C)
     }
 
     /// Final residual (T, C) times the transposed unembedding (V, C): one logit per token.
@@ -224,56 +206,8 @@ impl Gpt2 {
     }
 }
 
-/// Sizes for one head's attention: width C, head width D, new positions T, cached S.
-#[derive(Clone, Copy)]
-struct HeadDims {
-    e: usize,
-    d: usize,
-    t: usize,
-    s: usize,
-}
-
-/// One head: scores (T, S) = q kᵀ / √D, causal softmax, then the pattern-weighted sum of
-/// values (T, D). The head's q, k and v are width-D slices of wider rows (`qkv` (T, 3C), the
-/// cache's (S, C)), so the products read them with row strides. Writes the pattern (T, S)
-/// into `p` and returns the output.
-fn attend(
-    head: usize,
-    p: &mut [f32],
-    qkv: &[f32],
-    keys: &[f32],
-    values: &[f32],
-    HeadDims { e, d, t, s }: HeadDims,
-) -> Vec<f32> {
-    let scale = 1.0 / (d as f32).sqrt();
-    let qk = Shape {
-        m: t,
-        k: d,
-        n: s,
-        xs: 3 * e,
-        ws: e,
-    };
-    matmul_strided(&qkv[head * d..], Data::F32(&keys[head * d..]), p, qk, true);
-    for (i, row) in p.chunks_exact_mut(s).enumerate() {
-        let visible = s - t + i + 1; // causal: a query sees itself and the past
-        row[..visible].iter_mut().for_each(|v| *v *= scale);
-        softmax(&mut row[..visible]);
-        row[visible..].fill(0.0);
-    }
-    let mut out = vec![0.0; t * d]; // (T, D)
-    let pv = Shape {
-        m: t,
-        k: s,
-        n: d,
-        xs: s,
-        ws: e,
-    };
-    matmul_strided(p, Data::F32(&values[head * d..]), &mut out, pv, false);
-    out
-}
-
 /// Hands `data` to the recorder only when it asks for `name`.
-fn record(rec: &mut dyn Recorder, name: &str, shape: &[usize], data: &[f32]) {
+pub(crate) fn record(rec: &mut dyn Recorder, name: &str, shape: &[usize], data: &[f32]) {
     if rec.wants(name) {
         rec.record(name, shape, data);
     }

@@ -2,6 +2,7 @@
 //!
 //! No web dependencies live here: the server and CLI crate depend on this one.
 
+mod attention;
 mod buf;
 pub mod config;
 mod convert;
@@ -15,6 +16,7 @@ pub mod lens;
 mod matmul;
 pub mod model;
 pub mod ops;
+mod pages;
 pub mod pool;
 pub mod recorder;
 pub mod sampling;
@@ -25,7 +27,7 @@ pub mod weights;
 pub use buf::{Buf, DType, Data};
 pub use config::Config;
 pub use error::{Error, Result};
-pub use forward::{Gpt2, KvCache};
+pub use forward::{Gpt2, KvCache, Sequence};
 pub use generate::{GenerateOptions, Generator};
 pub use model::Model;
 pub use recorder::{ActivationCache, NoRecorder, Recorder, ResidNorms};

@@ -10,7 +10,7 @@ use crate::pool;
 
 /// Up to this many rows of `a` the kernels read every weight once for all rows; beyond it a
 /// GEMM's blocking wins.
-const KERNEL_MAX_ROWS: usize = kernels::MAX_ROWS;
+const KERNEL_MAX_ROWS: usize = 16;
 
 /// 16-bit matrices are widened about this many values (1 MiB of f32) at a time before a GEMM:
 /// prefill never holds a full f32 copy of a weight matrix, and each GEMM stays large enough to

@@ -135,7 +135,7 @@ fn keys_without_the_transformer_prefix_load() {
 }
 
 #[test]
-fn f32_weights_are_memory_mapped() {
+fn f32_weights_are_used_in_place() {
     let config = Config::from_file(&fixture().join("config.json")).unwrap();
     let w = Weights::load(&fixture().join("model.safetensors"), &config).unwrap();
     assert!(w.wte.is_mapped() && w.h[1].mlp.c_proj.weight.is_mapped());

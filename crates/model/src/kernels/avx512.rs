@@ -97,12 +97,13 @@ unsafe fn rows<E: Load16, const M: usize, const R: usize>(
             *v = E::load16(w.add(q * ws + j));
         }
         for b in 0..M {
+            // Two chains of FMAs, even and odd rows, so each waits on half as many before it.
             let yp = y.add(b * n + j);
-            let mut acc = _mm512_loadu_ps(yp);
+            let mut acc = [_mm512_loadu_ps(yp), _mm512_setzero_ps()];
             for q in 0..R {
-                acc = _mm512_fmadd_ps(xb[b][q], wv[q], acc);
+                acc[q % 2] = _mm512_fmadd_ps(xb[b][q], wv[q], acc[q % 2]);
             }
-            _mm512_storeu_ps(yp, acc);
+            _mm512_storeu_ps(yp, _mm512_add_ps(acc[0], acc[1]));
         }
     }
     for j in nv..n {

@@ -15,7 +15,7 @@ use half::{bf16, f16};
 use crate::buf::Data;
 
 /// Rows of x one kernel call handles together; more are done in groups of this many.
-pub const MAX_ROWS: usize = 4;
+pub const MAX_ROWS: usize = 8;
 
 /// A stored weight type the kernels read.
 pub trait Elem: Copy + Send + Sync {
@@ -100,12 +100,48 @@ enum Product {
     Transposed,
 }
 
+/// With more rows of x than one kernel call takes, the weights are walked in blocks of about
+/// this many bytes, each used by every group of `MAX_ROWS` rows in turn: the groups after the
+/// first find the block in L2, so the weights are read from memory once for all rows (a
+/// batch of sequences decoding together).
+const BLOCK_BYTES: usize = 256 << 10;
+
 /// Runs the best kernel for this CPU on groups of up to `MAX_ROWS` rows of x.
 fn run<E: Kernel>(x: &[f32], w: &[E], y: &mut [f32], s: Shape, p: Product) {
-    for (g, y) in y.chunks_mut(MAX_ROWS * s.n).enumerate() {
-        let x = &x[g * MAX_ROWS * s.xs..];
-        let m = y.len() / s.n;
-        E::kernel(x, w, y, Shape { m, ..s }, p);
+    if s.m <= MAX_ROWS {
+        return E::kernel(x, w, y, s, p);
+    }
+    let size = std::mem::size_of::<E>();
+    match p {
+        Product::Plain => {
+            // Blocks of k rows of w, a multiple of the 8 rows the kernels take per pass.
+            let block = (BLOCK_BYTES / (s.n * size)).next_multiple_of(8);
+            for k0 in (0..s.k).step_by(block) {
+                let k = block.min(s.k - k0);
+                for (g, y) in y.chunks_mut(MAX_ROWS * s.n).enumerate() {
+                    let (x, m) = (&x[g * MAX_ROWS * s.xs + k0..], y.len() / s.n);
+                    E::kernel(x, &w[k0 * s.ws..], y, Shape { m, k, ..s }, p);
+                }
+            }
+        }
+        Product::Transposed => {
+            // Blocks of rows of w, each an output column: y's rows are n apart, so a
+            // group's columns of the block go through a small tile.
+            let block = (BLOCK_BYTES / (s.k * size)).max(1);
+            let mut tile = Vec::new();
+            for j0 in (0..s.n).step_by(block) {
+                let n = block.min(s.n - j0);
+                for (g, y) in y.chunks_mut(MAX_ROWS * s.n).enumerate() {
+                    let (x, m) = (&x[g * MAX_ROWS * s.xs..], y.len() / s.n);
+                    tile.clear();
+                    tile.resize(m * n, 0.0); // (m, n)
+                    E::kernel(x, &w[j0 * s.ws..], &mut tile, Shape { m, n, ..s }, p);
+                    for (y, t) in y.chunks_exact_mut(s.n).zip(tile.chunks_exact(n)) {
+                        y[j0..j0 + n].iter_mut().zip(t).for_each(|(y, t)| *y += t);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -148,11 +184,19 @@ unsafe fn avx512_rows<E: avx512::Load16>(x: &[f32], w: &[E], y: &mut [f32], s: S
         (Product::Plain, 1) => avx512::gemv::<E, 1>,
         (Product::Plain, 2) => avx512::gemv::<E, 2>,
         (Product::Plain, 3) => avx512::gemv::<E, 3>,
-        (Product::Plain, _) => avx512::gemv::<E, 4>,
+        (Product::Plain, 4) => avx512::gemv::<E, 4>,
+        (Product::Plain, 5) => avx512::gemv::<E, 5>,
+        (Product::Plain, 6) => avx512::gemv::<E, 6>,
+        (Product::Plain, 7) => avx512::gemv::<E, 7>,
+        (Product::Plain, _) => avx512::gemv::<E, 8>,
         (Product::Transposed, 1) => avx512::gemv_t::<E, 1>,
         (Product::Transposed, 2) => avx512::gemv_t::<E, 2>,
         (Product::Transposed, 3) => avx512::gemv_t::<E, 3>,
-        (Product::Transposed, _) => avx512::gemv_t::<E, 4>,
+        (Product::Transposed, 4) => avx512::gemv_t::<E, 4>,
+        (Product::Transposed, 5) => avx512::gemv_t::<E, 5>,
+        (Product::Transposed, 6) => avx512::gemv_t::<E, 6>,
+        (Product::Transposed, 7) => avx512::gemv_t::<E, 7>,
+        (Product::Transposed, _) => avx512::gemv_t::<E, 8>,
     };
     f(xp, s.xs, wp, s.ws, yp, s.k, s.n);
 }

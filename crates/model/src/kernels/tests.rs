@@ -49,9 +49,20 @@ fn max_diff(a: &[f32], b: &[f32]) -> f32 {
 /// Runs `f` on every shape and dtype with the weights rounded to that dtype, and compares
 /// against the reference on the rounded weights.
 fn each_case(transposed: bool, f: impl Fn(&[f32], Data, &mut [f32], Shape)) {
+    let sizes = [(1, 1), (5, 3), (17, 16), (33, 31), (64, 50), (130, 47)];
+    each_size(transposed, &[1, 2, 3, 4, 5, 9], &sizes, f);
+}
+
+/// Like [`each_case`] for the given row counts m and sizes (k, n).
+fn each_size(
+    transposed: bool,
+    ms: &[usize],
+    sizes: &[(usize, usize)],
+    f: impl Fn(&[f32], Data, &mut [f32], Shape),
+) {
     let mut seed = 1;
-    for m in [1, 2, 3, 4, 5, 9] {
-        for (k, n) in [(1, 1), (5, 3), (17, 16), (33, 31), (64, 50), (130, 47)] {
+    for &m in ms {
+        for &(k, n) in sizes {
             for dtype in [DType::F32, DType::Bf16, DType::F16] {
                 seed += 1;
                 let (w_rows, w_cols) = if transposed { (n, k) } else { (k, n) };
@@ -88,6 +99,15 @@ fn gemv_matches_the_reference() {
 #[test]
 fn gemv_t_matches_the_reference() {
     each_case(true, gemv_t);
+}
+
+/// Batches of more than MAX_ROWS rows walk the weights in blocks of BLOCK_BYTES: these sizes
+/// make several blocks and a short last one (k = 70 rows of 3,000 f32 is 3 blocks of 24;
+/// n = 150 rows of 600 is 2 blocks of 109).
+#[test]
+fn batches_walk_the_weights_in_blocks() {
+    each_size(false, &[5, 9, 12], &[(70, 3000)], gemv);
+    each_size(true, &[5, 9, 12], &[(600, 150)], gemv_t);
 }
 
 fn portable_data(x: &[f32], w: Data, y: &mut [f32], s: Shape, p: Product) {
