@@ -49,6 +49,16 @@ impl KvCache {
         }
     }
 
+    /// A cache of no model, left behind while its contents are away in a batch: the forward
+    /// pass refuses it.
+    pub(crate) fn detached() -> KvCache {
+        KvCache {
+            keys: Vec::new(),
+            values: Vec::new(),
+            len: 0,
+        }
+    }
+
     /// How many positions the cache holds.
     pub fn len(&self) -> usize {
         self.len
@@ -126,6 +136,13 @@ impl Gpt2 {
         let c = &self.config;
         if tokens.is_empty() {
             return Err(Error::Input("at least one token is needed".into()));
+        }
+        if cache.keys.len() != c.n_layer {
+            return Err(Error::Input(format!(
+                "the KV cache has {} layers, the model {}",
+                cache.keys.len(),
+                c.n_layer
+            )));
         }
         if cache.len + tokens.len() > c.n_positions {
             return Err(Error::Input(format!(

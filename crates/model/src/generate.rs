@@ -1,5 +1,6 @@
 //! The loop: run the model, choose a token, append it, run again.
 
+use crate::batcher::{Batcher, Session};
 use crate::explain::{explain, StepExplanation};
 use crate::forward::KvCache;
 use crate::model::Model;
@@ -35,6 +36,8 @@ pub struct Generator<'m> {
     /// The token chosen last, not yet fed: the final step of a run never pays for it.
     pending: Option<u32>,
     step: u64,
+    /// Where decode steps run when they are batched with other generations.
+    session: Option<Session>,
 }
 
 impl<'m> Generator<'m> {
@@ -61,7 +64,17 @@ impl<'m> Generator<'m> {
             logits,
             pending: None,
             step,
+            session: None,
         })
+    }
+
+    /// Runs the decode steps from now on in `batcher`'s batches, with other generations.
+    pub fn batched(mut self, batcher: &Batcher) -> Result<Self> {
+        if !std::ptr::eq(self.model, &**batcher.model()) {
+            return Err(Error::Input("the batcher runs another model".into()));
+        }
+        self.session = Some(batcher.session());
+        Ok(self)
     }
 
     /// The tokens so far: prompt and generated.
@@ -72,10 +85,13 @@ impl<'m> Generator<'m> {
     /// Explains the next-token distribution and samples from it (or takes `forced`).
     pub fn step(&mut self, forced: Option<u32>) -> Result<StepResult> {
         if let Some(last) = self.pending.take() {
-            self.logits = self
-                .model
-                .gpt2
-                .forward(&[last], &mut self.cache, &mut NoRecorder)?;
+            self.logits = match &self.session {
+                Some(session) => session.forward(last, &mut self.cache)?,
+                None => {
+                    let gpt2 = &self.model.gpt2;
+                    gpt2.forward(&[last], &mut self.cache, &mut NoRecorder)?
+                }
+            };
         }
         let dist = Distribution::new(&self.logits, &self.options.sampling);
         let explanation = explain(&dist, &self.logits, self.options.top_n, namer(self.model));

@@ -3,6 +3,7 @@
 //! No web dependencies live here: the server and CLI crate depend on this one.
 
 mod attention;
+pub mod batcher;
 mod buf;
 pub mod config;
 mod convert;
@@ -24,6 +25,7 @@ pub mod tokenizer;
 pub mod trace;
 pub mod weights;
 
+pub use batcher::Batcher;
 pub use buf::{Buf, DType, Data};
 pub use config::Config;
 pub use error::{Error, Result};
@@ -33,5 +35,5 @@ pub use model::Model;
 pub use recorder::{ActivationCache, NoRecorder, Recorder, ResidNorms};
 pub use sampling::Sampling;
 pub use tokenizer::Tokenizer;
-pub use trace::{trace, trace_while, Trace};
+pub use trace::{trace, trace_batched, trace_while, Trace};
 pub use weights::Weights;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::batcher::Batcher;
 use crate::explain::{Candidate, StepExplanation};
 use crate::generate::{GenerateOptions, Generator};
 use crate::model::Model;
@@ -116,12 +117,44 @@ pub fn trace_while(
     prompt: &str,
     steps: usize,
     options: GenerateOptions,
+    keep_going: impl FnMut() -> bool,
+) -> Result<Trace> {
+    run(model, None, prompt, steps, options, keep_going)
+}
+
+/// `trace_while` on `batcher`'s model, its decode steps batched with other traces'.
+pub fn trace_batched(
+    batcher: &Batcher,
+    prompt: &str,
+    steps: usize,
+    options: GenerateOptions,
+    keep_going: impl FnMut() -> bool,
+) -> Result<Trace> {
+    run(
+        batcher.model(),
+        Some(batcher),
+        prompt,
+        steps,
+        options,
+        keep_going,
+    )
+}
+
+fn run(
+    model: &Model,
+    batcher: Option<&Batcher>,
+    prompt: &str,
+    steps: usize,
+    options: GenerateOptions,
     mut keep_going: impl FnMut() -> bool,
 ) -> Result<Trace> {
     let started = std::time::Instant::now();
     let ids = model.encode_prompt(prompt)?;
     let mut norms = ResidNorms::new(model.config().n_layer);
     let mut generator = Generator::new(model, ids.clone(), 0, options, &mut norms)?;
+    if let Some(batcher) = batcher {
+        generator = generator.batched(batcher)?;
+    }
     let mut out = Vec::with_capacity(steps);
     for _ in 0..steps {
         if !keep_going() {

@@ -1,10 +1,14 @@
 //! The batched forward pass against the single-sequence one and HF's logits: several
 //! sequences of different lengths and histories, prefilled together, then decoded in
-//! lockstep. Tolerance 1e-4 absolute, as for parity.
+//! lockstep, and generations sharing a `Batcher`. Tolerance 1e-4 absolute, as for parity.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Barrier};
 
-use nexttoken_model::{Config, Gpt2, KvCache, NoRecorder, Sequence, Weights};
+use nexttoken_model::{
+    Batcher, Config, GenerateOptions, Generator, Gpt2, KvCache, Model, NoRecorder, Sampling,
+    Sequence, Weights,
+};
 
 const TOLERANCE: f32 = 1e-4;
 
@@ -128,4 +132,91 @@ fn a_bad_sequence_fails_the_batch_before_any_cache_changes() {
     assert!(err.to_string().contains("outside the vocabulary"), "{err}");
     assert!(a.is_empty() && b.is_empty());
     assert!(model.forward_batch(&mut []).unwrap().is_empty());
+}
+
+fn tiny_model() -> Arc<Model> {
+    Arc::new(Model::load(&fixture_dir(), "tiny").unwrap())
+}
+
+/// Steps of `prompt` by a generator, batched or alone: (chosen ids, every candidate's logit).
+fn generate(
+    model: &Model,
+    batcher: Option<&Batcher>,
+    prompt: &[u32],
+    sampling: Sampling,
+    ready: &Barrier,
+) -> (Vec<u32>, Vec<f32>) {
+    let options = GenerateOptions {
+        sampling,
+        seed: 7,
+        top_n: 5,
+    };
+    let mut generator =
+        Generator::new(model, prompt.to_vec(), 0, options, &mut NoRecorder).unwrap();
+    if let Some(b) = batcher {
+        generator = generator.batched(b).unwrap();
+    }
+    ready.wait(); // every session joins before any steps: the batches can hold them all
+    let (mut ids, mut logits) = (Vec::new(), Vec::new());
+    for _ in 0..8 {
+        let step = generator.step(None).unwrap();
+        ids.push(step.chosen);
+        logits.extend(step.explanation.candidates.iter().map(|c| c.logit));
+    }
+    (ids, logits)
+}
+
+#[test]
+fn generations_through_a_batcher_match_generations_alone() {
+    let model = tiny_model();
+    let batcher = Batcher::new(Arc::clone(&model)).unwrap();
+    let samplings = [
+        Sampling::greedy(),
+        Sampling {
+            greedy: false,
+            temperature: 0.8,
+            top_k: Some(40),
+            top_p: Some(0.9),
+        },
+    ];
+    let jobs: Vec<(Vec<u32>, Sampling)> = prompts()
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| (p, samplings[i % 2]))
+        .collect();
+    let ready = Barrier::new(jobs.len());
+    let batched: Vec<(Vec<u32>, Vec<f32>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|(p, sampling)| s.spawn(|| generate(&model, Some(&batcher), p, *sampling, &ready)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let alone = Barrier::new(1);
+    for ((p, sampling), (ids, logits)) in jobs.iter().zip(&batched) {
+        let (want_ids, want_logits) = generate(&model, None, p, *sampling, &alone);
+        assert_eq!(ids, &want_ids, "{p:?}");
+        assert!(max_abs_diff(logits, &want_logits) <= TOLERANCE);
+    }
+    let stats = batcher.stats();
+    println!("{stats:?}");
+    // The first step of each comes from its prefill; the other 7 go through the batcher.
+    assert_eq!(stats.steps, 7 * jobs.len() as u64);
+    assert!(
+        stats.batches < stats.steps,
+        "nothing was batched: {stats:?}"
+    );
+}
+
+#[test]
+fn a_generator_refuses_another_models_batcher() {
+    let (a, b) = (tiny_model(), tiny_model());
+    let batcher = Batcher::new(a).unwrap();
+    let options = GenerateOptions {
+        sampling: Sampling::greedy(),
+        seed: 0,
+        top_n: 5,
+    };
+    let generator = Generator::new(&b, vec![1, 2], 0, options, &mut NoRecorder).unwrap();
+    assert!(generator.batched(&batcher).is_err());
 }

@@ -83,7 +83,8 @@ pub struct ServeArgs {
     /// Open the page in a browser once the server listens.
     #[arg(long)]
     pub open: bool,
-    /// Model jobs run at once. Default: the number of CPUs.
+    /// Model jobs run at once. Default: 4 per CPU (the decode steps of concurrent traces are
+    /// batched, so more of them at once cost little more than one).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent: Option<u32>,
     /// Requests that may wait for a model job; beyond that the answer is 503 with Retry-After.
@@ -112,7 +113,7 @@ impl ServeArgs {
                 max_body_bytes: self.max_body_bytes,
             },
             pool: PoolConfig {
-                max_concurrent: self.max_concurrent.map_or(cpus, |n| n as usize),
+                max_concurrent: self.max_concurrent.map_or(4 * cpus, |n| n as usize),
                 queue: self.queue,
                 request_timeout: Duration::from_secs(self.request_timeout_secs),
             },

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, PoisonError, RwLock};
 
-use nexttoken_model::Model;
+use nexttoken_model::{Batcher, Model};
 
 use super::limits::Limits;
 use super::logits_cache::LogitsCache;
@@ -11,11 +11,14 @@ use super::pool::{Pool, PoolConfig};
 use super::upgrade::Upgrade;
 use crate::models::Source;
 
-/// A model and what belongs to it alone: its source and its cached logits.
+/// A model and what belongs to it alone: its source, its cached logits and the thread that
+/// batches the decode steps of concurrent traces.
 pub struct Loaded {
     pub model: Arc<Model>,
     pub source: Source,
     pub logits: LogitsCache,
+    /// `None` only if its thread could not start: traces then decode one by one.
+    pub batcher: Option<Batcher>,
 }
 
 pub struct AppState {
@@ -61,6 +64,7 @@ impl AppState {
 
 fn loaded(model: Arc<Model>, source: Source) -> Arc<Loaded> {
     Arc::new(Loaded {
+        batcher: Batcher::new(Arc::clone(&model)).ok(),
         model,
         source,
         logits: LogitsCache::default(),

@@ -1,6 +1,10 @@
 //! `/api/trace`, `/api/step`, `/api/distribution`: shapes, and agreement with the model crate
 //! and with each other.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use nexttoken::server::{router, Limits};
 use nexttoken_model::generate::explain_logits;
 use nexttoken_model::{trace, GenerateOptions, KvCache, NoRecorder, Sampling};
 use serde_json::{json, Value};
@@ -219,4 +223,35 @@ fn same_step(got: &Value, want: &Value, draw: usize) {
             );
         }
     }
+}
+
+/// Traces running at the same time decode in shared batches, and each answer is the one it
+/// gets alone: a batch's rows go through the same arithmetic as a single row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_traces_share_batches_and_answer_as_alone() {
+    let state = state_with(Limits::default(), pool(8, 16, Duration::from_secs(60)));
+    let app = router(Arc::clone(&state));
+    let requests: Vec<Value> = (0..6)
+        .map(|i| {
+            let sampling = if i % 2 == 0 { sampled() } else { json!({}) };
+            json!({ "prompt": format!("{PROMPT} {i}"), "steps": 8, "sampling": sampling, "seed": i })
+        })
+        .collect();
+    let running: Vec<_> = requests
+        .iter()
+        .map(|r| tokio::spawn(post_ok(app.clone(), "/api/trace", r.clone())))
+        .collect();
+    for (request, handle) in requests.iter().zip(running) {
+        let mut together = handle.await.expect("the request task");
+        let mut alone = post_ok(app.clone(), "/api/trace", request.clone()).await;
+        for run in [&mut together, &mut alone] {
+            run.as_object_mut().map(|o| o.remove("elapsed_ms"));
+        }
+        assert_eq!(together, alone, "{request}");
+    }
+    let health = get(app, "/api/health").await.json();
+    // Each trace's first step comes from its prefill; the 7 others are decode steps.
+    assert_eq!(health["batches"]["steps"], 2 * 6 * 7, "{health}");
+    let batches = health["batches"]["batches"].as_u64().expect("batches");
+    assert!((1..=2 * 6 * 7).contains(&batches), "{health}");
 }

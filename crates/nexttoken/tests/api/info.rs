@@ -9,7 +9,9 @@ async fn health_is_ok() {
     let reply = get(app(), "/api/health").await;
     assert_eq!(reply.status, 200);
     let pool = json!({ "running": 0, "waiting": 0, "cancelled": 0 });
-    assert_eq!(reply.json(), json!({ "status": "ok", "pool": pool }));
+    let batches = json!({ "batches": 0, "steps": 0 });
+    let want = json!({ "status": "ok", "pool": pool, "batches": batches });
+    assert_eq!(reply.json(), want);
     assert_eq!(reply.header("content-type"), "application/json");
 }
 

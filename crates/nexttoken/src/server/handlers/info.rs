@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
+use nexttoken_model::Batcher;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -11,9 +12,11 @@ use crate::server::limits::TOP_N;
 use crate::server::state::AppState;
 use crate::server::upgrade::DownloadStatus;
 
-/// Also the pool's gauges, so a load test or an operator can see work queue up and stop.
+/// Also the pool's gauges, so a load test or an operator can see work queue up and stop, and
+/// the decode batches of the model serving now.
 pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
     let pool = &state.pool;
+    let batches = state.loaded().batcher.as_ref().map(Batcher::stats);
     Json(json!({
         "status": "ok",
         "pool": {
@@ -21,6 +24,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
             "waiting": pool.waiting(),
             "cancelled": pool.cancelled(),
         },
+        "batches": batches,
     }))
 }
 

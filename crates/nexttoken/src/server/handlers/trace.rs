@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
-use nexttoken_model::{trace_while, GenerateOptions, Sampling, Trace};
+use nexttoken_model::{trace_batched, trace_while, GenerateOptions, Sampling, Trace};
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 
@@ -54,7 +54,8 @@ pub async fn trace_handler(
         seed: limits::seed(req.seed.as_ref())?,
         top_n: limits::top_n(req.top_n.as_ref())?,
     };
-    let model = Arc::clone(&state.loaded().model);
+    let loaded = state.loaded();
+    let model = Arc::clone(&loaded.model);
     limits::sampling(&model, &options.sampling)?;
     let response = state
         .pool
@@ -62,7 +63,12 @@ pub async fn trace_handler(
             let steps = steps as usize;
             let ids = limits::prompt(&model, &req.prompt, steps)?;
             let keep_going = || !cancel.is_cancelled();
-            let trace = trace_while(&model, &req.prompt, steps, options, keep_going)?;
+            // Decode steps join those of the other traces running now: one read of the
+            // weights per step serves them all.
+            let trace = match &loaded.batcher {
+                Some(batcher) => trace_batched(batcher, &req.prompt, steps, options, keep_going)?,
+                None => trace_while(&model, &req.prompt, steps, options, keep_going)?,
+            };
             if cancel.is_cancelled() {
                 return Err(ApiError::gone());
             }
