@@ -5,10 +5,9 @@ use rayon::prelude::*;
 
 use crate::buf::Data;
 use crate::config::Config;
-use crate::forward::{record, Sequence};
+use crate::forward::{record, KvCache, Sequence};
 use crate::kernels::Shape;
 use crate::ops::{linear, matmul_strided, softmax};
-use crate::recorder::Recorder;
 use crate::weights::Attention;
 
 /// Sizes for one head's attention: width C, head width D, new positions T, cached S.
@@ -28,7 +27,6 @@ pub(crate) fn attention(
     w: &Attention,
     h: &[f32],
     batch: &mut [Sequence],
-    rec: &mut dyn Recorder,
 ) -> Vec<f32> {
     let (e, n_head, d) = (c.n_embd, c.n_head, c.head_dim());
     let qkv = linear(h, &w.c_attn); // (T, 3C)
@@ -66,11 +64,11 @@ pub(crate) fn attention(
                 .map(move |(head, p)| (i, head, p))
         })
         .collect();
-    let batch: &[Sequence] = batch;
+    let caches: Vec<&KvCache> = batch.iter().map(|seq| &*seq.cache).collect();
     let outs: Vec<Vec<f32>> = tasks
         .into_par_iter()
         .map(|(i, head, p)| {
-            let cache = &batch[i].cache;
+            let cache = caches[i];
             let q = &qkv[first_row[i] * 3 * e..];
             attend(head, p, q, &cache.keys[l], &cache.values[l], dims[i])
         })
@@ -84,8 +82,10 @@ pub(crate) fn attention(
         }
     }
     let name = format!("blocks.{l}.attn.hook_pattern");
-    for (p, dm) in patterns.iter().zip(&dims) {
-        record(rec, &name, &[n_head, dm.t, dm.s], p);
+    for ((p, dm), seq) in patterns.iter().zip(&dims).zip(batch.iter_mut()) {
+        if let Some(rec) = seq.rec.as_deref_mut() {
+            record(rec, &name, &[n_head, dm.t, dm.s], p);
+        }
     }
     linear(&z, &w.c_proj) // (T, C)
 }

@@ -1,12 +1,14 @@
-//! Decode steps of many generations run together. A server answering eight requests at once
-//! would otherwise stream all the weights eight times per step; here each generation hands
-//! its next token (and its KV cache) to one thread, which runs everything that has gathered as
-//! one [`Gpt2::forward_batch`] and hands each its logits back.
+//! The forward passes of many generations run together. A server answering eight requests at
+//! once would otherwise stream all the weights eight times per step; here each generation
+//! hands its new tokens (its prompt, then one token a step), its KV cache and maybe a recorder
+//! to one thread, which runs everything that has gathered as one [`Gpt2::forward_batch`] and
+//! hands each its logits back.
 //!
-//! Generations join with [`Batcher::session`]. A batch starts once every session has a step
-//! waiting, or [`GATHER`] after its first step arrived (a session may be busy explaining its
-//! last step or finishing), so one lone generation never waits at all.
+//! Generations join with [`Batcher::session`]. A batch starts once every session has a pass
+//! waiting, or [`GATHER`] after the first arrived (a session may be busy explaining its last
+//! step or finishing), so one lone generation never waits at all.
 
+use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -14,14 +16,19 @@ use std::time::{Duration, Instant};
 
 use crate::forward::{Gpt2, KvCache, Sequence};
 use crate::model::Model;
+use crate::recorder::Recorder;
 use crate::{Error, Result};
 
 /// The longest a waiting step is held back for the other sessions' steps.
 pub const GATHER: Duration = Duration::from_millis(5);
 
-/// Most steps in one batch: the kernels read the weights once for up to 8 rows, and in L2
-/// blocks beyond; more rows than this would make every step of the batch slower to answer.
+/// Most passes in one batch: the kernels read the weights once for up to 8 rows, and in L2
+/// blocks beyond; more than this would make every step of the batch slower to answer.
 pub const MAX_BATCH: usize = 16;
+
+/// Most new tokens in one batch (prompts are many): activations grow with the rows. A longer
+/// pass than this runs in a batch of its own.
+pub const MAX_BATCH_TOKENS: usize = 1024;
 
 /// Runs the decode steps of every [`Session`] of one model on a thread of its own.
 pub struct Batcher {
@@ -56,11 +63,30 @@ pub struct BatchStats {
     pub steps: u64,
 }
 
-/// One decode step: the cache travels to the batch thread and back with the logits.
+/// One forward pass: the cache and the recorder travel to the batch thread and back with the
+/// logits.
 struct Job {
-    token: u32,
+    tokens: Vec<u32>,
     cache: KvCache,
-    reply: SyncSender<(KvCache, Result<Vec<f32>>)>,
+    rec: Option<Box<dyn AnyRecorder>>,
+    reply: SyncSender<Answer>,
+}
+
+struct Answer {
+    cache: KvCache,
+    rec: Option<Box<dyn AnyRecorder>>,
+    logits: Result<Vec<f32>>,
+}
+
+/// A recorder that can be moved to the batch thread and recovered as its own type after.
+trait AnyRecorder: Recorder + Any {
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+
+impl<R: Recorder + 'static> AnyRecorder for R {
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
 }
 
 impl Batcher {
@@ -103,22 +129,47 @@ impl Drop for Batcher {
 }
 
 impl Session {
-    /// Runs `token` after the positions in `cache`, in the next batch, and returns the logits
-    /// (V,), as `Gpt2::forward` would.
-    pub fn forward(&self, token: u32, cache: &mut KvCache) -> Result<Vec<f32>> {
+    /// Runs `tokens` after the positions in `cache`, in the next batch, and returns the
+    /// logits (V,) of the last, as `Gpt2::forward` would.
+    pub fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Vec<f32>> {
+        self.send(tokens, cache, None).map(|(logits, _)| logits)
+    }
+
+    /// Like [`Session::forward`], recording with `rec`, which comes back with the logits.
+    pub fn forward_recorded<R: Recorder + 'static>(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+        rec: R,
+    ) -> Result<(Vec<f32>, R)> {
+        let (logits, rec) = self.send(tokens, cache, Some(Box::new(rec)))?;
+        let rec = rec.map(|r| r.into_any().downcast::<R>());
+        match rec {
+            Some(Ok(rec)) => Ok((logits, *rec)),
+            _ => Err(Error::Input("the batch decoder lost a recorder".into())),
+        }
+    }
+
+    fn send(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+        rec: Option<Box<dyn AnyRecorder>>,
+    ) -> Result<(Vec<f32>, Option<Box<dyn AnyRecorder>>)> {
         let (reply, answer) = sync_channel(1);
         let job = Job {
-            token,
+            tokens: tokens.to_vec(),
             cache: std::mem::replace(cache, KvCache::detached()),
+            rec,
             reply,
         };
         self.shared.lock().queue.push(job);
         self.shared.wake.notify_all();
-        let (back, logits) = answer
+        let answer = answer
             .recv()
             .map_err(|_| Error::Input("the batch decoder stopped".into()))?;
-        *cache = back;
-        logits
+        *cache = answer.cache;
+        Ok((answer.logits?, answer.rec))
     }
 }
 
@@ -168,43 +219,48 @@ impl Shared {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-        let n = state.queue.len().min(MAX_BATCH);
+        let (mut n, mut tokens) = (0, 0);
+        for job in state.queue.iter().take(MAX_BATCH) {
+            tokens += job.tokens.len();
+            if n > 0 && tokens > MAX_BATCH_TOKENS {
+                break;
+            }
+            n += 1;
+        }
         state.stats.batches += 1;
         state.stats.steps += n as u64;
         Some(state.queue.drain(..n).collect())
     }
 }
 
-/// Runs one batch and sends every job its cache and logits.
+/// Runs one batch and sends every job its cache, recorder and logits.
 fn answer(gpt2: &Gpt2, mut jobs: Vec<Job>) {
-    let tokens: Vec<[u32; 1]> = jobs.iter().map(|j| [j.token]).collect();
-    let mut batch: Vec<Sequence> = jobs
-        .iter_mut()
-        .zip(&tokens)
-        .map(|(job, token)| Sequence {
-            tokens: token,
-            cache: &mut job.cache,
-        })
-        .collect();
-    let result = gpt2.forward_batch(&mut batch);
-    let mut logits: Vec<Result<Vec<f32>>> = match result {
+    let logits: Vec<Result<Vec<f32>>> = match run(gpt2, &mut jobs) {
         Ok(all) => all.into_iter().map(Ok).collect(),
-        // forward_batch checks every sequence first: one bad step (a full context) fails the
-        // batch before any cache changes, so each job is run again alone for its own answer.
+        // forward_batch checks every sequence first: one bad pass (a full context) fails the
+        // batch before any cache changes, so each job runs again alone for its own answer.
         Err(_) => jobs
             .iter_mut()
-            .zip(&tokens)
-            .map(|(job, token)| {
-                gpt2.forward_batch(&mut [Sequence {
-                    tokens: token,
-                    cache: &mut job.cache,
-                }])
-                .map(|mut l| l.swap_remove(0))
-            })
+            .map(|job| run(gpt2, std::slice::from_mut(job)).map(|mut l| l.swap_remove(0)))
             .collect(),
     };
-    for job in jobs.into_iter().rev() {
-        let l = logits.pop().expect("one answer per job");
-        let _ = job.reply.send((job.cache, l)); // a session that went away needs no answer
+    for (job, logits) in jobs.into_iter().zip(logits) {
+        let Job {
+            cache, rec, reply, ..
+        } = job;
+        let _ = reply.send(Answer { cache, rec, logits }); // a session that left needs none
     }
+}
+
+/// One `forward_batch` over the jobs' sequences.
+fn run(gpt2: &Gpt2, jobs: &mut [Job]) -> Result<Vec<Vec<f32>>> {
+    let mut batch: Vec<Sequence> = jobs
+        .iter_mut()
+        .map(|job| Sequence {
+            tokens: &job.tokens,
+            cache: &mut job.cache,
+            rec: job.rec.as_deref_mut().map(|r| r as &mut dyn Recorder),
+        })
+        .collect();
+    gpt2.forward_batch(&mut batch)
 }

@@ -11,7 +11,7 @@ use crate::attention;
 use crate::config::Config;
 use crate::ops::{activate, add_assign, layer_norm, linear, matmul};
 use crate::pool;
-use crate::recorder::{NoRecorder, Recorder};
+use crate::recorder::Recorder;
 use crate::weights::{Block, Weights};
 use crate::{Error, Result};
 
@@ -30,10 +30,28 @@ pub struct KvCache {
     len: usize,
 }
 
-/// One sequence of a batch: its new tokens, run after the positions in its cache.
+/// One sequence of a batch: its new tokens, run after the positions in its cache, and what
+/// records its activations (nothing when `None`).
 pub struct Sequence<'a> {
     pub tokens: &'a [u32],
     pub cache: &'a mut KvCache,
+    pub rec: Option<&'a mut dyn Recorder>,
+}
+
+impl<'a> Sequence<'a> {
+    /// A sequence that records nothing.
+    pub fn new(tokens: &'a [u32], cache: &'a mut KvCache) -> Sequence<'a> {
+        Sequence {
+            tokens,
+            cache,
+            rec: None,
+        }
+    }
+
+    /// Whether this sequence's recorder asks for `name`.
+    fn wants(&self, name: &str) -> bool {
+        self.rec.as_ref().is_some_and(|r| r.wants(name))
+    }
 }
 
 impl KvCache {
@@ -83,16 +101,19 @@ impl Gpt2 {
         cache: &mut KvCache,
         rec: &mut dyn Recorder,
     ) -> Result<Vec<f32>> {
-        self.check_input(tokens, cache)?;
-        let mut batch = [Sequence { tokens, cache }];
-        let mut logits = pool::install(|| self.run(&mut batch, rec));
-        Ok(logits.swap_remove(0))
+        let mut batch = [Sequence {
+            tokens,
+            cache,
+            rec: Some(rec),
+        }];
+        Ok(self.forward_batch(&mut batch)?.swap_remove(0))
     }
 
     /// Runs every sequence of `batch` after its own cache and returns each one's logits (V,)
-    /// of its last new position, the same as [`Gpt2::forward`] on each would (within float
-    /// rounding: the products sum in another order). Nothing is recorded: a recorder sees
-    /// one sequence's activations.
+    /// of its last new position, as [`Gpt2::forward`] on each would: every row goes through
+    /// the same arithmetic alone or stacked with others. Each recorder sees its own
+    /// sequence's activations (T, ...) only. A sequence that fails the checks fails the batch
+    /// before anything runs.
     pub fn forward_batch(&self, batch: &mut [Sequence]) -> Result<Vec<Vec<f32>>> {
         for seq in batch.iter() {
             self.check_input(seq.tokens, seq.cache)?;
@@ -100,32 +121,26 @@ impl Gpt2 {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(pool::install(|| self.run(batch, &mut NoRecorder)))
+        Ok(pool::install(|| self.run(batch)))
     }
 
-    fn run(&self, batch: &mut [Sequence], rec: &mut dyn Recorder) -> Vec<Vec<f32>> {
+    fn run(&self, batch: &mut [Sequence]) -> Vec<Vec<f32>> {
         let (e, v) = (self.config.n_embd, self.config.vocab_size);
-        let mut x = self.embed(batch, rec); // (T, C): every sequence's new rows stacked
+        let mut x = self.embed(batch); // (T, C): every sequence's new rows stacked
         for (l, block) in self.weights.h.iter().enumerate() {
-            self.block(l, block, &mut x, batch, rec);
+            self.block(l, block, &mut x, batch);
         }
-        let t = x.len() / e;
         let xf = layer_norm(&x, &self.weights.ln_f, self.config.layer_norm_epsilon); // (T, C)
-        record(rec, "ln_final.hook_normalized", &[t, e], &xf);
+        record_rows(batch, "ln_final.hook_normalized", e, &xf);
         for seq in batch.iter_mut() {
             seq.cache.len += seq.tokens.len();
         }
-        if rec.wants("logits") {
+        if batch.iter().any(|s| s.wants("logits")) {
             let all = self.unembed(&xf); // (T, V)
-            rec.record("logits", &[t, v], &all);
-            return vec![all[all.len() - v..].to_vec()]; // recorded runs are one sequence
+            record_rows(batch, "logits", v, &all);
+            return last_rows(batch, v, &all);
         }
-        let mut last = Vec::with_capacity(batch.len() * e); // (B, C): each sequence's last row
-        let mut end = 0;
-        for seq in batch.iter() {
-            end += seq.tokens.len();
-            last.extend_from_slice(&xf[(end - 1) * e..end * e]);
-        }
+        let last = last_rows(batch, e, &xf).concat(); // (B, C): each sequence's last row
         self.unembed(&last)
             .chunks_exact(v)
             .map(<[f32]>::to_vec)
@@ -161,10 +176,10 @@ impl Gpt2 {
     }
 
     /// Looks up each token's row of `wte` and adds the row of `wpe` for its position.
-    fn embed(&self, batch: &[Sequence], rec: &mut dyn Recorder) -> Vec<f32> {
+    fn embed(&self, batch: &mut [Sequence]) -> Vec<f32> {
         let e = self.config.n_embd;
         let (mut tok, mut pos) = (Vec::new(), Vec::new()); // (T, C) each
-        for seq in batch {
+        for seq in batch.iter() {
             for &t in seq.tokens {
                 let start = tok.len();
                 tok.resize(start + e, 0.0);
@@ -173,36 +188,27 @@ impl Gpt2 {
             let p = seq.cache.len;
             pos.extend_from_slice(&self.weights.wpe[p * e..(p + seq.tokens.len()) * e]);
         }
-        let t = tok.len() / e;
-        record(rec, "hook_embed", &[t, e], &tok);
-        record(rec, "hook_pos_embed", &[t, e], &pos);
+        record_rows(batch, "hook_embed", e, &tok);
+        record_rows(batch, "hook_pos_embed", e, &pos);
         let mut x = tok;
         add_assign(&mut x, &pos);
         x
     }
 
-    fn block(
-        &self,
-        l: usize,
-        w: &Block,
-        x: &mut [f32],
-        batch: &mut [Sequence],
-        rec: &mut dyn Recorder,
-    ) {
-        let c = &self.config;
-        let shape = [x.len() / c.n_embd, c.n_embd];
-        record(rec, &format!("blocks.{l}.hook_resid_pre"), &shape, x);
+    fn block(&self, l: usize, w: &Block, x: &mut [f32], batch: &mut [Sequence]) {
+        let (c, e) = (&self.config, self.config.n_embd);
+        record_rows(batch, &format!("blocks.{l}.hook_resid_pre"), e, x);
         let h = layer_norm(x, &w.ln_1, c.layer_norm_epsilon); // (T, C)
-        let attn_out = attention::attention(c, l, &w.attn, &h, batch, rec); // (T, C)
-        record(rec, &format!("blocks.{l}.hook_attn_out"), &shape, &attn_out);
+        let attn_out = attention::attention(c, l, &w.attn, &h, batch); // (T, C)
+        record_rows(batch, &format!("blocks.{l}.hook_attn_out"), e, &attn_out);
         add_assign(x, &attn_out);
-        record(rec, &format!("blocks.{l}.hook_resid_mid"), &shape, x);
+        record_rows(batch, &format!("blocks.{l}.hook_resid_mid"), e, x);
         let mut hidden = linear(&layer_norm(x, &w.ln_2, c.layer_norm_epsilon), &w.mlp.c_fc); // (T, 4C)
         activate(&mut hidden, c.activation);
         let mlp_out = linear(&hidden, &w.mlp.c_proj); // (T, C)
-        record(rec, &format!("blocks.{l}.hook_mlp_out"), &shape, &mlp_out);
+        record_rows(batch, &format!("blocks.{l}.hook_mlp_out"), e, &mlp_out);
         add_assign(x, &mlp_out);
-        record(rec, &format!("blocks.{l}.hook_resid_post"), &shape, x);
+        record_rows(batch, &format!("blocks.{l}.hook_resid_post"), e, x);
     }
 
     /// Final residual (T, C) times the transposed unembedding (V, C): one logit per token.
@@ -221,6 +227,32 @@ impl Gpt2 {
         );
         logits
     }
+}
+
+/// Hands each sequence's rows of the stacked `data` (T, width) to its recorder, when it asks
+/// for `name`.
+fn record_rows(batch: &mut [Sequence], name: &str, width: usize, data: &[f32]) {
+    let mut row = 0;
+    for seq in batch.iter_mut() {
+        let t = seq.tokens.len();
+        if let Some(rec) = seq.rec.as_deref_mut() {
+            let rows = &data[row * width..(row + t) * width]; // (T_i, width)
+            record(rec, name, &[t, width], rows);
+        }
+        row += t;
+    }
+}
+
+/// Each sequence's last row of the stacked `data` (T, width).
+fn last_rows(batch: &[Sequence], width: usize, data: &[f32]) -> Vec<Vec<f32>> {
+    let mut end = 0;
+    batch
+        .iter()
+        .map(|seq| {
+            end += seq.tokens.len();
+            data[(end - 1) * width..end * width].to_vec()
+        })
+        .collect()
 }
 
 /// Hands `data` to the recorder only when it asks for `name`.

@@ -50,10 +50,7 @@ impl<'m> Generator<'m> {
         options: GenerateOptions,
         rec: &mut dyn Recorder,
     ) -> Result<Self> {
-        options
-            .sampling
-            .validate(model.config().vocab_size)
-            .map_err(Error::Input)?;
+        validate(model, &options)?;
         let mut cache = KvCache::new(model.config());
         let logits = model.gpt2.forward(&tokens, &mut cache, rec)?;
         Ok(Generator {
@@ -68,13 +65,32 @@ impl<'m> Generator<'m> {
         })
     }
 
-    /// Runs the decode steps from now on in `batcher`'s batches, with other generations.
-    pub fn batched(mut self, batcher: &Batcher) -> Result<Self> {
-        if !std::ptr::eq(self.model, &**batcher.model()) {
-            return Err(Error::Input("the batcher runs another model".into()));
-        }
-        self.session = Some(batcher.session());
-        Ok(self)
+    /// Like [`Generator::new`] on `batcher`'s model, with the prefill and every decode step
+    /// run in its batches, together with other generations'. `rec` records the prefill and
+    /// comes back.
+    pub fn in_batches<R: Recorder + 'static>(
+        batcher: &'m Batcher,
+        tokens: Vec<u32>,
+        step: u64,
+        options: GenerateOptions,
+        rec: R,
+    ) -> Result<(Self, R)> {
+        let model = &**batcher.model();
+        validate(model, &options)?;
+        let session = batcher.session();
+        let mut cache = KvCache::new(model.config());
+        let (logits, rec) = session.forward_recorded(&tokens, &mut cache, rec)?;
+        let generator = Generator {
+            model,
+            options,
+            cache,
+            tokens,
+            logits,
+            pending: None,
+            step,
+            session: Some(session),
+        };
+        Ok((generator, rec))
     }
 
     /// The tokens so far: prompt and generated.
@@ -86,7 +102,7 @@ impl<'m> Generator<'m> {
     pub fn step(&mut self, forced: Option<u32>) -> Result<StepResult> {
         if let Some(last) = self.pending.take() {
             self.logits = match &self.session {
-                Some(session) => session.forward(last, &mut self.cache)?,
+                Some(session) => session.forward(&[last], &mut self.cache)?,
                 None => {
                     let gpt2 = &self.model.gpt2;
                     gpt2.forward(&[last], &mut self.cache, &mut NoRecorder)?
@@ -112,6 +128,11 @@ impl<'m> Generator<'m> {
             chosen,
         })
     }
+}
+
+fn validate(model: &Model, options: &GenerateOptions) -> Result<()> {
+    let vocab = model.config().vocab_size;
+    options.sampling.validate(vocab).map_err(Error::Input)
 }
 
 /// Names tokens for explanations: (text, display).

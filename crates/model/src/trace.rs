@@ -151,10 +151,15 @@ fn run(
     let started = std::time::Instant::now();
     let ids = model.encode_prompt(prompt)?;
     let mut norms = ResidNorms::new(model.config().n_layer);
-    let mut generator = Generator::new(model, ids.clone(), 0, options, &mut norms)?;
-    if let Some(batcher) = batcher {
-        generator = generator.batched(batcher)?;
-    }
+    let mut generator = match batcher {
+        Some(batcher) => {
+            let (generator, recorded) =
+                Generator::in_batches(batcher, ids.clone(), 0, options, norms)?;
+            norms = recorded;
+            generator
+        }
+        None => Generator::new(model, ids.clone(), 0, options, &mut norms)?,
+    };
     let mut out = Vec::with_capacity(steps);
     for _ in 0..steps {
         if !keep_going() {

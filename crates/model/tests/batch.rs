@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
 
 use nexttoken_model::{
-    Batcher, Config, GenerateOptions, Generator, Gpt2, KvCache, Model, NoRecorder, Sampling,
-    Sequence, Weights,
+    ActivationCache, Batcher, Config, GenerateOptions, Generator, Gpt2, KvCache, Model, NoRecorder,
+    Recorder, Sampling, Sequence, Weights,
 };
 
 const TOLERANCE: f32 = 1e-4;
@@ -86,7 +86,7 @@ fn batched_prefill_and_lockstep_decoding_match_single_sequences() {
     let mut batch: Vec<Sequence> = prompts
         .iter()
         .zip(caches.iter_mut())
-        .map(|(p, cache)| Sequence { tokens: p, cache })
+        .map(|(p, cache)| Sequence::new(p, cache))
         .collect();
     let mut logits = model.forward_batch(&mut batch).unwrap();
     let mut worst = 0.0f32;
@@ -101,7 +101,7 @@ fn batched_prefill_and_lockstep_decoding_match_single_sequences() {
         let mut batch: Vec<Sequence> = next
             .iter()
             .zip(caches.iter_mut())
-            .map(|(t, cache)| Sequence { tokens: t, cache })
+            .map(|(t, cache)| Sequence::new(t, cache))
             .collect();
         logits = model.forward_batch(&mut batch).unwrap();
     }
@@ -118,16 +118,7 @@ fn a_bad_sequence_fails_the_batch_before_any_cache_changes() {
     let model = load_model();
     let (mut a, mut b) = (KvCache::new(&model.config), KvCache::new(&model.config));
     let bad = [model.config.vocab_size as u32];
-    let mut batch = [
-        Sequence {
-            tokens: &[1, 2],
-            cache: &mut a,
-        },
-        Sequence {
-            tokens: &bad,
-            cache: &mut b,
-        },
-    ];
+    let mut batch = [Sequence::new(&[1, 2], &mut a), Sequence::new(&bad, &mut b)];
     let err = model.forward_batch(&mut batch).unwrap_err();
     assert!(err.to_string().contains("outside the vocabulary"), "{err}");
     assert!(a.is_empty() && b.is_empty());
@@ -151,12 +142,15 @@ fn generate(
         seed: 7,
         top_n: 5,
     };
-    let mut generator =
-        Generator::new(model, prompt.to_vec(), 0, options, &mut NoRecorder).unwrap();
-    if let Some(b) = batcher {
-        generator = generator.batched(b).unwrap();
-    }
-    ready.wait(); // every session joins before any steps: the batches can hold them all
+    ready.wait(); // every generation starts together: the batches can hold them all
+    let mut generator = match batcher {
+        Some(b) => {
+            Generator::in_batches(b, prompt.to_vec(), 0, options, NoRecorder)
+                .unwrap()
+                .0
+        }
+        None => Generator::new(model, prompt.to_vec(), 0, options, &mut NoRecorder).unwrap(),
+    };
     let (mut ids, mut logits) = (Vec::new(), Vec::new());
     for _ in 0..8 {
         let step = generator.step(None).unwrap();
@@ -199,9 +193,8 @@ fn generations_through_a_batcher_match_generations_alone() {
         assert!(max_abs_diff(logits, &want_logits) <= TOLERANCE);
     }
     let stats = batcher.stats();
-    println!("{stats:?}");
-    // The first step of each comes from its prefill; the other 7 go through the batcher.
-    assert_eq!(stats.steps, 7 * jobs.len() as u64);
+    // Each generation's prefill and 7 decode steps (the 8th step's token is never fed).
+    assert_eq!(stats.steps, 8 * jobs.len() as u64);
     assert!(
         stats.batches < stats.steps,
         "nothing was batched: {stats:?}"
@@ -209,14 +202,42 @@ fn generations_through_a_batcher_match_generations_alone() {
 }
 
 #[test]
-fn a_generator_refuses_another_models_batcher() {
-    let (a, b) = (tiny_model(), tiny_model());
-    let batcher = Batcher::new(a).unwrap();
-    let options = GenerateOptions {
-        sampling: Sampling::greedy(),
-        seed: 0,
-        top_n: 5,
-    };
-    let generator = Generator::new(&b, vec![1, 2], 0, options, &mut NoRecorder).unwrap();
-    assert!(generator.batched(&batcher).is_err());
+fn each_recorder_in_a_batch_sees_its_own_sequence() {
+    let model = load_model();
+    let prompts = prompts();
+    let alone: Vec<ActivationCache> = prompts
+        .iter()
+        .map(|p| {
+            let mut rec = ActivationCache::all();
+            model
+                .forward(p, &mut KvCache::new(&model.config), &mut rec)
+                .unwrap();
+            rec
+        })
+        .collect();
+    let mut caches: Vec<KvCache> = prompts
+        .iter()
+        .map(|_| KvCache::new(&model.config))
+        .collect();
+    let mut recs: Vec<ActivationCache> = prompts.iter().map(|_| ActivationCache::all()).collect();
+    let mut batch: Vec<Sequence> = prompts
+        .iter()
+        .zip(caches.iter_mut())
+        .zip(recs.iter_mut())
+        .map(|((p, cache), rec)| Sequence {
+            tokens: p,
+            cache,
+            rec: Some(rec as &mut dyn Recorder),
+        })
+        .collect();
+    model.forward_batch(&mut batch).unwrap();
+    for (got, want) in recs.iter().zip(&alone) {
+        let names =
+            |c: &ActivationCache| c.entries.iter().map(|a| a.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(got), names(want));
+        for (g, w) in got.entries.iter().zip(&want.entries) {
+            assert_eq!(g.shape, w.shape, "{}", g.name);
+            assert!(max_abs_diff(&g.data, &w.data) <= TOLERANCE, "{}", g.name);
+        }
+    }
 }
