@@ -4,6 +4,7 @@
 //! AVX-512F; these functions only walk raw pointers inside those bounds.
 
 use std::arch::x86_64::*;
+use std::mem::size_of;
 
 use half::{bf16, f16};
 
@@ -117,6 +118,9 @@ unsafe fn rows<E: Load16, const M: usize, const R: usize>(
     }
 }
 
+/// How far ahead `gemv_t` prefetches rows of w.
+const PREFETCH_ROWS: usize = 4;
+
 /// `y (M, n) += x (M, k) @ wᵀ` for w (n, k): one dot product per row of w (a vocabulary row,
 /// for the unembedding), each row widened once for all M rows of x.
 ///
@@ -135,9 +139,14 @@ pub unsafe fn gemv_t<E: Load16, const M: usize>(
     let kv = k - k % 32;
     for v in 0..n {
         let row = w.add(v * ws);
+        // Rows PREFETCH_ROWS ahead are asked for now: with many rows of x each w row takes
+        // long enough that the hardware prefetchers alone fall behind.
+        let ahead = row.add(PREFETCH_ROWS.min(n - 1 - v) * ws).cast::<i8>();
         // Two accumulators per x row, so consecutive FMAs do not wait on each other.
         let mut acc = [[_mm512_setzero_ps(); 2]; M];
         for j in (0..kv).step_by(32) {
+            _mm_prefetch::<_MM_HINT_T0>(ahead.add(j * size_of::<E>()));
+            _mm_prefetch::<_MM_HINT_T0>(ahead.add(j * size_of::<E>() + 64));
             let w0 = E::load16(row.add(j));
             let w1 = E::load16(row.add(j + 16));
             for (b, a) in acc.iter_mut().enumerate() {
