@@ -6,7 +6,8 @@
 //!
 //! Generations join with [`Batcher::session`]. A batch starts once every session has a pass
 //! waiting, or [`GATHER`] after the first arrived (a session may be busy explaining its last
-//! step or finishing), so one lone generation never waits at all.
+//! step or finishing); a batch with a new generation's prompt waits [`JOIN`] for company. A
+//! lone generation so waits only for its prompt, and only 2 ms.
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
@@ -19,8 +20,14 @@ use crate::model::Model;
 use crate::recorder::Recorder;
 use crate::{Error, Result};
 
-/// The longest a waiting step is held back for the other sessions' steps.
-pub const GATHER: Duration = Duration::from_millis(5);
+/// The longest a waiting pass is held back for the other sessions' passes. Sessions step in
+/// lockstep, each explaining its last step (about half a millisecond of CPU each) before
+/// sending the next; on 2 busy cores eight of them can take several milliseconds.
+pub const GATHER: Duration = Duration::from_millis(20);
+
+/// How long a new generation's prompt waits for others arriving with it (requests sent
+/// together reach the server a little apart), so that they start, and then step, together.
+pub const JOIN: Duration = Duration::from_millis(2);
 
 /// Most passes in one batch: the kernels read the weights once for up to 8 rows, and in L2
 /// blocks beyond; more than this would make every step of the batch slower to answer.
@@ -194,7 +201,8 @@ impl Shared {
         }
     }
 
-    /// The next batch: once a step waits, until every session has one or `GATHER` passes.
+    /// The next batch: once a pass waits, until every session has one (and `JOIN` has passed
+    /// when one is a new prompt) or `GATHER` passes.
     /// `None` when the batcher is dropped and nothing is left.
     fn gather(&self) -> Option<Vec<Job>> {
         let mut state = self.lock();
@@ -207,10 +215,17 @@ impl Shared {
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        let deadline = Instant::now() + GATHER;
-        while state.queue.len() < state.sessions.min(MAX_BATCH) && !state.closed {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+        let started = Instant::now();
+        loop {
+            let all_in = state.queue.len() >= state.sessions.min(MAX_BATCH);
+            let newcomer = state.queue.iter().any(|job| job.cache.is_empty());
+            let until = match (all_in, newcomer) {
+                (true, false) => break,
+                (true, true) => started + JOIN,
+                (false, _) => started + GATHER,
+            };
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() || state.closed {
                 break;
             }
             state = self
