@@ -9,14 +9,29 @@ pub fn layer_norm(x: &[f32], ln: &LayerNorm, eps: f32) -> Vec<f32> {
     let c = ln.weight.len();
     let mut out = vec![0.0; x.len()]; // (T, C)
     for (row, out) in x.chunks_exact(c).zip(out.chunks_exact_mut(c)) {
-        let mean = row.iter().sum::<f32>() / c as f32;
-        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / c as f32;
+        let mean = sum_lanes(row, |v| v) / c as f32;
+        let var = sum_lanes(row, |v| (v - mean) * (v - mean)) / c as f32;
         let inv_std = 1.0 / (var + eps).sqrt();
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = (row[i] - mean) * inv_std * ln.weight[i] + ln.bias[i];
+        let params = ln.weight.iter().zip(ln.bias.iter());
+        for ((o, &v), (&w, &b)) in out.iter_mut().zip(row).zip(params) {
+            *o = (v - mean) * inv_std * w + b;
         }
     }
     out
+}
+
+/// The sum of `f` over `x` in 16 independent lanes, so the compiler can vectorise it (a plain
+/// `sum()` must add in order and cannot): layer norms of a long prompt are ~5% of a prefill.
+fn sum_lanes(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    let mut lanes = [0.0f32; 16];
+    let chunks = x.chunks_exact(16);
+    let tail: f32 = chunks.remainder().iter().map(|&v| f(v)).sum();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane += f(v);
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// `x @ weight + bias` for x (T, n_in), giving (T, n_out).
