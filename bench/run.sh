@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs nexttoken (f32, bf16, f16) and HF transformers side by side on one checkpoint directory,
-# interleaved so both see the same machine load, and prints medians and ratios.
+# interleaved so both see the same machine load, and prints medians and ratios; then 8
+# concurrent /api/trace requests against one (bench/trace_concurrency.py, f32).
 #
 #   bash bench/run.sh DIR [ROUNDS (3)] [RUNS per process (5)]
 #
@@ -41,4 +42,5 @@ for n in ["f32", "bf16", "f16"]:
           f"peak RSS / weights {m['peak_rss_mb'] / m['weights_mb']:.2f}")
 print(json.dumps({"medians": med, "rounds": len(rows["hf"])}))
 PY
+NEXTTOKEN_THREADS=$threads "$python" bench/trace_concurrency.py "$dir" --bin "$bin" --rounds "$runs" | tee "$out/concurrent.json"
 echo "raw results: $out" >&2

@@ -1,6 +1,6 @@
 """Throughput of concurrent /api/trace requests against a single one, over HTTP.
 
-    python3 bench/concurrent.py MODEL_DIR [--clients 8] [--prompt-tokens 20] [--steps 20]
+    python3 bench/trace_concurrency.py MODEL_DIR [--clients 8] [--prompt-tokens 20] [--steps 20]
                                 [--rounds 5] [--bin target/release/nexttoken]
 
 Starts `nexttoken serve` on a free loopback port, builds a prompt of exactly --prompt-tokens
