@@ -75,15 +75,18 @@ pub struct BatchStats {
 struct Job {
     tokens: Vec<u32>,
     cache: KvCache,
-    rec: Option<Box<dyn AnyRecorder>>,
+    rec: Recorded,
     reply: SyncSender<Answer>,
 }
 
 struct Answer {
     cache: KvCache,
-    rec: Option<Box<dyn AnyRecorder>>,
+    rec: Recorded,
     logits: Result<Vec<f32>>,
 }
+
+/// A job's recorder, if it has one.
+type Recorded = Option<Box<dyn AnyRecorder>>;
 
 /// A recorder that can be moved to the batch thread and recovered as its own type after.
 trait AnyRecorder: Recorder + Any {
@@ -161,8 +164,8 @@ impl Session {
         &self,
         tokens: &[u32],
         cache: &mut KvCache,
-        rec: Option<Box<dyn AnyRecorder>>,
-    ) -> Result<(Vec<f32>, Option<Box<dyn AnyRecorder>>)> {
+        rec: Recorded,
+    ) -> Result<(Vec<f32>, Recorded)> {
         let (reply, answer) = sync_channel(1);
         let job = Job {
             tokens: tokens.to_vec(),

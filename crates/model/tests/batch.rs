@@ -74,6 +74,7 @@ fn one_at_a_time(model: &Gpt2, steps: usize) -> Vec<Vec<Vec<f32>>> {
 }
 
 #[test]
+#[allow(clippy::needless_range_loop)] // `step` indexes every sequence's logits
 fn batched_prefill_and_lockstep_decoding_match_single_sequences() {
     let model = load_model();
     let steps = 10;
