@@ -81,6 +81,23 @@ describe('analysis views', () => {
     await screenshot(page, 'views-surgery-1280.png');
   });
 
+  test('a surgery link reopens the edited tokens and their comparison', async () => {
+    // The split of the test above is still on screen.
+    await byTestId(page, 'copy-link').click();
+    const link = await byTestId(page, 'share-link').inputValue();
+    const edited = new URLSearchParams(new URL(link).hash.slice(1)).get('edit').split(',').map(Number);
+    assert.equal(edited.length, ids.length + 2);
+    const other = await browser.context.newPage();
+    await other.goto(link);
+    await other.waitForFunction((n) => document.querySelectorAll('[data-testid="edit-chip"]').length === n, edited.length);
+    await other.waitForFunction(() => Number(document.querySelector('[data-testid="kl-value"]')?.dataset.nats) > 0);
+    const expected = await post('/api/compare', { before: ids, after: edited, top_n: 10 });
+    assert.equal(await byTestId(other, 'kl-value').evaluate((p) => Number(p.dataset.nats)), expected.kl_nats);
+    await byTestId(other, 'edit-reset').click();
+    await other.waitForFunction(() => location.hash.includes('view=surgery') && !location.hash.includes('edit='));
+    await other.close();
+  });
+
   test('attention: the heatmap follows the chosen head and equals /api/attention', async () => {
     await openView('attention');
     const first = await heatmap(0, 0);

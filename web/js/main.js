@@ -44,9 +44,10 @@ async function boot() {
   const link = readLink();
   applySettingsLink(link);
   views = initViews({ source, getRun: () => session.run, pipeline: pipelineExport(() => session), onChange: saveLink, onError: showError });
-  Object.assign(views.state, { layer: link.layer ?? 0, head: link.head ?? 0, pos: link.pos });
+  Object.assign(views.state, { layer: link.layer ?? 0, head: link.head ?? 0, pos: link.pos, edit: link.edit });
   initSampling({ onChange: settingsChanged, onSeedChange: render, approximate: source.mode === 'static' });
-  initPrompt({ source, onRun: runPrompt });
+  // A new prompt starts from its own tokens: a link's surgery edits belonged to its prompt.
+  initPrompt({ source, onRun: (prompt) => { views.state.edit = null; return runPrompt(prompt); } });
   watchDownload(source, switchModel);
   byId('step').addEventListener('click', () => !ui.playing && act(stepOnce));
   byId('back').addEventListener('click', () => !ui.playing && act(async () => session.back()));
@@ -68,8 +69,8 @@ async function replay(link) {
 
 function saveLink() {
   if (!session?.run || !views) return;
-  const { view, layer, head, pos } = views.state;
-  const analysis = view === 'attention' ? { layer, head } : view === 'lens' ? { pos } : {};
+  const { view, layer, head, pos, edit } = views.state;
+  const analysis = view === 'attention' ? { layer, head } : view === 'lens' ? { pos } : view === 'surgery' ? { edit } : {};
   writeLink({
     prompt: session.run.prompt,
     view,

@@ -11,7 +11,8 @@ export const VIEWS = ['pipeline', 'surgery', 'attention', 'lens'];
 // `pipeline` gives the pipeline's exports; `onChange` runs after any view state changes (the
 // link follows); `onError` shows a failed request in words.
 export function initViews({ source, getRun, pipeline, onChange, onError }) {
-  const state = { view: 'pipeline', layer: 0, head: 0, pos: null };
+  // `edit`: surgery's edited token ids, null while they are the prompt's own.
+  const state = { view: 'pipeline', layer: 0, head: 0, pos: null, edit: null };
   const ctx = { source, state, changed: () => onChange(), onError };
   const views = {
     surgery: surgeryView(byId('view-surgery'), ctx),

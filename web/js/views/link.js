@@ -1,6 +1,6 @@
 // The screen as a URL hash, so a shared link reopens it: prompt, view, layer, head, lens
-// position, sampling settings, seed, the generated tokens (replayed exactly by forcing them)
-// and the step on screen.
+// position, sampling settings, seed, the generated tokens (replayed exactly by forcing them),
+// the step on screen, and the token sequence edited in tokenizer surgery.
 
 const NUMBERS = ['layer', 'head', 'pos', 'step', 'seed', 't', 'k', 'p'];
 
@@ -11,9 +11,15 @@ export function readLink(hash = location.hash) {
     const value = params.get(key);
     state[key] = value == null || value === '' || !Number.isFinite(Number(value)) ? null : Number(value);
   }
-  const gen = params.get('gen');
-  state.gen = gen ? gen.split(',').map(Number).filter((id) => Number.isInteger(id) && id >= 0) : [];
+  state.gen = ids(params.get('gen')) ?? [];
+  state.edit = ids(params.get('edit'));
   return state;
+}
+
+// Comma-separated token ids; null when absent or empty.
+function ids(value) {
+  const list = value ? value.split(',').map(Number).filter((id) => Number.isInteger(id) && id >= 0) : [];
+  return list.length ? list : null;
 }
 
 // Only what differs from a fresh page goes in, so links stay short.
@@ -25,6 +31,7 @@ export function writeLink(state) {
   for (const key of NUMBERS) put(key, state[key]);
   if (state.greedy) params.set('greedy', '1');
   if (state.gen?.length) params.set('gen', state.gen.join(','));
+  if (state.edit?.length) params.set('edit', state.edit.join(','));
   const url = `${location.pathname}${location.search}#${params}`;
   if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);
   return location.href;

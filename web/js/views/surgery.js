@@ -26,6 +26,9 @@ export function surgeryView(box, ctx) {
     parts.result.classList.add('stale');
     const after = tokens.map((t) => t.id);
     if (!after.length) return;
+    // The link carries the edited sequence, and nothing while it is the prompt's own.
+    ctx.state.edit = after.join() === shown.run.tokenIds.join() ? null : after;
+    ctx.changed();
     const comparison = await viewsApi.compare(shown.run.tokenIds, after);
     if (mine !== version) return; // a later edit's answer is on its way
     Object.assign(shown, { comparison, after });
@@ -38,20 +41,28 @@ export function surgeryView(box, ctx) {
     el('h3', {}, 'Edit the tokens'), el('p', { class: 'hint' }, 'Pick a token, then change it.',
       el('button', { type: 'button', testid: 'edit-reset', class: 'inline-button', onclick: () => reset() }, 'Reset')),
     edit.box, parts.result);
-  const reset = () => {
-    const tokens = shown.bpe.pre_tokens.flatMap((p) => p.tokens);
+  const show = (tokens) => {
     edit.set(tokens);
     compare(tokens).catch((err) => ctx.onError(err.message));
   };
+  const reset = () => show(shown.bpe.pre_tokens.flatMap((p) => p.tokens));
   return {
     box,
     async update(run) {
       if (ctx.source.mode === 'static' || shown?.run === run) return;
       const bpe = await viewsApi.bpe(run.prompt);
+      // A link's edits apply to the run it was made for: its first one here.
+      const linked = shown ? null : ctx.state.edit;
       shown = { run, bpe, comparison: null, after: run.tokenIds };
       shell.showPrompt(run);
       parts.merges.replaceChildren(renderMerges(bpe));
-      reset();
+      if (!linked) return reset();
+      try {
+        show(await Promise.all(linked.map((id) => viewsApi.vocab(id))));
+      } catch (err) {
+        ctx.onError(`The link's edited tokens could not be shown: ${err.message}`);
+        reset();
+      }
     },
     exportData() {
       if (!shown?.comparison) return null;
