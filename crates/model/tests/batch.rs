@@ -242,3 +242,28 @@ fn each_recorder_in_a_batch_sees_its_own_sequence() {
         }
     }
 }
+
+#[test]
+fn a_bad_pass_fails_alone_and_its_batch_mates_still_run() {
+    let model = tiny_model();
+    let batcher = Batcher::new(Arc::clone(&model)).unwrap();
+    let (good, bad) = (batcher.session(), batcher.session()); // a batch waits for both
+    let mut want_cache = KvCache::new(model.config());
+    let want = model
+        .gpt2
+        .forward(&[464, 3290], &mut want_cache, &mut NoRecorder)
+        .unwrap();
+    let vocab = model.config().vocab_size as u32;
+    let (got, err) = std::thread::scope(|s| {
+        let got = s.spawn(|| good.forward(&[464, 3290], &mut KvCache::new(model.config())));
+        let err = s.spawn(|| bad.forward(&[1, vocab], &mut KvCache::new(model.config())));
+        (got.join().unwrap(), err.join().unwrap())
+    });
+    assert_eq!(got.unwrap(), want);
+    let err = err.unwrap_err().to_string();
+    assert!(err.contains("outside the vocabulary"), "{err}");
+    // One batch held both (it waits up to 20 ms for every session), so the failed batch was
+    // split and each pass answered alone.
+    let stats = batcher.stats();
+    assert_eq!((stats.batches, stats.steps), (1, 2));
+}
