@@ -25,6 +25,12 @@ pub struct StepResult {
     pub chosen: u32,
 }
 
+/// The state after some tokens: their keys and values, and the prediction after the last.
+pub struct Prefix {
+    pub cache: KvCache,
+    pub logits: Vec<f32>, // (V,)
+}
+
 /// Generates one token at a time over a KV cache. Step `n` uses random draw `n`, so a
 /// generation resumed from its tokens continues exactly as it would have.
 pub struct Generator<'m> {
@@ -63,6 +69,58 @@ impl<'m> Generator<'m> {
             step,
             session: None,
         })
+    }
+
+    /// Like [`Generator::new`], from the state `prefix` left after the first tokens of
+    /// `tokens` (an earlier request's generation): only the tokens after them run.
+    pub fn resume(
+        model: &'m Model,
+        tokens: Vec<u32>,
+        step: u64,
+        options: GenerateOptions,
+        prefix: Prefix,
+    ) -> Result<Self> {
+        validate(model, &options)?;
+        let Prefix {
+            mut cache,
+            mut logits,
+        } = prefix;
+        let done = cache.len();
+        if done > tokens.len() || done == 0 {
+            return Err(Error::Input(format!(
+                "a state after {done} tokens cannot resume {} tokens",
+                tokens.len()
+            )));
+        }
+        if done < tokens.len() {
+            logits = model
+                .gpt2
+                .forward(&tokens[done..], &mut cache, &mut NoRecorder)?;
+        }
+        Ok(Generator {
+            model,
+            options,
+            cache,
+            tokens,
+            logits,
+            pending: None,
+            step,
+            session: None,
+        })
+    }
+
+    /// The tokens fed to the model so far and the state after them, to [`Generator::resume`]
+    /// later. The token chosen last is not among them: it has not been run yet.
+    pub fn into_prefix(self) -> (Vec<u32>, Prefix) {
+        let mut fed = self.tokens;
+        if self.pending.is_some() {
+            fed.pop();
+        }
+        let prefix = Prefix {
+            cache: self.cache,
+            logits: self.logits,
+        };
+        (fed, prefix)
     }
 
     /// Like [`Generator::new`] on `batcher`'s model, with the prefill and every decode step

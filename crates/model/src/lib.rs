@@ -30,7 +30,7 @@ pub use buf::{Buf, DType, Data};
 pub use config::Config;
 pub use error::{Error, Result};
 pub use forward::{Gpt2, KvCache, Sequence};
-pub use generate::{GenerateOptions, Generator};
+pub use generate::{GenerateOptions, Generator, Prefix};
 pub use model::Model;
 pub use recorder::{ActivationCache, NoRecorder, Recorder, ResidNorms};
 pub use sampling::Sampling;

@@ -5,6 +5,7 @@ pub mod embedding;
 pub mod errors;
 pub mod extract;
 pub mod handlers;
+pub mod kv_store;
 pub mod limits;
 pub mod logits_cache;
 pub mod pool;

@@ -5,18 +5,21 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use nexttoken_model::{Batcher, Model};
 
+use super::kv_store::KvStore;
 use super::limits::Limits;
 use super::logits_cache::LogitsCache;
 use super::pool::{Pool, PoolConfig};
 use super::upgrade::Upgrade;
 use crate::models::Source;
 
-/// A model and what belongs to it alone: its source, its cached logits and the thread that
-/// batches the decode steps of concurrent traces.
+/// A model and what belongs to it alone: its source, its cached logits and states, and the
+/// thread that batches the forward passes of concurrent traces.
 pub struct Loaded {
     pub model: Arc<Model>,
     pub source: Source,
     pub logits: LogitsCache,
+    /// The state after recently stepped sequences, for `/api/step` to continue.
+    pub kv: KvStore,
     /// `None` only if its thread could not start: traces then decode one by one.
     pub batcher: Option<Batcher>,
 }
@@ -68,5 +71,6 @@ fn loaded(model: Arc<Model>, source: Source) -> Arc<Loaded> {
         model,
         source,
         logits: LogitsCache::default(),
+        kv: KvStore::default(),
     })
 }

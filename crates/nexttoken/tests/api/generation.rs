@@ -286,3 +286,37 @@ fn assert_close(a: &Value, b: &Value, path: &str) {
         _ => assert_eq!(a, b, "{path}"),
     }
 }
+
+/// `/api/step` keeps the state after each step's tokens: the next step runs only the token
+/// added, a branch at the same place runs nothing, and the answers are those of a server that
+/// starts from scratch (within float rounding).
+#[tokio::test]
+async fn steps_continue_from_the_state_the_last_step_left() {
+    let state = state();
+    let settings = json!({ "sampling": sampled(), "seed": 3, "top_n": 8 });
+    let mut tokens = model().tokenizer.encode(PROMPT);
+    for draw in 0..4 {
+        let mut request = settings.clone();
+        request["tokens"] = json!(tokens);
+        request["draw"] = json!(draw);
+        let kept = post_ok(router_of(&state), "/api/step", request.clone()).await;
+        let fresh = post_ok(app(), "/api/step", request.clone()).await;
+        same_step(&kept["step"], &fresh["step"], draw);
+        assert_eq!(
+            state.loaded().kv.positions(),
+            tokens.len(),
+            "the state after the sent tokens"
+        );
+        // Taking another candidate at the same place reuses that state's logits as they are.
+        request["force"] = kept["step"]["candidates"][1]["id"].clone();
+        let branch = post_ok(router_of(&state), "/api/step", request).await;
+        assert_eq!(branch["step"]["candidates"], kept["step"]["candidates"]);
+        tokens = kept["tokens"]
+            .as_array()
+            .expect("tokens")
+            .iter()
+            .filter_map(Value::as_u64)
+            .map(|t| t as u32)
+            .collect();
+    }
+}

@@ -1,5 +1,6 @@
 //! `POST /api/step`: one token more after `tokens`, sampled with draw `draw` (or forced), so
-//! stepping one at a time replays `/api/trace` exactly and a branch starts anywhere.
+//! stepping one at a time replays `/api/trace` exactly and a branch starts anywhere. The
+//! state after each step's tokens is kept (`KvStore`), so the next step runs one token.
 
 use std::sync::Arc;
 
@@ -42,7 +43,8 @@ pub async fn step(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<StepRequest>,
 ) -> Result<Json<StepResponse>, ApiError> {
-    let model = Arc::clone(&state.loaded().model);
+    let loaded = state.loaded();
+    let model = Arc::clone(&loaded.model);
     // The chosen token joins the sequence, so it needs a position too.
     let room = model.config().n_positions.saturating_sub(1);
     let tokens = limits::token_ids(&model, &req.tokens, room)?;
@@ -60,11 +62,19 @@ pub async fn step(
     let response = state
         .pool
         .run(move || {
-            let mut generator = Generator::new(&model, tokens, draw, options, &mut NoRecorder)?;
+            // The page sends the whole sequence each step: continue from the state an earlier
+            // step left, when there is one, so only the new token runs.
+            let mut generator = match loaded.kv.take(&tokens) {
+                Some(prefix) => Generator::resume(&model, tokens, draw, options, prefix)?,
+                None => Generator::new(&model, tokens, draw, options, &mut NoRecorder)?,
+            };
             let result = generator.step(force)?;
+            let tokens = generator.tokens().to_vec();
+            let (fed, prefix) = generator.into_prefix();
+            loaded.kv.put(fed, prefix);
             Ok(StepResponse {
                 step: Step::new(&model, result.explanation, result.chosen),
-                tokens: generator.tokens().to_vec(),
+                tokens,
             })
         })
         .await?;
