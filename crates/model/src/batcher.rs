@@ -37,7 +37,7 @@ pub const MAX_BATCH: usize = 16;
 /// pass than this runs in a batch of its own.
 pub const MAX_BATCH_TOKENS: usize = 1024;
 
-/// Runs the decode steps of every [`Session`] of one model on a thread of its own.
+/// Runs the forward passes of every [`Session`] of one model on a thread of its own.
 pub struct Batcher {
     shared: Arc<Shared>,
 }
