@@ -110,10 +110,11 @@ impl Gpt2 {
     }
 
     /// Runs every sequence of `batch` after its own cache and returns each one's logits (V,)
-    /// of its last new position, as [`Gpt2::forward`] on each would: every row goes through
-    /// the same arithmetic alone or stacked with others. Each recorder sees its own
-    /// sequence's activations (T, ...) only. A sequence that fails the checks fails the batch
-    /// before anything runs.
+    /// of its last new position, as [`Gpt2::forward`] on each would. Up to 16 rows in all (a
+    /// batch of decode steps) every row goes through the same arithmetic as alone; more rows
+    /// take the GEMM, which sums in another order (equal within float rounding). Each
+    /// recorder sees its own sequence's activations (T, ...) only. A sequence that fails the
+    /// checks fails the batch before anything runs.
     pub fn forward_batch(&self, batch: &mut [Sequence]) -> Result<Vec<Vec<f32>>> {
         for seq in batch.iter() {
             self.check_input(seq.tokens, seq.cache)?;

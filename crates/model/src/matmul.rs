@@ -9,7 +9,9 @@ use crate::kernels::{self, Shape};
 use crate::pool;
 
 /// Up to this many rows of `a` the kernels read every weight once for all rows; beyond it a
-/// GEMM's blocking wins.
+/// GEMM's blocking wins. Measured on the GPT-2-small shape, 2 threads: a batch of 8 decode
+/// steps took ~30 ms a step on the kernels against ~48 ms on the `gemm` crate, 16 steps ~46
+/// against ~60 ms.
 const KERNEL_MAX_ROWS: usize = 16;
 
 /// 16-bit matrices are widened about this many values (1 MiB of f32) at a time before a GEMM:
