@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::batcher::Batcher;
 use crate::explain::{Candidate, StepExplanation};
-use crate::generate::{GenerateOptions, Generator};
+use crate::generate::{GenerateOptions, Generator, Prefix};
 use crate::model::Model;
 use crate::recorder::ResidNorms;
 use crate::sampling::Sampling;
@@ -119,17 +119,26 @@ pub fn trace_while(
     options: GenerateOptions,
     keep_going: impl FnMut() -> bool,
 ) -> Result<Trace> {
-    run(model, None, prompt, steps, options, keep_going)
+    run(model, None, prompt, steps, options, keep_going).map(|traced| traced.trace)
 }
 
-/// `trace_while` on `batcher`'s model, its decode steps batched with other traces'.
+/// A trace and the state its generation ended in, to continue from (`Generator::resume`).
+pub struct Traced {
+    pub trace: Trace,
+    /// The tokens run through the model: the prompt and every chosen token but the last.
+    pub fed: Vec<u32>,
+    pub state: Prefix,
+}
+
+/// `trace_while` on `batcher`'s model, its forward passes batched with other traces', also
+/// returning the state it ended in.
 pub fn trace_batched(
     batcher: &Batcher,
     prompt: &str,
     steps: usize,
     options: GenerateOptions,
     keep_going: impl FnMut() -> bool,
-) -> Result<Trace> {
+) -> Result<Traced> {
     run(
         batcher.model(),
         Some(batcher),
@@ -147,7 +156,7 @@ fn run(
     steps: usize,
     options: GenerateOptions,
     mut keep_going: impl FnMut() -> bool,
-) -> Result<Trace> {
+) -> Result<Traced> {
     let started = std::time::Instant::now();
     let ids = model.encode_prompt(prompt)?;
     let mut norms = ResidNorms::new(model.config().n_layer);
@@ -168,7 +177,7 @@ fn run(
         let step = generator.step(None)?;
         out.push(Step::new(model, step.explanation, step.chosen));
     }
-    Ok(Trace {
+    let trace = Trace {
         version: TRACE_VERSION,
         model: ModelInfo::of(model),
         prompt: prompt.to_string(),
@@ -178,5 +187,7 @@ fn run(
         sampling: options.sampling,
         seed: options.seed,
         elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
-    })
+    };
+    let (fed, state) = generator.into_prefix();
+    Ok(Traced { trace, fed, state })
 }

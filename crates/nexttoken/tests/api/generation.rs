@@ -320,3 +320,30 @@ async fn steps_continue_from_the_state_the_last_step_left() {
             .collect();
     }
 }
+
+/// A trace leaves its state for the step the page sends next.
+#[tokio::test]
+async fn the_step_after_a_trace_continues_its_state() {
+    let state = state();
+    let settings = json!({ "sampling": sampled(), "seed": 5, "top_n": 6 });
+    let mut request = settings.clone();
+    request["prompt"] = json!(PROMPT);
+    request["steps"] = json!(2);
+    let traced = post_ok(router_of(&state), "/api/trace", request).await;
+    let mut tokens = ids(&traced["token_ids"]);
+    assert_eq!(
+        state.loaded().kv.positions(),
+        tokens.len() + 1,
+        "prompt and first choice"
+    );
+    for step in traced["steps"].as_array().expect("steps") {
+        tokens.push(step["chosen"]["id"].as_u64().expect("id"));
+    }
+    let mut request = settings;
+    request["tokens"] = json!(tokens);
+    request["draw"] = json!(2);
+    let kept = post_ok(router_of(&state), "/api/step", request.clone()).await;
+    assert_eq!(state.loaded().kv.hits(), 1);
+    let fresh = post_ok(app(), "/api/step", request).await;
+    same_step(&kept["step"], &fresh["step"], 2);
+}

@@ -66,7 +66,12 @@ pub async fn trace_handler(
             // Decode steps join those of the other traces running now: one read of the
             // weights per step serves them all.
             let trace = match &loaded.batcher {
-                Some(batcher) => trace_batched(batcher, &req.prompt, steps, options, keep_going)?,
+                Some(batcher) => {
+                    let traced = trace_batched(batcher, &req.prompt, steps, options, keep_going)?;
+                    // The page's next /api/step continues this sequence: keep its state.
+                    loaded.kv.put(traced.fed, traced.state);
+                    traced.trace
+                }
                 None => trace_while(&model, &req.prompt, steps, options, keep_going)?,
             };
             if cancel.is_cancelled() {
