@@ -1,5 +1,12 @@
 //! Causal multi-head self-attention (`h.{i}.attn`): each sequence's new positions attend to
-//! everything in its own KV cache. Every (sequence, head) pair runs on the pool on its own.
+//! everything in its own KV cache.
+//!
+//! The work is split into tasks of one head and up to [`ROWS`] query rows, run on the pool. A
+//! task's scores are only those its rows can see (causal: a block of rows needs the keys up to
+//! its last row's position), in a scratch the size of the block, not a (T, S) matrix per head:
+//! for a long prompt that matrix is tens of megabytes per layer, and allocating it every layer
+//! cost more in page faults than the attention itself. The full pattern is built only for a
+//! recorder that asks for it.
 
 use rayon::prelude::*;
 
@@ -10,6 +17,9 @@ use crate::kernels::Shape;
 use crate::ops::{linear, matmul_strided, softmax};
 use crate::weights::Attention;
 
+/// Query rows per task.
+const ROWS: usize = 64;
+
 /// Sizes for one head's attention: width C, head width D, new positions T, cached S.
 #[derive(Clone, Copy)]
 struct HeadDims {
@@ -17,6 +27,16 @@ struct HeadDims {
     d: usize,
     t: usize,
     s: usize,
+}
+
+/// One task: sequence `seq`, head `head`, new rows `r0..r1`, and where its rows of the
+/// sequence's pattern (H, T, S) go when it is recorded.
+struct Task<'a> {
+    seq: usize,
+    head: usize,
+    r0: usize,
+    r1: usize,
+    pattern: Option<&'a mut [f32]>, // (r1 - r0, S)
 }
 
 /// Attention of layer `l` for the stacked new rows `h` (T, C) of every sequence in `batch`.
@@ -50,81 +70,114 @@ pub(crate) fn attention(
             s: seq.cache.keys[l].len() / e, // positions in the cache, the new ones included
         })
         .collect();
-    let mut patterns: Vec<Vec<f32>> = dims
+    let name = format!("blocks.{l}.attn.hook_pattern");
+    let mut patterns: Vec<Option<Vec<f32>>> = batch
         .iter()
-        .map(|dm| vec![0.0; n_head * dm.t * dm.s]) // (H, T, S)
+        .zip(&dims)
+        .map(|(seq, dm)| seq.wants(&name).then(|| vec![0.0; n_head * dm.t * dm.s])) // (H, T, S)
         .collect();
-    let tasks: Vec<(usize, usize, &mut [f32])> = patterns
-        .iter_mut()
-        .enumerate()
-        .flat_map(|(i, p)| {
-            let size = dims[i].t * dims[i].s;
-            p.chunks_exact_mut(size)
-                .enumerate()
-                .map(move |(head, p)| (i, head, p))
-        })
-        .collect();
+    let tasks = tasks(&dims, n_head, &mut patterns);
     let caches: Vec<&KvCache> = batch.iter().map(|seq| &*seq.cache).collect();
     let outs: Vec<Vec<f32>> = tasks
         .into_par_iter()
-        .map(|(i, head, p)| {
-            let cache = caches[i];
-            let q = &qkv[first_row[i] * 3 * e..];
-            attend(head, p, q, &cache.keys[l], &cache.values[l], dims[i])
+        .map(|task| {
+            let (cache, dm) = (caches[task.seq], dims[task.seq]);
+            let q = &qkv[first_row[task.seq] * 3 * e..];
+            attend(task, q, &cache.keys[l], &cache.values[l], dm)
         })
-        .collect(); // (sequence, head) × (T, D)
+        .collect(); // per task (r1 - r0, D)
     let mut z = vec![0.0; row * e]; // (T, C): the heads' outputs side by side
-    for (k, out) in outs.iter().enumerate() {
-        let (i, head) = (k / n_head, k % n_head);
-        let rows = z[first_row[i] * e..].chunks_exact_mut(e);
+    for (task, out) in task_list(&dims, n_head).zip(&outs) {
+        let (i, head, r0) = task;
+        let rows = z[(first_row[i] + r0) * e..].chunks_exact_mut(e);
         for (z, o) in rows.zip(out.chunks_exact(d)) {
             z[head * d..(head + 1) * d].copy_from_slice(o);
         }
     }
-    let name = format!("blocks.{l}.attn.hook_pattern");
-    for ((p, dm), seq) in patterns.iter().zip(&dims).zip(batch.iter_mut()) {
-        if let Some(rec) = seq.rec.as_deref_mut() {
+    for (p, (seq, dm)) in patterns.iter().zip(batch.iter_mut().zip(&dims)) {
+        if let (Some(p), Some(rec)) = (p, seq.rec.as_deref_mut()) {
             record(rec, &name, &[n_head, dm.t, dm.s], p);
         }
     }
     linear(&z, &w.c_proj) // (T, C)
 }
 
-/// One head: scores (T, S) = q kᵀ / √D, causal softmax, then the pattern-weighted sum of
-/// values (T, D). The head's q, k and v are width-D slices of wider rows (`qkv` (T, 3C), the
-/// cache's (S, C)), so the products read them with row strides. Writes the pattern (T, S)
-/// into `p` and returns the output.
-fn attend(
-    head: usize,
-    p: &mut [f32],
-    qkv: &[f32],
-    keys: &[f32],
-    values: &[f32],
-    HeadDims { e, d, t, s }: HeadDims,
-) -> Vec<f32> {
-    let scale = 1.0 / (d as f32).sqrt();
+/// (sequence, head, first row) of every task, in the order [`tasks`] makes them.
+fn task_list(dims: &[HeadDims], n_head: usize) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+    dims.iter().enumerate().flat_map(move |(i, dm)| {
+        (0..n_head).flat_map(move |head| (0..dm.t).step_by(ROWS).map(move |r0| (i, head, r0)))
+    })
+}
+
+/// Every task, each with its rows of its sequence's pattern when that is recorded.
+fn tasks<'a>(
+    dims: &[HeadDims],
+    n_head: usize,
+    patterns: &'a mut [Option<Vec<f32>>],
+) -> Vec<Task<'a>> {
+    // Each head's rows (T, S), split into blocks of ROWS rows: the tasks' order.
+    type Blocks<'a> = Box<dyn Iterator<Item = &'a mut [f32]> + 'a>;
+    let mut regions: Vec<Option<Blocks<'a>>> = patterns
+        .iter_mut()
+        .zip(dims)
+        .map(|(p, dm)| {
+            let HeadDims { t, s, .. } = *dm;
+            p.as_mut().map(|p| -> Blocks<'a> {
+                Box::new(
+                    p.chunks_mut(t * s)
+                        .flat_map(move |h| h.chunks_mut(ROWS * s)),
+                )
+            })
+        })
+        .collect();
+    task_list(dims, n_head)
+        .map(|(seq, head, r0)| Task {
+            seq,
+            head,
+            r0,
+            r1: (r0 + ROWS).min(dims[seq].t),
+            pattern: regions[seq].as_mut().and_then(Iterator::next),
+        })
+        .collect()
+}
+
+/// One task: scores q kᵀ / √D of rows r0..r1 against the keys they can see, causal softmax,
+/// then the pattern-weighted sum of values (r1 - r0, D). The head's q, k and v are width-D
+/// slices of wider rows (`qkv` (T, 3C), the cache's (S, C)), read with row strides.
+fn attend(task: Task, qkv: &[f32], keys: &[f32], values: &[f32], dm: HeadDims) -> Vec<f32> {
+    let HeadDims { e, d, t, s } = dm;
+    let (rows, off) = (task.r1 - task.r0, task.head * d);
+    let seen = s - t + task.r1; // keys visible to the block's last row
+    let mut p = vec![0.0; rows * seen]; // (rows, seen)
     let qk = Shape {
-        m: t,
+        m: rows,
         k: d,
-        n: s,
+        n: seen,
         xs: 3 * e,
         ws: e,
     };
-    matmul_strided(&qkv[head * d..], Data::F32(&keys[head * d..]), p, qk, true);
-    for (i, row) in p.chunks_exact_mut(s).enumerate() {
-        let visible = s - t + i + 1; // causal: a query sees itself and the past
+    let q = &qkv[task.r0 * 3 * e + off..];
+    matmul_strided(q, Data::F32(&keys[off..]), &mut p, qk, true);
+    let scale = 1.0 / (d as f32).sqrt();
+    for (i, row) in p.chunks_exact_mut(seen).enumerate() {
+        let visible = s - t + task.r0 + i + 1; // causal: a query sees itself and the past
         row[..visible].iter_mut().for_each(|v| *v *= scale);
         softmax(&mut row[..visible]);
         row[visible..].fill(0.0);
     }
-    let mut out = vec![0.0; t * d]; // (T, D)
+    if let Some(pattern) = task.pattern {
+        for (dst, src) in pattern.chunks_exact_mut(s).zip(p.chunks_exact(seen)) {
+            dst[..seen].copy_from_slice(src); // the rest stays 0: masked
+        }
+    }
+    let mut out = vec![0.0; rows * d]; // (rows, D)
     let pv = Shape {
-        m: t,
-        k: s,
+        m: rows,
+        k: seen,
         n: d,
-        xs: s,
+        xs: seen,
         ws: e,
     };
-    matmul_strided(p, Data::F32(&values[head * d..]), &mut out, pv, false);
+    matmul_strided(&p, Data::F32(&values[off..]), &mut out, pv, false);
     out
 }

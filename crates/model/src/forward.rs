@@ -49,7 +49,7 @@ impl<'a> Sequence<'a> {
     }
 
     /// Whether this sequence's recorder asks for `name`.
-    fn wants(&self, name: &str) -> bool {
+    pub(crate) fn wants(&self, name: &str) -> bool {
         self.rec.as_ref().is_some_and(|r| r.wants(name))
     }
 }

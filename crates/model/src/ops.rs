@@ -69,16 +69,7 @@ pub fn gelu_new(x: f32) -> f32 {
     crate::kernels::gelu::gelu_one(x)
 }
 
-/// Softmax of one row, in place, shifted by the maximum so `exp` cannot overflow.
-pub fn softmax(x: &mut [f32]) {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for v in x.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v;
-    }
-    x.iter_mut().for_each(|v| *v /= sum);
-}
+pub use crate::kernels::softmax::softmax;
 
 /// `x += y`, element-wise.
 pub fn add_assign(x: &mut [f32], y: &[f32]) {

@@ -9,6 +9,7 @@
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 pub mod gelu;
+pub mod softmax;
 
 use half::{bf16, f16};
 

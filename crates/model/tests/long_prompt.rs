@@ -1,0 +1,70 @@
+//! A prompt longer than one attention task's block of query rows (64), run at once, against
+//! the same tokens fed one at a time (every step a single row): the logits at every position
+//! and every row of every attention pattern agree. Uses the bundled model (256 positions; the
+//! tiny fixture has only 64). Tolerance 1e-4 absolute, as for parity.
+
+use std::path::Path;
+
+use nexttoken_model::{ActivationCache, Gpt2, KvCache, Model};
+
+const TOLERANCE: f32 = 1e-4;
+
+fn model() -> Model {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/sotu-tiny");
+    Model::load(&dir, "sotu-tiny").unwrap()
+}
+
+fn recorder(gpt2: &Gpt2) -> ActivationCache {
+    let mut names: Vec<String> = (0..gpt2.config.n_layer)
+        .map(|l| format!("blocks.{l}.attn.hook_pattern"))
+        .collect();
+    names.push("logits".into());
+    ActivationCache::only(&names.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+#[test]
+fn a_long_prompt_at_once_equals_one_token_at_a_time() {
+    let m = model();
+    let gpt2 = &m.gpt2;
+    let (v, n_head) = (gpt2.config.vocab_size, gpt2.config.n_head);
+    let ids: Vec<u32> = (0..200).map(|i| ((1000 + 7919 * i) % v) as u32).collect();
+    let mut whole = recorder(gpt2);
+    gpt2.forward(&ids, &mut KvCache::new(&gpt2.config), &mut whole)
+        .unwrap();
+    let all_logits = &whole.get("logits").unwrap().data; // (T, V)
+    let mut cache = KvCache::new(&gpt2.config);
+    let mut worst = 0.0f32;
+    for (j, &id) in ids.iter().enumerate() {
+        let mut step = recorder(gpt2);
+        let logits = gpt2.forward(&[id], &mut cache, &mut step).unwrap();
+        let row = &all_logits[j * v..(j + 1) * v];
+        worst = worst.max(max_abs_diff(&logits, row));
+        for l in 0..gpt2.config.n_layer {
+            let name = format!("blocks.{l}.attn.hook_pattern");
+            let (at_once, alone) = (whole.get(&name).unwrap(), step.get(&name).unwrap());
+            assert_eq!(alone.shape, [n_head, 1, j + 1]);
+            let t = ids.len();
+            for h in 0..n_head {
+                let full_row = &at_once.data[(h * t + j) * t..(h * t + j + 1) * t]; // (S,)
+                worst = worst.max(max_abs_diff(
+                    &alone.data[h * (j + 1)..(h + 1) * (j + 1)],
+                    &full_row[..=j],
+                ));
+                assert!(
+                    full_row[j + 1..].iter().all(|&p| p == 0.0),
+                    "masked: layer {l} head {h} row {j}"
+                );
+            }
+        }
+    }
+    println!("at once vs one at a time: max |diff| = {worst:e}");
+    assert!(worst <= TOLERANCE, "{worst:e}");
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
