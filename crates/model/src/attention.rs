@@ -78,18 +78,18 @@ pub(crate) fn attention(
         .collect();
     let tasks = tasks(&dims, n_head, &mut patterns);
     let caches: Vec<&KvCache> = batch.iter().map(|seq| &*seq.cache).collect();
-    let outs: Vec<Vec<f32>> = tasks
+    let outs: Vec<((usize, usize, usize), Vec<f32>)> = tasks
         .into_par_iter()
         .map(|task| {
             let (cache, dm) = (caches[task.seq], dims[task.seq]);
             let q = &qkv[first_row[task.seq] * 3 * e..];
-            attend(task, q, &cache.keys[l], &cache.values[l], dm)
+            let at = (task.seq, task.head, task.r0);
+            (at, attend(task, q, &cache.keys[l], &cache.values[l], dm))
         })
-        .collect(); // per task (r1 - r0, D)
+        .collect(); // per task: (sequence, head, first row) and the output (r1 - r0, D)
     let mut z = vec![0.0; row * e]; // (T, C): the heads' outputs side by side
-    for (task, out) in task_list(&dims, n_head).zip(&outs) {
-        let (i, head, r0) = task;
-        let rows = z[(first_row[i] + r0) * e..].chunks_exact_mut(e);
+    for ((i, head, r0), out) in &outs {
+        let rows = z[(first_row[*i] + r0) * e..].chunks_exact_mut(e);
         for (z, o) in rows.zip(out.chunks_exact(d)) {
             z[head * d..(head + 1) * d].copy_from_slice(o);
         }
@@ -102,43 +102,35 @@ pub(crate) fn attention(
     linear(&z, &w.c_proj) // (T, C)
 }
 
-/// (sequence, head, first row) of every task, in the order [`tasks`] makes them.
-fn task_list(dims: &[HeadDims], n_head: usize) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
-    dims.iter().enumerate().flat_map(move |(i, dm)| {
-        (0..n_head).flat_map(move |head| (0..dm.t).step_by(ROWS).map(move |r0| (i, head, r0)))
-    })
-}
-
 /// Every task, each with its rows of its sequence's pattern when that is recorded.
 fn tasks<'a>(
     dims: &[HeadDims],
     n_head: usize,
     patterns: &'a mut [Option<Vec<f32>>],
 ) -> Vec<Task<'a>> {
-    // Each head's rows (T, S), split into blocks of ROWS rows: the tasks' order.
-    type Blocks<'a> = Box<dyn Iterator<Item = &'a mut [f32]> + 'a>;
-    let mut regions: Vec<Option<Blocks<'a>>> = patterns
-        .iter_mut()
-        .zip(dims)
-        .map(|(p, dm)| {
-            let HeadDims { t, s, .. } = *dm;
-            p.as_mut().map(|p| -> Blocks<'a> {
-                Box::new(
-                    p.chunks_mut(t * s)
-                        .flat_map(move |h| h.chunks_mut(ROWS * s)),
-                )
-            })
-        })
-        .collect();
-    task_list(dims, n_head)
-        .map(|(seq, head, r0)| Task {
-            seq,
-            head,
-            r0,
-            r1: (r0 + ROWS).min(dims[seq].t),
-            pattern: regions[seq].as_mut().and_then(Iterator::next),
-        })
-        .collect()
+    let mut tasks = Vec::new();
+    for (seq, (dm, pattern)) in dims.iter().zip(patterns).enumerate() {
+        let (t, s) = (dm.t, dm.s);
+        // Each head's rows (T, S) in blocks of ROWS rows, in the order the tasks take them.
+        let mut blocks = pattern
+            .iter_mut()
+            .flat_map(|p| p.chunks_mut(t * s))
+            .flat_map(|head| head.chunks_mut(ROWS * s));
+        for head in 0..n_head {
+            for r0 in (0..t).step_by(ROWS) {
+                let r1 = (r0 + ROWS).min(t);
+                let pattern = blocks.next();
+                tasks.push(Task {
+                    seq,
+                    head,
+                    r0,
+                    r1,
+                    pattern,
+                });
+            }
+        }
+    }
+    tasks
 }
 
 /// One task: scores q kᵀ / √D of rows r0..r1 against the keys they can see, causal softmax,

@@ -36,9 +36,9 @@ pub struct Prefix {
 pub struct Generator<'m> {
     model: &'m Model,
     options: GenerateOptions,
-    cache: KvCache,
+    /// The keys and values of the tokens fed so far, and the prediction after the last.
+    state: Prefix,
     tokens: Vec<u32>,
-    logits: Vec<f32>, // (V,): the prediction after the last token fed to the model
     /// The token chosen last, not yet fed: the final step of a run never pays for it.
     pending: Option<u32>,
     step: u64,
@@ -59,16 +59,13 @@ impl<'m> Generator<'m> {
         validate(model, &options)?;
         let mut cache = KvCache::new(model.config());
         let logits = model.gpt2.forward(&tokens, &mut cache, rec)?;
-        Ok(Generator {
+        Ok(Generator::at(
             model,
             options,
-            cache,
             tokens,
-            logits,
-            pending: None,
             step,
-            session: None,
-        })
+            Prefix { cache, logits },
+        ))
     }
 
     /// Like [`Generator::new`], from the state `prefix` left after the first tokens of
@@ -97,16 +94,13 @@ impl<'m> Generator<'m> {
                 .gpt2
                 .forward(&tokens[done..], &mut cache, &mut NoRecorder)?;
         }
-        Ok(Generator {
+        Ok(Generator::at(
             model,
             options,
-            cache,
             tokens,
-            logits,
-            pending: None,
             step,
-            session: None,
-        })
+            Prefix { cache, logits },
+        ))
     }
 
     /// The tokens fed to the model so far and the state after them, to [`Generator::resume`]
@@ -116,11 +110,7 @@ impl<'m> Generator<'m> {
         if self.pending.is_some() {
             fed.pop();
         }
-        let prefix = Prefix {
-            cache: self.cache,
-            logits: self.logits,
-        };
-        (fed, prefix)
+        (fed, self.state)
     }
 
     /// Like [`Generator::new`] on `batcher`'s model, with the prefill and every decode step
@@ -138,17 +128,28 @@ impl<'m> Generator<'m> {
         let session = batcher.session();
         let mut cache = KvCache::new(model.config());
         let (logits, rec) = session.forward_recorded(&tokens, &mut cache, rec)?;
-        let generator = Generator {
+        let mut generator = Generator::at(model, options, tokens, step, Prefix { cache, logits });
+        generator.session = Some(session);
+        Ok((generator, rec))
+    }
+
+    /// A generator whose model has run `tokens` into `state`, `step` of them generated.
+    fn at(
+        model: &'m Model,
+        options: GenerateOptions,
+        tokens: Vec<u32>,
+        step: u64,
+        state: Prefix,
+    ) -> Self {
+        Generator {
             model,
             options,
-            cache,
+            state,
             tokens,
-            logits,
             pending: None,
             step,
-            session: Some(session),
-        };
-        Ok((generator, rec))
+            session: None,
+        }
     }
 
     /// The tokens so far: prompt and generated.
@@ -159,18 +160,20 @@ impl<'m> Generator<'m> {
     /// Explains the next-token distribution and samples from it (or takes `forced`).
     pub fn step(&mut self, forced: Option<u32>) -> Result<StepResult> {
         if let Some(last) = self.pending.take() {
-            self.logits = match &self.session {
-                Some(session) => session.forward(&[last], &mut self.cache)?,
+            let cache = &mut self.state.cache;
+            self.state.logits = match &self.session {
+                Some(session) => session.forward(&[last], cache)?,
                 None => {
                     let gpt2 = &self.model.gpt2;
-                    gpt2.forward(&[last], &mut self.cache, &mut NoRecorder)?
+                    gpt2.forward(&[last], cache, &mut NoRecorder)?
                 }
             };
         }
-        let dist = Distribution::new(&self.logits, &self.options.sampling);
-        let explanation = explain(&dist, &self.logits, self.options.top_n, namer(self.model));
+        let logits = &self.state.logits;
+        let dist = Distribution::new(logits, &self.options.sampling);
+        let explanation = explain(&dist, logits, self.options.top_n, namer(self.model));
         let chosen = match forced {
-            Some(id) if id as usize >= self.logits.len() => {
+            Some(id) if id as usize >= logits.len() => {
                 return Err(Error::Input(format!(
                     "token id {id} is outside the vocabulary"
                 )));
