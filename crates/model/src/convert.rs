@@ -21,16 +21,20 @@ const CHUNK: usize = 1 << 16;
 /// Where a tensor's bytes live.
 #[derive(Clone, Copy)]
 pub(crate) enum Source<'a> {
-    /// `bytes` are a sub-slice of `map`, the mapping of `file`.
+    /// `bytes` are a sub-slice of `map`, the whole file read into memory: tensors of the
+    /// stored type are used in place, others converted from `bytes`.
+    Loaded { map: &'a Arc<Mmap> },
+    /// `bytes` are a sub-slice of `map`, the mapping of `file`: tensors of the stored type are
+    /// used in place, others converted from `file`, never through the mapping.
     Mapped { file: &'a File, map: &'a Arc<Mmap> },
     /// `bytes` are in memory (a model embedded in the binary).
     Memory,
 }
 
 /// Makes a buffer of `to` from little-endian `bytes` of `from`: in place when the file already
-/// holds `to` and is mapped, converted otherwise.
+/// holds `to` and is loaded or mapped, converted otherwise.
 pub(crate) fn tensor(bytes: &[u8], from: DType, to: DType, source: Source) -> std::io::Result<Buf> {
-    if let Source::Mapped { map, .. } = source {
+    if let Source::Loaded { map } | Source::Mapped { map, .. } = source {
         if from == to {
             if let Some(buf) = Buf::mapped(map, bytes, to) {
                 return Ok(buf);
@@ -100,7 +104,7 @@ impl<'a> Chunks<'a> {
                     file.read_exact(&mut self.raw)?;
                     &self.raw[..]
                 }
-                Source::Memory => &self.bytes[start..start + len],
+                Source::Loaded { .. } | Source::Memory => &self.bytes[start..start + len],
             };
             decode(raw, self.from, &mut self.values);
             f(&self.values);

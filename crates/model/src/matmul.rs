@@ -69,9 +69,8 @@ fn split_kernel(a: &[f32], b: Data, out: &mut [f32], s: Shape, b_transposed: boo
     let parts = pool::threads().min(along.div_ceil(16)).max(1);
     let width = along.div_ceil(parts).next_multiple_of(16);
     let tiles: Vec<(usize, Vec<f32>)> = (0..along)
-        .step_by(width)
-        .collect::<Vec<_>>()
         .into_par_iter()
+        .step_by(width)
         .map(|i0| {
             let len = width.min(along - i0);
             let b = b.slice(i0 * s.ws, b.len() - i0 * s.ws);

@@ -119,7 +119,8 @@ pub fn trace_while(
     options: GenerateOptions,
     keep_going: impl FnMut() -> bool,
 ) -> Result<Trace> {
-    run(model, None, prompt, steps, options, keep_going).map(|traced| traced.trace)
+    let ids = model.encode_prompt(prompt)?;
+    run(model, None, prompt, ids, steps, options, keep_going).map(|traced| traced.trace)
 }
 
 /// A trace and the state its generation ended in, to continue from (`Generator::resume`).
@@ -130,11 +131,13 @@ pub struct Traced {
     pub state: Prefix,
 }
 
-/// `trace_while` on `batcher`'s model, its forward passes batched with other traces', also
-/// returning the state it ended in.
+/// `trace_while` on `batcher`'s model, its forward passes batched with other traces', for
+/// `prompt` already encoded as `ids` (a server checks them first), also returning the state it
+/// ended in.
 pub fn trace_batched(
     batcher: &Batcher,
     prompt: &str,
+    ids: Vec<u32>,
     steps: usize,
     options: GenerateOptions,
     keep_going: impl FnMut() -> bool,
@@ -143,6 +146,7 @@ pub fn trace_batched(
         batcher.model(),
         Some(batcher),
         prompt,
+        ids,
         steps,
         options,
         keep_going,
@@ -153,12 +157,12 @@ fn run(
     model: &Model,
     batcher: Option<&Batcher>,
     prompt: &str,
+    ids: Vec<u32>,
     steps: usize,
     options: GenerateOptions,
     mut keep_going: impl FnMut() -> bool,
 ) -> Result<Traced> {
     let started = std::time::Instant::now();
-    let ids = model.encode_prompt(prompt)?;
     let mut norms = ResidNorms::new(model.config().n_layer);
     let mut generator = match batcher {
         Some(batcher) => {

@@ -114,17 +114,21 @@ impl Weights {
                 })?;
                 pages::read_file(&file, len)
             }
-            // Converted chunk by chunk from the file; the mapping only locates the tensors and
-            // is never read, so none of it becomes resident.
+            // The matrices are converted chunk by chunk from the file, never through the
+            // mapping, so their f32 source never becomes resident; tensors already of the
+            // stored type (the f32 vectors) are used in place from the mapping.
             // SAFETY: the map is read-only; like every mmap-based loader we assume the file is
             // not truncated by another process while the model is loaded.
             _ => unsafe { Mmap::map(&file) },
         }
         .map_err(|e| Error::io(path, e))?;
         let map = Arc::new(map);
-        let source = Source::Mapped {
-            file: &file,
-            map: &map,
+        let source = match dtype {
+            DType::F32 => Source::Loaded { map: &map },
+            _ => Source::Mapped {
+                file: &file,
+                map: &map,
+            },
         };
         Reader::new(path, &map, source, dtype)?.weights(config)
     }

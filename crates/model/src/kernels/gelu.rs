@@ -4,40 +4,16 @@
 
 /// `gelu_new` of every value, in place, with the widest vectors the CPU has.
 pub fn gelu_new(x: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F.
-            return unsafe { gelu_avx512(x) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU has AVX2 and FMA.
-            return unsafe { gelu_avx2(x) };
-        }
+    super::best::<Gelu>(x)
+}
+
+struct Gelu;
+
+impl super::RowOp for Gelu {
+    #[inline(always)]
+    fn run(x: &mut [f32]) {
+        x.iter_mut().for_each(|v| *v = gelu_one(*v));
     }
-    gelu_portable(x)
-}
-
-/// # Safety
-/// The CPU must have AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn gelu_avx512(x: &mut [f32]) {
-    gelu_portable(x)
-}
-
-/// # Safety
-/// The CPU must have AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn gelu_avx2(x: &mut [f32]) {
-    gelu_portable(x)
-}
-
-#[inline(always)]
-fn gelu_portable(x: &mut [f32]) {
-    x.iter_mut().for_each(|v| *v = gelu_one(*v));
 }
 
 /// `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`, as `x / (1 + e^{-2z})`.

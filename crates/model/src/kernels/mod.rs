@@ -18,6 +18,47 @@ use crate::buf::Data;
 /// Rows of x one kernel call handles together; more are done in groups of this many.
 pub const MAX_ROWS: usize = 8;
 
+/// An operation on a row of values, written as plain loops for the compiler to vectorise;
+/// [`best`] runs it compiled for the widest vectors the CPU has.
+pub(crate) trait RowOp {
+    /// Must be `#[inline(always)]`, so each of [`best`]'s targets gets its own compiled copy.
+    fn run(x: &mut [f32]);
+}
+
+/// Runs `O` on `x` compiled for AVX-512F, else AVX2 + FMA, else the baseline, whichever the
+/// CPU has.
+pub(crate) fn best<O: RowOp>(x: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F.
+            return unsafe { on_avx512::<O>(x) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA.
+            return unsafe { on_avx2::<O>(x) };
+        }
+    }
+    O::run(x)
+}
+
+/// # Safety
+/// The CPU must have AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn on_avx512<O: RowOp>(x: &mut [f32]) {
+    O::run(x)
+}
+
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn on_avx2<O: RowOp>(x: &mut [f32]) {
+    O::run(x)
+}
+
 /// A stored weight type the kernels read.
 pub trait Elem: Copy + Send + Sync {
     fn to_f32(self) -> f32;
@@ -116,7 +157,7 @@ fn run<E: Kernel>(x: &[f32], w: &[E], y: &mut [f32], s: Shape, p: Product) {
     match p {
         Product::Plain => {
             // Blocks of k rows of w, a multiple of the 8 rows the kernels take per pass.
-            let block = (BLOCK_BYTES / (s.n * size)).next_multiple_of(8);
+            let block = (BLOCK_BYTES / (s.n * size)).next_multiple_of(8).max(8);
             for k0 in (0..s.k).step_by(block) {
                 let k = block.min(s.k - k0);
                 for (g, y) in y.chunks_mut(MAX_ROWS * s.n).enumerate() {

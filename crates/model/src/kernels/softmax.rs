@@ -10,35 +10,16 @@ const UNDERFLOW: f32 = -87.0;
 
 /// Softmax of `x`, in place, shifted by the maximum so `exp` cannot overflow.
 pub fn softmax(x: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F.
-            return unsafe { softmax_avx512(x) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU has AVX2 and FMA.
-            return unsafe { softmax_avx2(x) };
-        }
+    super::best::<Softmax>(x)
+}
+
+struct Softmax;
+
+impl super::RowOp for Softmax {
+    #[inline(always)]
+    fn run(x: &mut [f32]) {
+        softmax_portable(x)
     }
-    softmax_portable(x)
-}
-
-/// # Safety
-/// The CPU must have AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn softmax_avx512(x: &mut [f32]) {
-    softmax_portable(x)
-}
-
-/// # Safety
-/// The CPU must have AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn softmax_avx2(x: &mut [f32]) {
-    softmax_portable(x)
 }
 
 /// Maximum and sum in 16 lanes each, so both loops vectorise.

@@ -4,7 +4,9 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
+
+use super::lock;
 
 use nexttoken_model::Prefix;
 
@@ -24,7 +26,7 @@ impl KvStore {
     /// Takes out the entry for the longest stored sequence that starts `tokens` (all of them
     /// included), if any. Taken out, so two requests never extend one cache at once.
     pub fn take(&self, tokens: &[u32]) -> Option<Prefix> {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = lock(&self.entries);
         let at = entries
             .iter()
             .enumerate()
@@ -45,7 +47,7 @@ impl KvStore {
         if tokens.is_empty() || tokens.len() != prefix.cache.len() || tokens.len() > MAX_POSITIONS {
             return; // not a state of exactly these tokens, or too big to keep
         }
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = lock(&self.entries);
         entries.retain(|(key, _)| *key != tokens);
         entries.push_front((tokens, prefix));
         while entries.iter().map(|(key, _)| key.len()).sum::<usize>() > MAX_POSITIONS {
@@ -55,7 +57,7 @@ impl KvStore {
 
     /// Positions held now.
     pub fn positions(&self) -> usize {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let entries = lock(&self.entries);
         entries.iter().map(|(key, _)| key.len()).sum()
     }
 }

@@ -4,7 +4,7 @@
 
 use std::ops::RangeInclusive;
 
-use nexttoken_model::{Model, Sampling};
+use nexttoken_model::{GenerateOptions, Model, Sampling};
 use serde::{Deserialize, Deserializer};
 use serde_json::Number;
 
@@ -79,6 +79,22 @@ pub fn sampling(model: &Model, sampling: &Sampling) -> Result<(), ApiError> {
     sampling
         .validate(model.config().vocab_size)
         .map_err(|msg| ApiError::bad("invalid_sampling", msg))
+}
+
+/// A generation's settings from a request's `sampling`, `seed` and `top_n`, each checked.
+pub fn generate_options(
+    model: &Model,
+    sampling_settings: Sampling,
+    seed_value: Option<&Number>,
+    top_n_value: Option<&Number>,
+) -> Result<GenerateOptions, ApiError> {
+    let options = GenerateOptions {
+        sampling: sampling_settings,
+        seed: seed(seed_value)?,
+        top_n: top_n(top_n_value)?,
+    };
+    sampling(model, &options.sampling)?;
+    Ok(options)
 }
 
 /// Token ids inside the vocabulary, at least one, and at most `room` of them (the

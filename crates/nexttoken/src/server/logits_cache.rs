@@ -3,7 +3,9 @@
 //! forward pass.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
+
+use super::lock;
 
 /// Entries kept: 64 GPT-2 logit vectors are ~13 MB.
 pub const CAPACITY: usize = 64;
@@ -21,7 +23,7 @@ pub struct LogitsCache {
 impl LogitsCache {
     /// The cached logits after `tokens`, moved to the front; `None` on a miss.
     pub fn get(&self, tokens: &[u32]) -> Option<Arc<Vec<f32>>> {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = lock(&self.entries);
         let at = entries.iter().position(|(key, _)| key == tokens)?;
         let entry = entries.remove(at)?;
         let logits = Arc::clone(&entry.1);
@@ -30,17 +32,14 @@ impl LogitsCache {
     }
 
     pub fn insert(&self, tokens: Vec<u32>, logits: Arc<Vec<f32>>) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = lock(&self.entries);
         entries.retain(|(key, _)| *key != tokens);
         entries.push_front((tokens, logits));
         entries.truncate(CAPACITY);
     }
 
     pub fn len(&self) -> usize {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        lock(&self.entries).len()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -134,3 +134,9 @@ fn open_browser(url: &str) {
         }
     }
 }
+
+/// A mutex's data even when another thread panicked holding it: every value kept under these
+/// locks (caches, states, statuses) stays whole between statements.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -3,8 +3,9 @@
 
 use std::sync::{Arc, PoisonError, RwLock};
 
-use nexttoken_model::{Batcher, Model};
+use nexttoken_model::{Batcher, KvCache, Model, NoRecorder};
 
+use super::errors::ApiError;
 use super::kv_store::KvStore;
 use super::limits::Limits;
 use super::logits_cache::LogitsCache;
@@ -62,6 +63,23 @@ impl AppState {
     pub fn switch(&self, model: Model, source: Source) {
         *self.loaded.write().unwrap_or_else(PoisonError::into_inner) =
             loaded(Arc::new(model), source);
+    }
+}
+
+impl Loaded {
+    /// The logits after `tokens`: from the cache, else one forward pass (then cached).
+    pub fn logits_after(&self, tokens: Vec<u32>) -> Result<Arc<Vec<f32>>, ApiError> {
+        if let Some(logits) = self.logits.get(&tokens) {
+            return Ok(logits);
+        }
+        let mut cache = KvCache::new(self.model.config());
+        let logits = self
+            .model
+            .gpt2
+            .forward(&tokens, &mut cache, &mut NoRecorder)?;
+        let logits = Arc::new(logits);
+        self.logits.insert(tokens, Arc::clone(&logits));
+        Ok(logits)
     }
 }
 

@@ -3,9 +3,11 @@
 //! switch once the files are in the cache.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use nexttoken_hub::{HubConfig, IndicatifProgress, Progress};
+
+use super::lock;
 use serde::Serialize;
 
 /// What `/api/model` says about the download, as `download`.
@@ -141,9 +143,4 @@ impl Progress for Report<'_> {
     fn finish(&self, file: &str) {
         self.bar.finish(file);
     }
-}
-
-/// A panic elsewhere while holding the lock leaves the data usable.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::Json;
 use nexttoken_model::heads::pattern;
-use nexttoken_model::{KvCache, Model, Recorder};
+use nexttoken_model::{ActivationCache, KvCache, Model};
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 
@@ -85,22 +85,6 @@ pub struct OverviewResponse {
     heads: Vec<Vec<Vec<f32>>>,
 }
 
-/// Keeps the pattern (H, T, T) of one layer.
-struct LayerPatterns {
-    hook: String,
-    data: Vec<f32>,
-}
-
-impl Recorder for LayerPatterns {
-    fn wants(&self, name: &str) -> bool {
-        name == self.hook
-    }
-
-    fn record(&mut self, _: &str, _: &[usize], data: &[f32]) {
-        self.data = data.to_vec();
-    }
-}
-
 pub async fn overview(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<OverviewRequest>,
@@ -129,14 +113,12 @@ pub async fn overview(
 }
 
 fn layer_patterns(model: &Model, tokens: &[u32], layer: usize) -> Result<Vec<f32>, ApiError> {
-    let mut rec = LayerPatterns {
-        hook: format!("blocks.{layer}.attn.hook_pattern"),
-        data: Vec::new(),
-    };
+    let hook = format!("blocks.{layer}.attn.hook_pattern"); // (H, T, T)
+    let mut rec = ActivationCache::only(&[&hook]);
     model
         .gpt2
         .forward(tokens, &mut KvCache::new(model.config()), &mut rec)?;
-    Ok(rec.data)
+    Ok(rec.entries.pop().map(|a| a.data).unwrap_or_default())
 }
 
 /// Averages a `t × t` grid into `size × size` bins; bin `b` covers `b·t/size .. (b+1)·t/size`.

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::Json;
 use nexttoken_model::generate::namer;
-use nexttoken_model::{KvCache, NoRecorder};
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 
@@ -79,16 +78,7 @@ struct Side {
 impl Side {
     /// From the logits cache `/api/distribution` shares, else one forward pass (then cached).
     fn of(loaded: &Loaded, tokens: Vec<u32>) -> Result<Side, ApiError> {
-        let logits = match loaded.logits.get(&tokens) {
-            Some(logits) => logits,
-            None => {
-                let model = &loaded.model;
-                let mut cache = KvCache::new(model.config());
-                let logits = Arc::new(model.gpt2.forward(&tokens, &mut cache, &mut NoRecorder)?);
-                loaded.logits.insert(tokens, Arc::clone(&logits));
-                logits
-            }
-        };
+        let logits = loaded.logits_after(tokens)?;
         let log_probs = log_softmax(&logits);
         Ok(Side { logits, log_probs })
     }

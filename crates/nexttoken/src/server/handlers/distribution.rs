@@ -7,14 +7,15 @@ use axum::extract::State;
 use axum::Json;
 use nexttoken_model::explain::StepExplanation;
 use nexttoken_model::generate::explain_logits;
-use nexttoken_model::{KvCache, NoRecorder, Sampling};
+use nexttoken_model::Sampling;
 use serde::Deserialize;
 use serde_json::Number;
 
+use super::bounds;
 use crate::server::errors::ApiError;
 use crate::server::extract::ApiJson;
 use crate::server::limits::{self, present};
-use crate::server::state::{AppState, Loaded};
+use crate::server::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,28 +32,15 @@ pub async fn distribution(
     ApiJson(req): ApiJson<DistributionRequest>,
 ) -> Result<Json<StepExplanation>, ApiError> {
     let loaded = state.loaded();
-    let n_positions = loaded.model.config().n_positions;
-    let tokens = limits::token_ids(&loaded.model, &req.tokens, n_positions)?;
+    let tokens = bounds::tokens(&loaded.model, &req.tokens)?;
     let top_n = limits::top_n(req.top_n.as_ref())?;
     limits::sampling(&loaded.model, &req.sampling)?;
     let explanation = state
         .pool
         .run(move || {
-            let logits = logits_after(&loaded, tokens)?;
+            let logits = loaded.logits_after(tokens)?;
             Ok(explain_logits(&loaded.model, &logits, &req.sampling, top_n))
         })
         .await?;
     Ok(Json(explanation))
-}
-
-/// The logits after `tokens`: from the cache, else one forward pass (then cached).
-fn logits_after(loaded: &Loaded, tokens: Vec<u32>) -> Result<Arc<Vec<f32>>, ApiError> {
-    if let Some(logits) = loaded.logits.get(&tokens) {
-        return Ok(logits);
-    }
-    let model = &loaded.model;
-    let mut cache = KvCache::new(model.config());
-    let logits = Arc::new(model.gpt2.forward(&tokens, &mut cache, &mut NoRecorder)?);
-    loaded.logits.insert(tokens, Arc::clone(&logits));
-    Ok(logits)
 }

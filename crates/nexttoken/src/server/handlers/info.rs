@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
+use nexttoken_model::trace::ModelInfo;
 use nexttoken_model::Batcher;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -30,12 +31,8 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
 
 #[derive(Serialize)]
 pub struct ModelResponse {
-    name: String,
-    n_layer: usize,
-    n_head: usize,
-    n_embd: usize,
-    vocab_size: usize,
-    n_positions: usize,
+    #[serde(flatten)]
+    model: ModelInfo,
     source: &'static str,
     limits: LimitsInfo,
     /// The background download of GPT-2 while the bundled model serves; absent otherwise.
@@ -55,12 +52,7 @@ pub async fn model(State(state): State<Arc<AppState>>) -> Json<ModelResponse> {
     let loaded = state.loaded();
     let c = loaded.model.config();
     Json(ModelResponse {
-        name: loaded.model.name.clone(),
-        n_layer: c.n_layer,
-        n_head: c.n_head,
-        n_embd: c.n_embd,
-        vocab_size: c.vocab_size,
-        n_positions: c.n_positions,
+        model: ModelInfo::of(&loaded.model),
         source: loaded.source.label(),
         limits: LimitsInfo {
             max_steps: state.limits.max_steps,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::Json;
 use nexttoken_model::trace::Step;
-use nexttoken_model::{GenerateOptions, Generator, NoRecorder, Sampling};
+use nexttoken_model::{Generator, NoRecorder, Sampling};
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 
@@ -53,12 +53,8 @@ pub async fn step(
         Some(id) => Some(limits::token_id(&model, id)?),
         None => None,
     };
-    let options = GenerateOptions {
-        sampling: req.sampling,
-        seed: limits::seed(req.seed.as_ref())?,
-        top_n: limits::top_n(req.top_n.as_ref())?,
-    };
-    limits::sampling(&model, &options.sampling)?;
+    let options =
+        limits::generate_options(&model, req.sampling, req.seed.as_ref(), req.top_n.as_ref())?;
     let response = state
         .pool
         .run(move || {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
-use nexttoken_model::{trace_batched, trace_while, GenerateOptions, Sampling, Trace};
+use nexttoken_model::{trace_batched, trace_while, Sampling, Trace};
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 
@@ -49,14 +49,10 @@ pub async fn trace_handler(
         1,
         0..=max_steps,
     )?;
-    let options = GenerateOptions {
-        sampling: req.sampling,
-        seed: limits::seed(req.seed.as_ref())?,
-        top_n: limits::top_n(req.top_n.as_ref())?,
-    };
     let loaded = state.loaded();
     let model = Arc::clone(&loaded.model);
-    limits::sampling(&model, &options.sampling)?;
+    let options =
+        limits::generate_options(&model, req.sampling, req.seed.as_ref(), req.top_n.as_ref())?;
     let response = state
         .pool
         .run_cancellable(move |cancel| {
@@ -67,7 +63,9 @@ pub async fn trace_handler(
             // weights per step serves them all.
             let trace = match &loaded.batcher {
                 Some(batcher) => {
-                    let traced = trace_batched(batcher, &req.prompt, steps, options, keep_going)?;
+                    let prompt = &req.prompt;
+                    let traced =
+                        trace_batched(batcher, prompt, ids.clone(), steps, options, keep_going)?;
                     // The page's next /api/step continues this sequence: keep its state.
                     loaded.kv.put(traced.fed, traced.state);
                     traced.trace
