@@ -27,7 +27,7 @@ async function getJson(url) {
 }
 
 // Returns the parsed body and the round trip; a server error becomes its own one-sentence message.
-async function request(url, body) {
+export async function request(url, body) {
   const init = body === undefined ? {} : {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

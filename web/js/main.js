@@ -93,8 +93,8 @@ async function act(action) {
     showError(err.message);
     ok = false;
   }
-  setFlag('busy', false);
-  refresh();
+  ui.busy = false;
+  refresh(); // renders at once
   return ok;
 }
 
@@ -176,10 +176,11 @@ const refreshSoon = debounce(() => refresh(), 150);
 // up settings that changed while a request was out.
 async function refresh() {
   render();
-  if (ui.refreshing || !session?.run) return;
+  const current = () => session.entry(session.view)?.key === settingsKey(readSettings());
+  if (ui.refreshing || !session?.run || current()) return;
   setFlag('refreshing', true);
   try {
-    while (session.entry(session.view)?.key !== settingsKey(readSettings())) {
+    while (!current()) {
       await session.explainView(readSettings());
       render();
     }

@@ -33,7 +33,6 @@ export function editor({ onEdit, onError }) {
       selected = 0;
       render();
     },
-    tokens: () => tokens,
   };
 }
 
@@ -55,9 +54,9 @@ async function fillActions(box, { tokens, selected: i, apply, guard }) {
     }),
   );
   // Splits and merges depend on the vocabulary: ask, then offer only what exists.
-  const entry = await viewsApi.vocab(token.id);
   const next = tokens[i + 1];
-  const merged = next ? await viewsApi.lookupBytes([...token.bytes, ...next.bytes]) : null;
+  const [entry, merged] = await Promise.all([viewsApi.vocab(token.id),
+    next ? viewsApi.lookupBytes([...token.bytes, ...next.bytes]) : null]);
   if (!box.isConnected) return;
   box.append(
     ...entry.splits.map((s) => button('edit-split', ['Split: ', ...tokenNodes(s.left), ' | ', ...tokenNodes(s.right)],

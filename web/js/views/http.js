@@ -1,14 +1,7 @@
 // The analysis endpoints (docs/api.md): one JSON request each, an error as its one sentence.
+import { request } from '../api.js';
 
-async function call(path, body) {
-  const init = body === undefined ? {} : {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-  };
-  const response = await fetch(path, init);
-  const data = await response.json().catch(() => null);
-  if (!response.ok) throw new Error(data?.error?.message ?? `${path} answered ${response.status}`);
-  return data;
-}
+const call = async (path, body) => (await request(path, body)).data;
 
 export const viewsApi = {
   bpe: (text) => call('/api/bpe', { text }),
