@@ -6,10 +6,9 @@ use nexttoken_model::heads::{head_scores, pattern, repeated_random};
 use nexttoken_model::lens::logit_lens;
 use nexttoken_model::{ActivationCache, KvCache, Model, NoRecorder};
 
-fn tiny() -> Model {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/tiny-gpt2");
-    Model::load(&dir, "tiny").unwrap()
-}
+mod common;
+
+use common::tiny;
 
 fn golden() -> serde_json::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/tiny-gpt2/golden.json");

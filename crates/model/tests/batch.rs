@@ -2,38 +2,18 @@
 //! sequences of different lengths and histories, prefilled together, then decoded in
 //! lockstep, and generations sharing a `Batcher`. Tolerance 1e-4 absolute, as for parity.
 
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
 
 use nexttoken_model::{
-    ActivationCache, Batcher, Config, GenerateOptions, Generator, Gpt2, KvCache, Model, NoRecorder,
-    Recorder, Sampling, Sequence, Weights,
+    ActivationCache, Batcher, GenerateOptions, Generator, Gpt2, KvCache, Model, NoRecorder,
+    Recorder, Sampling, Sequence,
 };
 
+mod common;
+
+use common::{argmax, fixture_dir, max_abs_diff, run_steps, tiny};
+
 const TOLERANCE: f32 = 1e-4;
-
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/tiny-gpt2")
-}
-
-fn load_model() -> Gpt2 {
-    let dir = fixture_dir();
-    let config = Config::from_file(&dir.join("config.json")).unwrap();
-    let weights = Weights::load(&dir.join("model.safetensors"), &config).unwrap();
-    Gpt2::new(config, weights)
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
-fn argmax(x: &[f32]) -> u32 {
-    (0..x.len()).fold(0, |best, i| if x[i] > x[best] { i } else { best }) as u32
-}
 
 /// Prompts of different lengths, among them HF's golden prompt.
 fn prompts() -> Vec<Vec<u32>> {
@@ -76,7 +56,7 @@ fn one_at_a_time(model: &Gpt2, steps: usize) -> Vec<Vec<Vec<f32>>> {
 #[test]
 #[allow(clippy::needless_range_loop)] // `step` indexes every sequence's logits
 fn batched_prefill_and_lockstep_decoding_match_single_sequences() {
-    let model = load_model();
+    let model = tiny().gpt2;
     let steps = 10;
     let want = one_at_a_time(&model, steps);
     let prompts = prompts();
@@ -116,7 +96,7 @@ fn batched_prefill_and_lockstep_decoding_match_single_sequences() {
 
 #[test]
 fn a_bad_sequence_fails_the_batch_before_any_cache_changes() {
-    let model = load_model();
+    let model = tiny().gpt2;
     let (mut a, mut b) = (KvCache::new(&model.config), KvCache::new(&model.config));
     let bad = [model.config.vocab_size as u32];
     let mut batch = [Sequence::new(&[1, 2], &mut a), Sequence::new(&bad, &mut b)];
@@ -124,10 +104,6 @@ fn a_bad_sequence_fails_the_batch_before_any_cache_changes() {
     assert!(err.to_string().contains("outside the vocabulary"), "{err}");
     assert!(a.is_empty() && b.is_empty());
     assert!(model.forward_batch(&mut []).unwrap().is_empty());
-}
-
-fn tiny_model() -> Arc<Model> {
-    Arc::new(Model::load(&fixture_dir(), "tiny").unwrap())
 }
 
 /// Steps of `prompt` by a generator, batched or alone: (chosen ids, every candidate's logit).
@@ -152,18 +128,12 @@ fn generate(
         }
         None => Generator::new(model, prompt.to_vec(), 0, options, &mut NoRecorder).unwrap(),
     };
-    let (mut ids, mut logits) = (Vec::new(), Vec::new());
-    for _ in 0..8 {
-        let step = generator.step(None).unwrap();
-        ids.push(step.chosen);
-        logits.extend(step.explanation.candidates.iter().map(|c| c.logit));
-    }
-    (ids, logits)
+    run_steps(&mut generator, 8)
 }
 
 #[test]
 fn generations_through_a_batcher_match_generations_alone() {
-    let model = tiny_model();
+    let model = Arc::new(tiny());
     let batcher = Batcher::new(Arc::clone(&model)).unwrap();
     let samplings = [
         Sampling::greedy(),
@@ -204,7 +174,7 @@ fn generations_through_a_batcher_match_generations_alone() {
 
 #[test]
 fn each_recorder_in_a_batch_sees_its_own_sequence() {
-    let model = load_model();
+    let model = tiny().gpt2;
     let prompts = prompts();
     let alone: Vec<ActivationCache> = prompts
         .iter()
@@ -245,7 +215,7 @@ fn each_recorder_in_a_batch_sees_its_own_sequence() {
 
 #[test]
 fn a_bad_pass_fails_alone_and_its_batch_mates_still_run() {
-    let model = tiny_model();
+    let model = Arc::new(tiny());
     let batcher = Batcher::new(Arc::clone(&model)).unwrap();
     let (good, bad) = (batcher.session(), batcher.session()); // a batch waits for both
     let mut want_cache = KvCache::new(model.config());

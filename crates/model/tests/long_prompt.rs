@@ -7,6 +7,10 @@ use std::path::Path;
 
 use nexttoken_model::{ActivationCache, Gpt2, KvCache, Model};
 
+mod common;
+
+use common::max_abs_diff;
+
 const TOLERANCE: f32 = 1e-4;
 
 fn model() -> Model {
@@ -59,12 +63,4 @@ fn a_long_prompt_at_once_equals_one_token_at_a_time() {
     }
     println!("at once vs one at a time: max |diff| = {worst:e}");
     assert!(worst <= TOLERANCE, "{worst:e}");
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }

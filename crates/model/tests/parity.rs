@@ -7,16 +7,16 @@ use std::path::{Path, PathBuf};
 use nexttoken_model::recorder::hook_names;
 use nexttoken_model::{ActivationCache, Config, Gpt2, KvCache, NoRecorder, Weights};
 
+mod common;
+
+use common::{argmax, fixture_dir, max_abs_diff};
+
 const TOLERANCE: f32 = 1e-4;
 
 struct Golden {
     tensors: HashMap<String, (Vec<usize>, Vec<f32>)>,
     prompt_ids: Vec<u32>,
     greedy_ids: Vec<u32>,
-}
-
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/tiny-gpt2")
 }
 
 fn load_model(dir: &Path) -> Gpt2 {
@@ -55,14 +55,6 @@ fn load_golden(dir: &Path) -> Golden {
         prompt_ids: ids("prompt_ids"),
         greedy_ids: ids("greedy_ids"),
     }
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 /// Every hook of one forward pass against HF; returns the largest difference seen.
@@ -105,16 +97,6 @@ fn greedy(model: &Gpt2, prompt: &[u32], steps: usize) -> Vec<u32> {
         logits = model.forward(&[next], &mut cache, &mut NoRecorder).unwrap();
     }
     out
-}
-
-fn argmax(x: &[f32]) -> u32 {
-    let mut best = 0;
-    for (i, v) in x.iter().enumerate() {
-        if *v > x[best] {
-            best = i;
-        }
-    }
-    best as u32
 }
 
 #[test]

@@ -1,14 +1,11 @@
 //! A generation resumed from the state an earlier one left (`Generator::into_prefix`, then
 //! `Generator::resume`) continues as one that ran the whole sequence from scratch.
 
-use std::path::Path;
+use nexttoken_model::{GenerateOptions, Generator, NoRecorder, Sampling};
 
-use nexttoken_model::{GenerateOptions, Generator, Model, NoRecorder, Sampling};
+mod common;
 
-fn model() -> Model {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/tiny-gpt2");
-    Model::load(&dir, "tiny").unwrap()
-}
+use common::{run_steps, tiny};
 
 fn options() -> GenerateOptions {
     let sampling = Sampling {
@@ -24,23 +21,12 @@ fn options() -> GenerateOptions {
     }
 }
 
-/// Chosen ids and every candidate's logit of `steps` steps.
-fn run(generator: &mut Generator, steps: usize) -> (Vec<u32>, Vec<f32>) {
-    let (mut ids, mut logits) = (Vec::new(), Vec::new());
-    for _ in 0..steps {
-        let step = generator.step(None).unwrap();
-        ids.push(step.chosen);
-        logits.extend(step.explanation.candidates.iter().map(|c| c.logit));
-    }
-    (ids, logits)
-}
-
 #[test]
 fn a_resumed_generation_continues_as_one_from_scratch() {
-    let m = model();
+    let m = tiny();
     let prompt = m.tokenizer.encode("The capital of France is");
     let mut first = Generator::new(&m, prompt.clone(), 0, options(), &mut NoRecorder).unwrap();
-    let (head, _) = run(&mut first, 3);
+    let (head, _) = run_steps(&mut first, 3);
     let tokens = first.tokens().to_vec();
     let (fed, prefix) = first.into_prefix();
     assert_eq!(
@@ -50,8 +36,8 @@ fn a_resumed_generation_continues_as_one_from_scratch() {
     );
     let mut resumed = Generator::resume(&m, tokens.clone(), 3, options(), prefix).unwrap();
     let mut scratch = Generator::new(&m, tokens, 3, options(), &mut NoRecorder).unwrap();
-    let (got, got_logits) = run(&mut resumed, 5);
-    let (want, want_logits) = run(&mut scratch, 5);
+    let (got, got_logits) = run_steps(&mut resumed, 5);
+    let (want, want_logits) = run_steps(&mut scratch, 5);
     assert_eq!(got, want);
     let diff = got_logits
         .iter()
@@ -64,7 +50,7 @@ fn a_resumed_generation_continues_as_one_from_scratch() {
 
 #[test]
 fn a_state_of_more_tokens_than_sent_is_refused() {
-    let m = model();
+    let m = tiny();
     let mut g = Generator::new(&m, vec![1, 2, 3], 0, options(), &mut NoRecorder).unwrap();
     g.step(None).unwrap();
     let (_, prefix) = g.into_prefix();

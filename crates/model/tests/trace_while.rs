@@ -1,14 +1,11 @@
 //! `trace_while`, the cancellable trace: it stops when asked, and until then it takes exactly
 //! the steps `trace` takes.
 
-use std::path::Path;
+use nexttoken_model::{trace, trace_while, GenerateOptions, Sampling};
 
-use nexttoken_model::{trace, trace_while, GenerateOptions, Model, Sampling};
+mod common;
 
-fn tiny() -> Model {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/tiny-gpt2");
-    Model::load(&dir, "tiny").unwrap()
-}
+use common::tiny;
 
 #[test]
 fn stops_when_asked_after_the_same_steps() {

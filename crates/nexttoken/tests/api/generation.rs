@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use nexttoken::server::{router, Limits};
+use nexttoken::server::{router, AppState, Limits};
 use nexttoken_model::generate::explain_logits;
 use nexttoken_model::{trace, GenerateOptions, KvCache, NoRecorder, Sampling};
 use serde_json::{json, Value};
@@ -195,8 +195,8 @@ async fn distribution_reuses_cached_logits_under_new_settings() {
     assert!(sharp(&cold) > sharp(&hot), "a lower temperature sharpens");
 }
 
-fn router_of(state: &std::sync::Arc<nexttoken::server::AppState>) -> axum::Router {
-    nexttoken::server::router(std::sync::Arc::clone(state))
+fn router_of(state: &Arc<AppState>) -> axum::Router {
+    router(Arc::clone(state))
 }
 
 /// A step recomputed from its tokens takes the same token from the same candidates; the

@@ -1,0 +1,45 @@
+//! What the model crate's test files share: the tiny fixture and small comparisons.
+#![allow(dead_code)] // each test binary uses its own part
+
+use std::path::{Path, PathBuf};
+
+use nexttoken_model::{Generator, Model};
+
+/// 2 layers × 4 heads × 32, GPT-2's full vocabulary, with HF goldens (scripts/make_fixtures.py).
+pub fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/tiny-gpt2")
+}
+
+pub fn tiny() -> Model {
+    Model::load(&fixture_dir(), "tiny").unwrap()
+}
+
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// The first index of the largest value.
+pub fn argmax(x: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, v) in x.iter().enumerate() {
+        if *v > x[best] {
+            best = i;
+        }
+    }
+    best as u32
+}
+
+/// `steps` steps of `generator`: the chosen ids and every listed candidate's logit.
+pub fn run_steps(generator: &mut Generator, steps: usize) -> (Vec<u32>, Vec<f32>) {
+    let (mut ids, mut logits) = (Vec::new(), Vec::new());
+    for _ in 0..steps {
+        let step = generator.step(None).unwrap();
+        ids.push(step.chosen);
+        logits.extend(step.explanation.candidates.iter().map(|c| c.logit));
+    }
+    (ids, logits)
+}
