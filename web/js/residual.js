@@ -4,9 +4,7 @@
 import { el, setStyle } from './dom.js';
 import { norm, tokenNodes } from './format.js';
 import { attachReadout } from './readout.js';
-
-// Viridis at five stops: ordered in lightness, readable for colour-blind viewers.
-const STOPS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+import { viridis, viridisRamp } from './views/colors.js';
 
 export function renderResidual(box, run) {
   const rows = run.residNorms;
@@ -26,7 +24,7 @@ export function renderResidual(box, run) {
 function strip(row, r, nRows, scale, cells) {
   const rowCells = row.map((v, pos) => {
     const cell = el('span', { class: 'hm-cell', dataset: { row: r, col: pos }, title: `${rowTitle(r, nRows)}, position ${pos}: ${norm(v)}` });
-    setStyle(cell, { 'background-color': color(scale(v)) });
+    setStyle(cell, { 'background-color': viridis(scale(v)) });
     return cell;
   });
   cells[r].push(...rowCells);
@@ -50,15 +48,7 @@ function axis(tokens) {
 
 function legend(lo, hi) {
   const ramp = el('span', { class: 'ramp' });
-  setStyle(ramp, { 'background-image': `linear-gradient(to right, ${STOPS.map((_, i) => color(i / 4)).join(', ')})` });
+  setStyle(ramp, { 'background-image': viridisRamp() });
   return el('p', { class: 'legend hm-legend' }, 'Length (log scale): ', el('span', { class: 'legend-value' }, norm(lo)), ramp,
     el('span', { class: 'legend-value' }, norm(hi)));
-}
-
-function color(t) {
-  const x = Math.min(Math.max(t, 0), 1) * (STOPS.length - 1);
-  const i = Math.min(Math.floor(x), STOPS.length - 2);
-  const f = x - i;
-  const [r, g, b] = STOPS[i].map((c, k) => Math.round(c + f * (STOPS[i + 1][k] - c)));
-  return `rgb(${r}, ${g}, ${b})`;
 }

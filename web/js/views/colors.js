@@ -1,5 +1,5 @@
 // Colour scales shared by the views: viridis (ordered in lightness, readable for colour-blind
-// viewers), as the residual heatmap uses.
+// viewers), for the residual heatmap and the attention patterns alike.
 
 const STOPS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
 
@@ -10,6 +10,9 @@ export function viridis(t) {
   const [r, g, b] = STOPS[i].map((c, k) => Math.round(c + f * (STOPS[i + 1][k] - c)));
   return `rgb(${r}, ${g}, ${b})`;
 }
+
+// The scale as a CSS gradient left to right, for legends.
+export const viridisRamp = () => `linear-gradient(to right, ${[0, 0.25, 0.5, 0.75, 1].map(viridis).join(', ')})`;
 
 // A share (0..1) as a wash of the accent colour, light enough that dark text stays readable.
 export const probWash = (p) => `rgba(37, 87, 214, ${(0.06 + 0.5 * Math.min(Math.max(p, 0), 1)).toFixed(3)})`;

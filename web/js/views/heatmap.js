@@ -3,7 +3,7 @@
 // hovered token attends to and what attends to it.
 import { el } from '../dom.js';
 import { pct } from '../format.js';
-import { viridis } from './colors.js';
+import { viridis, viridisRamp } from './colors.js';
 
 const MAX_SIDE = 640; // px of cells at most
 const LABELS_FROM = 9; // px per cell below which labels would overlap
@@ -45,8 +45,7 @@ export function drawPattern({ pattern, tokens, layer, head }) {
 
 function legend() {
   const ramp = el('span', { class: 'ramp' });
-  const stops = [0, 0.25, 0.5, 0.75, 1].map((t) => viridis(t)).join(', ');
-  ramp.style.setProperty('background-image', `linear-gradient(to right, ${stops})`);
+  ramp.style.setProperty('background-image', viridisRamp());
   return el('p', { class: 'legend' }, 'Weight (square-root scale): 0%', ramp, '100%. Rows are queries, columns the keys they read.');
 }
 
