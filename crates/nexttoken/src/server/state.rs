@@ -30,7 +30,8 @@ pub struct AppState {
     loaded: RwLock<Arc<Loaded>>,
     pub limits: Limits,
     pub pool: Pool,
-    /// Present while the bundled model serves and GPT-2 is being fetched.
+    /// Present when the server started on the bundled model and fetches GPT-2; it stays,
+    /// reporting `ready`, after the switch.
     pub upgrade: Option<Arc<Upgrade>>,
 }
 

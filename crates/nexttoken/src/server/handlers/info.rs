@@ -35,7 +35,8 @@ pub struct ModelResponse {
     model: ModelInfo,
     source: &'static str,
     limits: LimitsInfo,
-    /// The background download of GPT-2 while the bundled model serves; absent otherwise.
+    /// The background download of GPT-2 when the server started on the bundled model (still
+    /// `ready` after the switch); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     download: Option<DownloadStatus>,
 }
