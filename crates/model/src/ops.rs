@@ -48,7 +48,7 @@ pub fn linear(x: &[f32], layer: &Conv1D) -> Vec<f32> {
         t,
         layer.n_in,
         layer.n_out,
-        layer.transposed,
+        layer.transposed(),
     );
     out
 }

@@ -23,14 +23,19 @@ pub struct LayerNorm {
 /// `nn.Linear`), so `y = x @ weight + bias`.
 #[derive(Debug)]
 pub struct Conv1D {
-    pub weight: Buf, // (n_in, n_out), or (n_out, n_in) when `transposed`
+    pub weight: Buf, // (n_in, n_out), or (n_out, n_in) when `transposed()`
     pub bias: Buf,   // (n_out,)
     pub n_in: usize,
     pub n_out: usize,
-    /// 16-bit weights are copied at load anyway, and stored `[out, in]`: decoding then reads
-    /// each output's weights as one contiguous row, which streams 16-bit weights from memory
-    /// about 1.5× faster than accumulating `[in, out]` rows.
-    pub transposed: bool,
+}
+
+impl Conv1D {
+    /// Whether `weight` is stored `[out, in]`: 16-bit weights are, since they are copied at
+    /// load anyway and decoding then reads each output's weights as one contiguous row, which
+    /// streams 16-bit weights from memory about 1.5× faster than accumulating `[in, out]` rows.
+    pub fn transposed(&self) -> bool {
+        self.weight.dtype() != DType::F32
+    }
 }
 
 #[derive(Debug)]
@@ -206,16 +211,14 @@ impl<'a> Reader<'a> {
 
     fn conv1d(&self, name: &str, n_in: usize, n_out: usize) -> Result<Conv1D> {
         let weight = format!("{name}.weight");
-        let transposed = self.dtype != DType::F32;
         Ok(Conv1D {
-            weight: match transposed {
-                true => self.transposed(&weight, n_in, n_out)?,
-                false => self.tensor(&weight, &[n_in, n_out], DType::F32)?,
+            weight: match self.dtype {
+                DType::F32 => self.tensor(&weight, &[n_in, n_out], DType::F32)?,
+                _ => self.transposed(&weight, n_in, n_out)?, // see Conv1D::transposed
             },
             bias: self.tensor(&format!("{name}.bias"), &[n_out], DType::F32)?,
             n_in,
             n_out,
-            transposed,
         })
     }
 

@@ -40,7 +40,7 @@ fn worst_difference(dir: &Path, dtype: DType, prompt: &[u32]) -> f32 {
     assert_eq!(half.weights.h[0].mlp.c_fc.weight.dtype(), dtype);
     assert_eq!(half.weights.wte.dtype(), dtype);
     assert_eq!(half.weights.h[0].mlp.c_fc.bias.dtype(), DType::F32);
-    assert!(half.weights.h[0].mlp.c_fc.transposed && !full.weights.h[0].mlp.c_fc.transposed);
+    assert!(half.weights.h[0].mlp.c_fc.transposed() && !full.weights.h[0].mlp.c_fc.transposed());
     let (a, b) = (logits(&full, prompt), logits(&half, prompt));
     a.iter()
         .flatten()
