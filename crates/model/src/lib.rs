@@ -1,32 +1,32 @@
 //! nexttoken-model: GPT-2 small written to be read.
 //!
 //! No web dependencies live here: the server and CLI crate depend on this one.
+//!
+//! The crate is laid out in rooms by purpose:
+//! - [`arch`]: each architecture's config, weights and forward pass;
+//! - [`compute`]: weight buffers, matrix products, kernels and the thread pool;
+//! - [`checkpoint`]: checkpoint files into weight buffers;
+//! - [`generation`]: sampling, the generation loop, batching and the trace;
+//! - [`analysis`]: recorders, the logit lens and attention heads;
+//! - [`tokenizer`]: byte-level BPE.
 
-mod attention;
-pub mod batcher;
-mod buf;
-pub mod config;
-mod convert;
+pub mod analysis;
+pub mod arch;
+pub mod checkpoint;
+pub mod compute;
 pub mod error;
-pub mod explain;
-pub mod forward;
-pub mod generate;
-pub mod heads;
-pub mod kernels;
-pub mod lens;
-mod matmul;
+pub mod generation;
 pub mod model;
-pub mod ops;
-mod pages;
-pub mod pool;
-pub mod recorder;
-pub mod sampling;
 pub mod tokenizer;
-pub mod trace;
-pub mod weights;
+
+// The rooms' modules under their short names, as other crates know them.
+pub use analysis::{heads, lens, recorder};
+pub use arch::gpt2::{config, forward, weights};
+pub use compute::{kernels, ops, pool};
+pub use generation::{batcher, explain, generate, sampling, trace};
 
 pub use batcher::Batcher;
-pub use buf::{Buf, DType, Data};
+pub use compute::buf::{Buf, DType, Data};
 pub use config::Config;
 pub use error::{Error, Result};
 pub use forward::{Gpt2, KvCache, Sequence};

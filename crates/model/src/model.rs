@@ -2,11 +2,11 @@
 
 use std::path::Path;
 
-use crate::buf::DType;
-use crate::config::Config;
-use crate::forward::Gpt2;
+use crate::arch::gpt2::config::Config;
+use crate::arch::gpt2::forward::Gpt2;
+use crate::arch::gpt2::weights::Weights;
+use crate::compute::buf::DType;
 use crate::tokenizer::Tokenizer;
-use crate::weights::Weights;
 use crate::{Error, Result};
 
 pub struct Model {

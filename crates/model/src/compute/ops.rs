@@ -1,8 +1,8 @@
 //! The few numerical operations GPT-2 needs, on row-major f32 slices.
 
-use crate::config::Activation;
-pub use crate::matmul::{matmul, matmul_strided};
-use crate::weights::{Conv1D, LayerNorm};
+pub use super::matmul::{matmul, matmul_strided};
+use crate::arch::gpt2::config::Activation;
+use crate::arch::gpt2::weights::{Conv1D, LayerNorm};
 
 /// Normalises each row of `x` (T, C) to zero mean and unit variance, then applies gain and bias.
 pub fn layer_norm(x: &[f32], ln: &LayerNorm, eps: f32) -> Vec<f32> {
@@ -56,7 +56,7 @@ pub fn linear(x: &[f32], layer: &Conv1D) -> Vec<f32> {
 /// The MLP's non-linearity, in place.
 pub fn activate(x: &mut [f32], activation: Activation) {
     match activation {
-        Activation::GeluNew => crate::kernels::gelu::gelu_new(x),
+        Activation::GeluNew => super::kernels::gelu::gelu_new(x),
         Activation::Gelu => x
             .iter_mut()
             .for_each(|v| *v = 0.5 * *v * (1.0 + libm::erff(*v / std::f32::consts::SQRT_2))),
@@ -64,7 +64,7 @@ pub fn activate(x: &mut [f32], activation: Activation) {
     }
 }
 
-pub use crate::kernels::softmax::softmax;
+pub use super::kernels::softmax::softmax;
 
 /// `x += y`, element-wise.
 pub fn add_assign(x: &mut [f32], y: &[f32]) {
@@ -74,7 +74,7 @@ pub fn add_assign(x: &mut [f32], y: &[f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::buf::Buf;
+    use crate::compute::buf::Buf;
 
     #[test]
     fn layer_norm_normalises() {
@@ -104,7 +104,7 @@ mod tests {
 
     #[test]
     fn gelu_values() {
-        use crate::kernels::gelu::gelu_one;
+        use crate::compute::kernels::gelu::gelu_one;
         assert_eq!(gelu_one(0.0), 0.0);
         assert!((gelu_one(1.0) - 0.841_192).abs() < 1e-5);
         assert!((gelu_one(-3.0) + 0.003_637_4).abs() < 1e-5);

@@ -13,7 +13,7 @@ pub mod softmax;
 
 use half::{bf16, f16};
 
-use crate::buf::Data;
+use crate::compute::buf::Data;
 
 /// Rows of x one kernel call handles together; more are done in groups of this many.
 pub const MAX_ROWS: usize = 8;

@@ -10,12 +10,12 @@
 
 use rayon::prelude::*;
 
-use crate::buf::Data;
-use crate::config::Config;
-use crate::forward::{record, KvCache, Sequence};
-use crate::kernels::Shape;
-use crate::ops::{linear, matmul_strided, softmax};
-use crate::weights::Attention;
+use super::config::Config;
+use super::forward::{record, KvCache, Sequence};
+use super::weights::Attention;
+use crate::compute::buf::Data;
+use crate::compute::kernels::Shape;
+use crate::compute::ops::{linear, matmul_strided, softmax};
 
 /// Query rows per task.
 const ROWS: usize = 64;

@@ -1,11 +1,11 @@
 //! The loop: run the model, choose a token, append it, run again.
 
-use crate::batcher::{Batcher, Session};
-use crate::explain::{explain, StepExplanation};
-use crate::forward::KvCache;
+use super::batcher::{Batcher, Session};
+use super::explain::{explain, StepExplanation};
+use super::sampling::{uniform, Distribution, Sampling};
+use crate::analysis::recorder::{NoRecorder, Recorder};
+use crate::arch::gpt2::forward::KvCache;
 use crate::model::Model;
-use crate::recorder::{NoRecorder, Recorder};
-use crate::sampling::{uniform, Distribution, Sampling};
 use crate::tokenizer::{token_display, token_text};
 use crate::{Error, Result};
 

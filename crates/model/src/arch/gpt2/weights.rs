@@ -6,10 +6,10 @@ use std::sync::Arc;
 use memmap2::Mmap;
 use safetensors::{Dtype, SafeTensors};
 
-use crate::buf::{Buf, DType};
-use crate::config::Config;
-use crate::convert::{self, Source};
-use crate::pages;
+use super::config::Config;
+use crate::checkpoint::convert::{self, Source};
+use crate::checkpoint::pages;
+use crate::compute::buf::{Buf, DType};
 use crate::{Error, Result};
 
 /// `ln_1`, `ln_2`, `ln_f`: a learned gain and bias per channel.

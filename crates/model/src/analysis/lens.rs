@@ -3,11 +3,11 @@
 
 use serde::Serialize;
 
-use crate::forward::KvCache;
-use crate::generate::namer;
+use super::recorder::ActivationCache;
+use crate::arch::gpt2::forward::KvCache;
+use crate::compute::ops::{layer_norm, softmax};
+use crate::generation::generate::namer;
 use crate::model::Model;
-use crate::ops::{layer_norm, softmax};
-use crate::recorder::ActivationCache;
 use crate::{Error, Result};
 
 /// What one layer's residual decodes to at the chosen position.

@@ -3,10 +3,10 @@
 
 use serde::Serialize;
 
-use crate::forward::KvCache;
+use super::recorder::Recorder;
+use crate::arch::gpt2::forward::KvCache;
+use crate::generation::sampling::uniform;
 use crate::model::Model;
-use crate::recorder::Recorder;
-use crate::sampling::uniform;
 use crate::{Error, Result};
 
 /// How one head attends, averaged over query positions.

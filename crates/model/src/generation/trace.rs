@@ -3,12 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::batcher::Batcher;
-use crate::explain::{Candidate, StepExplanation};
-use crate::generate::{GenerateOptions, Generator, Prefix};
+use super::batcher::Batcher;
+use super::explain::{Candidate, StepExplanation};
+use super::generate::{GenerateOptions, Generator, Prefix};
+use super::sampling::Sampling;
+use crate::analysis::recorder::ResidNorms;
 use crate::model::Model;
-use crate::recorder::ResidNorms;
-use crate::sampling::Sampling;
 use crate::tokenizer::{token_display, token_text};
 use crate::Result;
 

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::sampling::Distribution;
+use super::sampling::Distribution;
 
 /// One of the most likely next tokens.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -3,7 +3,7 @@
 //! 130 products of values in [-1, 1] carry f32 rounding far below that.
 
 use super::*;
-use crate::buf::{Buf, DType};
+use crate::compute::buf::{Buf, DType};
 
 const TOLERANCE: f32 = 1e-4;
 

@@ -15,9 +15,9 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::forward::{Gpt2, KvCache, Sequence};
+use crate::analysis::recorder::Recorder;
+use crate::arch::gpt2::forward::{Gpt2, KvCache, Sequence};
 use crate::model::Model;
-use crate::recorder::Recorder;
 use crate::{Error, Result};
 
 /// The longest a waiting pass is held back for the other sessions' passes. Sessions step in

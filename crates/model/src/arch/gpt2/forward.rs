@@ -7,12 +7,12 @@
 //! rows of every sequence stacked, so decoding N sequences at once reads each weight once, not
 //! N times. Only attention looks at one sequence at a time. A single sequence is a batch of one.
 
-use crate::attention;
-use crate::config::Config;
-use crate::ops::{activate, add_assign, layer_norm, linear, matmul};
-use crate::pool;
-use crate::recorder::Recorder;
-use crate::weights::{Block, Weights};
+use super::attention;
+use super::config::Config;
+use super::weights::{Block, Weights};
+use crate::analysis::recorder::Recorder;
+use crate::compute::ops::{activate, add_assign, layer_norm, linear, matmul};
+use crate::compute::pool;
 use crate::{Error, Result};
 
 /// A GPT-2 model: hyperparameters and weights.

@@ -4,9 +4,9 @@
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use crate::buf::Data;
-use crate::kernels::{self, Shape};
-use crate::pool;
+use super::buf::Data;
+use super::kernels::{self, Shape};
+use super::pool;
 
 /// Up to this many rows of `a` the kernels read every weight once for all rows; beyond it a
 /// GEMM's blocking wins. Measured on the GPT-2-small shape, 2 threads: a batch of 8 decode
@@ -185,7 +185,7 @@ fn gemm_f32(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::buf::{Buf, DType};
+    use crate::compute::buf::{Buf, DType};
 
     /// A 16-bit matrix of more than WIDEN_VALUES values is widened in pieces (rows of b, or
     /// output columns when transposed); the product must equal the one of its f32 values.

@@ -13,8 +13,8 @@ use half::slice::HalfFloatSliceExt;
 use half::{bf16, f16};
 use memmap2::Mmap;
 
-use crate::buf::{Buf, DType};
-use crate::pages;
+use super::pages;
+use crate::compute::buf::{Buf, DType};
 
 /// Values converted per chunk: 256 KiB of f32.
 const CHUNK: usize = 1 << 16;

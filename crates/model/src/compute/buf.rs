@@ -2,7 +2,7 @@
 //! from a checkpoint or owned.
 //!
 //! 16-bit storage halves the bytes every decode step streams from memory; the matrix kernels in
-//! [`crate::kernels`] read it directly and compute in f32.
+//! [`super::kernels`] read it directly and compute in f32.
 
 use std::marker::PhantomData;
 use std::ops::Deref;
@@ -249,7 +249,7 @@ impl<'a> Data<'a> {
 fn transpose<T: Copy + Default>(m: &[T], rows: usize, cols: usize) -> Vec<T> {
     const TILE: usize = 32;
     let mut t = Vec::with_capacity(m.len());
-    crate::pages::advise(&t); // the stored matrix: in huge pages, like mapped ones
+    crate::checkpoint::pages::advise(&t); // the stored matrix: in huge pages, like mapped ones
     t.resize(m.len(), T::default());
     for r0 in (0..rows).step_by(TILE) {
         for c0 in (0..cols).step_by(TILE) {

@@ -1,0 +1,6 @@
+//! Looking inside a run: recorders that receive activations by TransformerLens hook name,
+//! the logit lens, and attention heads read from their patterns.
+
+pub mod heads;
+pub mod lens;
+pub mod recorder;
