@@ -82,6 +82,48 @@ fn greedy_keeps_only_the_argmax() {
     assert_eq!((d.kept, d.pick(0.999)), (1, 2));
 }
 
+/// HF clients send `temperature: 0` meaning greedy, with or without `greedy`: the limit of
+/// ever lower temperatures, all the mass on the top logit.
+#[test]
+fn temperature_zero_is_greedy() {
+    for greedy in [false, true] {
+        let s = Sampling {
+            greedy,
+            ..settings(0.0, None, Some(0.9))
+        };
+        assert_eq!(s.validate(4), Ok(()));
+        let d = Distribution::new(&logits(), &s);
+        assert_eq!((d.kept, d.pick(0.999)), (1, 2));
+        assert!(close(&d.scaled, &[1.0, 0.0, 0.0, 0.0]), "{:?}", d.scaled);
+        assert!(close(&d.final_probs, &[1.0, 0.0, 0.0, 0.0]));
+        assert_eq!(d.sample_entropy_bits, 0.0);
+        assert!(
+            (d.entropy_bits - 1.75).abs() < 1e-6,
+            "base stays at temperature 1"
+        );
+    }
+    // Tied top logits share the limit's mass; the lower id is taken, as greedy does.
+    let tied = [0.5f32, 3.0, -1.0, 3.0];
+    let d = Distribution::new(&tied, &settings(0.0, None, None));
+    assert!(close(&d.scaled, &[0.5, 0.5, 0.0, 0.0]), "{:?}", d.scaled);
+    assert_eq!((d.kept, d.pick(0.9)), (1, 1));
+    assert!(settings(-0.1, None, None).validate(4).is_err());
+}
+
+/// `top_k: 0` is "off" in HF clients: it keeps every token, as `None` does.
+#[test]
+fn top_k_zero_is_off() {
+    let off = settings(0.8, Some(0), Some(0.9));
+    assert_eq!(off.validate(4), Ok(()));
+    let (got, want) = (
+        Distribution::new(&logits(), &off),
+        Distribution::new(&logits(), &settings(0.8, None, Some(0.9))),
+    );
+    assert_eq!((got.kept, &got.order), (want.kept, &want.order));
+    assert!(close(&got.final_probs, &want.final_probs));
+    assert!(settings(1.0, Some(5), None).validate(4).is_err());
+}
+
 #[test]
 fn pick_walks_the_cumulative_distribution() {
     let d = Distribution::new(&logits(), &settings(1.0, None, None));

@@ -167,13 +167,11 @@ fn errors_are_one_line_and_fail() {
 /// Each bad flag value: a non-zero exit and one line naming the problem, before any output.
 #[test]
 fn bad_values_are_one_line_errors() {
-    let cases: [(&[&str], &str); 12] = [
+    let cases: [(&[&str], &str); 10] = [
         (&["--temperature", "NaN"], "temperature must be in"),
         (&["--temperature", "inf"], "temperature must be in"),
-        (&["--temperature", "0"], "temperature must be in"),
         (&["--top-p", "1.5"], "top_p must be in"),
         (&["--top-p", "0"], "top_p must be in"),
-        (&["--top-k", "0"], "top_k must be in"),
         (&["--top-k", "50258"], "top_k must be in"),
         (&["--seed", "-1"], "--seed"),
         (&["--seed", "18446744073709551616"], "--seed"),

@@ -4,14 +4,20 @@
 use serde::{Deserialize, Serialize};
 
 /// How the next token is chosen.
+///
+/// Two settings follow the conventions of Hugging Face and OpenAI clients, which send them
+/// meaning "greedy" and "off": `temperature: 0` is the limit of ever lower temperatures, all
+/// the mass on the top logit, so the token is the argmax whatever `greedy` says; `top_k: 0`
+/// keeps every token, as `None` does.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Sampling {
     /// Always take the most likely token; the other settings are then shown but unused.
     pub greedy: bool,
-    /// Logits are divided by this before the softmax: < 1 sharpens, > 1 flattens.
+    /// Logits are divided by this before the softmax: < 1 sharpens, > 1 flattens; 0 puts
+    /// all the mass on the top logit (shared by ties) and picks greedily.
     pub temperature: f32,
-    /// Keep only the k most likely tokens (ties with the k-th are kept, as in HF).
+    /// Keep only the k most likely tokens (ties with the k-th are kept, as in HF); 0 keeps all.
     pub top_k: Option<usize>,
     /// Keep the smallest set of most likely tokens whose probability reaches p (never empty).
     pub top_p: Option<f32>,
@@ -36,14 +42,14 @@ impl Sampling {
     /// A plain message when a setting is out of range for a vocabulary of `vocab` tokens.
     pub fn validate(&self, vocab: usize) -> Result<(), String> {
         let t = self.temperature;
-        if !(t.is_finite() && t > 0.0 && t <= MAX_TEMPERATURE) {
+        if !(t.is_finite() && (0.0..=MAX_TEMPERATURE).contains(&t)) {
             return Err(format!(
-                "temperature must be in (0, {MAX_TEMPERATURE}], got {t}"
+                "temperature must be in [0, {MAX_TEMPERATURE}], got {t}"
             ));
         }
         if let Some(k) = self.top_k {
-            if k == 0 || k > vocab {
-                return Err(format!("top_k must be in 1..={vocab}, got {k}"));
+            if k > vocab {
+                return Err(format!("top_k must be in 0..={vocab} (0: off), got {k}"));
             }
         }
         if let Some(p) = self.top_p {
@@ -52,6 +58,16 @@ impl Sampling {
             }
         }
         Ok(())
+    }
+
+    /// Whether the argmax is taken: `greedy`, or temperature 0.
+    pub fn picks_greedily(&self) -> bool {
+        self.greedy || self.temperature == 0.0
+    }
+
+    /// The top-k cut in force: `None` when off (absent or 0).
+    pub fn top_k_cut(&self) -> Option<usize> {
+        self.top_k.filter(|&k| k > 0)
     }
 }
 
@@ -124,7 +140,7 @@ impl Distribution {
     fn cut(ranked: &Ranked, settings: &Sampling) -> Option<Distribution> {
         let (v, sorted) = (ranked.len(), ranked.head.len());
         let t = settings.temperature as f64;
-        let by_k = match settings.top_k {
+        let by_k = match settings.top_k_cut() {
             Some(k) => top_k_count(&ranked.head, k),
             None => v,
         };
@@ -134,7 +150,7 @@ impl Distribution {
         } else {
             ranked.softmax(t, by_k)
         };
-        let kept = match (settings.greedy, settings.top_p) {
+        let kept = match (settings.picks_greedily(), settings.top_p) {
             (true, _) => 1,
             (false, Some(p)) => nucleus_size(&scaled.head, p as f64),
             (false, None) => by_k,
@@ -142,7 +158,7 @@ impl Distribution {
         // `pick` walks the kept ranks in order, so every kept rank must be sorted; so must the
         // top-k ties, or the count above may have stopped short. One sorted rank beyond either
         // shows that it ended inside the sorted ranks.
-        let k_short = settings.top_k.is_some() && by_k >= sorted;
+        let k_short = settings.top_k_cut().is_some() && by_k >= sorted;
         if (k_short || kept >= sorted) && sorted < v {
             return None;
         }
@@ -200,6 +216,9 @@ impl Ranked<'_> {
 
     /// softmax(logits / t) over the first `n` ranks; later ranks get 0.
     fn softmax(&self, t: f64, n: usize) -> Softmax {
+        if t == 0.0 {
+            return self.top_only(n);
+        }
         let max = self.head[0] / t;
         // Each term's exp(x) and x exp(x), with x = logit / t - max ≤ 0.
         let term = |logit: f64| {
@@ -231,6 +250,32 @@ impl Ranked<'_> {
             head,
             tail: tail / z,
             entropy_bits: entropy_nats / std::f64::consts::LN_2,
+        }
+    }
+
+    /// The limit of softmax(logits / t) as t falls to 0 over the first `n` ranks: the top
+    /// logit's ranks (ties of it) share all the mass equally.
+    fn top_only(&self, n: usize) -> Softmax {
+        let top = self.head[0];
+        let in_head = self.head[..n.min(self.head.len())]
+            .iter()
+            .take_while(|&&l| l == top)
+            .count();
+        // The sorted ranks end in ties only when the top logit may go on into the rest.
+        let in_tail = match in_head == self.head.len() {
+            true => self.tail[..n.saturating_sub(self.head.len())]
+                .iter()
+                .filter(|&&id| self.logits[id as usize] as f64 == top)
+                .count(),
+            false => 0,
+        };
+        let ties = (in_head + in_tail) as f64;
+        let mut head = vec![0.0; self.head.len()];
+        head[..in_head].fill(1.0 / ties);
+        Softmax {
+            head,
+            tail: in_tail as f64 / ties,
+            entropy_bits: ties.log2(),
         }
     }
 }
