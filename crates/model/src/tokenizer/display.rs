@@ -11,8 +11,10 @@ pub fn token_text(bytes: &[u8]) -> String {
 }
 
 /// Like [`token_text`], made visible for token chips: a leading space as `·` (GPT-2 glues the
-/// space to the word after it), `\n` as `↵`, `\t` as `⇥`, `\r` as `␍`, and the other control
-/// characters (C0 and DEL) as `<0x01>` style escapes.
+/// space to the word after it), `\n` as `↵`, `\t` as `⇥`, `\r` as `␍`, the other control
+/// characters of C0 and DEL as `<0x01>` style escapes, and those that are not ASCII (the C1
+/// controls such as U+0085, and the line and paragraph separators U+2028 and U+2029, which
+/// break a line like `\n`) as `<U+0085>` style escapes.
 pub fn token_display(bytes: &[u8]) -> String {
     render(bytes, |out, c, first| match c {
         ' ' if first => out.push('·'),
@@ -20,6 +22,9 @@ pub fn token_display(bytes: &[u8]) -> String {
         '\t' => out.push('⇥'),
         '\r' => out.push('␍'),
         '\0'..='\x1f' | '\x7f' => push_escape(out, c as u8),
+        '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}' => {
+            out.push_str(&format!("<U+{:04X}>", c as u32))
+        }
         _ => out.push(c),
     })
 }
@@ -80,6 +85,15 @@ mod tests {
             "<0x00><0x01><0x1B><0x7F>"
         );
         assert_eq!(token_display(" 🦀".as_bytes()), "·🦀");
+        assert_eq!(
+            token_display("a\u{85}b\u{9f}\u{2028}\u{2029}".as_bytes()),
+            "a<U+0085>b<U+009F><U+2028><U+2029>"
+        );
+        assert_eq!(
+            token_display("\u{a0}é".as_bytes()),
+            "\u{a0}é",
+            "not controls"
+        );
         assert_eq!(token_display(&" 🦀".as_bytes()[..3]), "·<0xF0><0x9F>");
     }
 }
