@@ -158,8 +158,15 @@ impl<'m> Generator<'m> {
     }
 
     /// Explains the next-token distribution and samples from it (or takes `forced`).
+    /// A step that fails changes nothing: the next one may try again.
     pub fn step(&mut self, forced: Option<u32>) -> Result<StepResult> {
-        if let Some(last) = self.pending.take() {
+        let room = self.model.config().n_positions;
+        if self.tokens.len() >= room {
+            return Err(Error::Input(format!(
+                "the sequence fills the context of {room} positions: no token can follow"
+            )));
+        }
+        if let Some(last) = self.pending {
             let cache = &mut self.state.cache;
             self.state.logits = match &self.session {
                 Some(session) => session.forward(&[last], cache)?,
@@ -168,6 +175,7 @@ impl<'m> Generator<'m> {
                     gpt2.forward(&[last], cache, &mut NoRecorder)?
                 }
             };
+            self.pending = None; // only once its logits are in
         }
         let logits = &self.state.logits;
         let dist = Distribution::new(logits, &self.options.sampling);

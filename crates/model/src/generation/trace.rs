@@ -10,7 +10,7 @@ use super::sampling::Sampling;
 use crate::analysis::recorder::ResidNorms;
 use crate::model::Model;
 use crate::tokenizer::{token_display, token_text};
-use crate::Result;
+use crate::{Error, Result};
 
 pub const TRACE_VERSION: u32 = 1;
 
@@ -162,6 +162,15 @@ fn run(
     options: GenerateOptions,
     mut keep_going: impl FnMut() -> bool,
 ) -> Result<Traced> {
+    let room = model.config().n_positions;
+    if ids.len() + steps > room {
+        // Checked before any work, so no run fails midway and loses its completed steps.
+        return Err(Error::Input(format!(
+            "the prompt is {} tokens and {steps} steps were asked, but the model reads at \
+             most {room} positions",
+            ids.len()
+        )));
+    }
     let started = std::time::Instant::now();
     let mut norms = ResidNorms::new(model.config().n_layer);
     let mut generator = match batcher {
