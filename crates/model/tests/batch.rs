@@ -237,3 +237,29 @@ fn a_bad_pass_fails_alone_and_its_batch_mates_still_run() {
     let stats = batcher.stats();
     assert_eq!((stats.batches, stats.steps), (1, 2));
 }
+
+/// A session that outlives its batcher gets an error, not a wait for a thread that has ended;
+/// its cache is left as it was.
+#[test]
+fn a_session_after_its_batcher_is_dropped_fails() {
+    let model = Arc::new(tiny());
+    let batcher = Batcher::new(Arc::clone(&model)).unwrap();
+    let session = batcher.session();
+    drop(batcher);
+    let (done, result) = std::sync::mpsc::channel();
+    let config = model.config().clone();
+    std::thread::spawn(move || {
+        let mut cache = KvCache::new(&config);
+        let out = session.forward(&[464], &mut cache);
+        let _ = done.send((out.map(|_| ()), cache));
+    });
+    // Generous for a loaded machine: an answer comes at once, a hang never.
+    let (out, mut cache) = result
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the session blocked");
+    assert!(out.unwrap_err().to_string().contains("stopped"));
+    model
+        .gpt2
+        .forward(&[464], &mut cache, &mut NoRecorder)
+        .unwrap();
+}

@@ -167,13 +167,18 @@ impl Session {
         rec: Recorded,
     ) -> Result<(Vec<f32>, Recorded)> {
         let (reply, answer) = sync_channel(1);
-        let job = Job {
+        let mut state = self.shared.lock();
+        if state.closed {
+            // The batch thread ends once the queue is empty: nothing would answer.
+            return Err(Error::Input("the batch decoder stopped".into()));
+        }
+        state.queue.push(Job {
             tokens: tokens.to_vec(),
             cache: std::mem::replace(cache, KvCache::detached()),
             rec,
             reply,
-        };
-        self.shared.lock().queue.push(job);
+        });
+        drop(state);
         self.shared.wake.notify_all();
         let answer = answer
             .recv()
