@@ -79,3 +79,29 @@ fn full_size_sixteen_bit_logits_stay_close_to_f32() {
         assert!(worst <= tolerance(dtype), "{dtype:?}: {worst:e}");
     }
 }
+
+/// A 16-bit load copies every tensor, the f32 vectors too, so a model file truncated or
+/// rewritten while the model serves changes nothing (through a mapping it would be a SIGBUS).
+#[test]
+fn a_sixteen_bit_model_outlives_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("model.safetensors");
+    std::fs::copy(fixture().join("model.safetensors"), &file).unwrap();
+    let config = Config::from_file(&fixture().join("config.json")).unwrap();
+    for dtype in [DType::Bf16, DType::F16] {
+        let half = Gpt2::new(
+            config.clone(),
+            Weights::load_as(&file, &config, dtype).unwrap(),
+        );
+        let before = logits(&half, &[464, 1578]);
+        assert!(!half.weights.wpe.is_mapped() && !half.weights.h[0].ln_1.weight.is_mapped());
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        assert_eq!(logits(&half, &[464, 1578]), before);
+        std::fs::copy(fixture().join("model.safetensors"), &file).unwrap();
+    }
+}

@@ -25,17 +25,19 @@ pub(crate) enum Source<'a> {
     /// `bytes` are a sub-slice of `map`, the whole file read into memory: tensors of the
     /// stored type are used in place, others converted from `bytes`.
     Loaded { map: &'a Arc<Mmap> },
-    /// `bytes` are a sub-slice of `map`, the mapping of `file`: tensors of the stored type are
-    /// used in place, others converted from `file`, never through the mapping.
+    /// `bytes` are a sub-slice of `map`, the mapping of `file`: every tensor is read from
+    /// `file`, never through the mapping, which only locates it.
     Mapped { file: &'a File, map: &'a Arc<Mmap> },
     /// `bytes` are in memory (a model embedded in the binary).
     Memory,
 }
 
 /// Makes a buffer of `to` from little-endian `bytes` of `from`: in place when the file already
-/// holds `to` and is loaded or mapped, converted otherwise.
+/// holds `to` and was read into memory, copied or converted otherwise. A mapping of the file is
+/// never used in place: a file truncated while the model serves would make every read of the
+/// lost pages a SIGBUS.
 pub(crate) fn tensor(bytes: &[u8], from: DType, to: DType, source: Source) -> std::io::Result<Buf> {
-    if let Source::Loaded { map } | Source::Mapped { map, .. } = source {
+    if let Source::Loaded { map } = source {
         if from == to {
             if let Some(buf) = Buf::mapped(map, bytes, to) {
                 return Ok(buf);

@@ -119,9 +119,9 @@ impl Weights {
                 })?;
                 pages::read_file(&file, len)
             }
-            // The matrices are converted chunk by chunk from the file, never through the
-            // mapping, so their f32 source never becomes resident; tensors already of the
-            // stored type (the f32 vectors) are used in place from the mapping.
+            // Every tensor is read (converted chunk by chunk) from the file, never through
+            // the mapping, which only locates them: their f32 source never becomes resident,
+            // and once loaded the model holds nothing of the file.
             // SAFETY: the map is read-only; like every mmap-based loader we assume the file is
             // not truncated by another process while the model is loaded.
             _ => unsafe { Mmap::map(&file) },
