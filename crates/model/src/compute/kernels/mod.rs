@@ -150,6 +150,9 @@ const BLOCK_BYTES: usize = 256 << 10;
 
 /// Runs the best kernel for this CPU on groups of up to `MAX_ROWS` rows of x.
 fn run<E: Kernel>(x: &[f32], w: &[E], y: &mut [f32], s: Shape, p: Product) {
+    if s.m == 0 || s.n == 0 {
+        return; // nothing to write, and the SIMD kernels assume rows to read
+    }
     if s.m <= MAX_ROWS {
         return E::kernel(x, w, y, s, p);
     }

@@ -140,3 +140,24 @@ fn short_buffers_are_refused() {
     };
     gemv(&[0.0; 4], Data::F32(&[0.0; 15]), &mut [0.0; 4], s);
 }
+
+/// No rows (or no columns) is an empty product: nothing is read or written. The 8-row AVX-512
+/// kernel once took zero rows for eight and read and wrote past the empty slices.
+#[test]
+fn empty_products_touch_nothing() {
+    let w = [1.0f32; 64];
+    for (m, n) in [(0, 8), (0, 0), (3, 0)] {
+        let s = Shape {
+            m,
+            k: 8,
+            n,
+            xs: 8,
+            ws: 8,
+        };
+        let x = vec![1.0f32; m * 8];
+        let mut y = vec![0.0f32; m * n];
+        gemv(&x, Data::F32(&w), &mut y, s);
+        gemv_t(&x, Data::F32(&w), &mut y, s);
+        assert!(y.iter().all(|&v| v == 0.0));
+    }
+}
