@@ -112,7 +112,7 @@ function staticSource(data) {
         tokenIds: found.token_ids,
         embedding: found.embedding,
         residNorms: found.resid_norms,
-        next: approximate(recorded(0), data.texts, settings.sampling),
+        next: approximate(recorded(0), data, settings.sampling),
       };
     },
     async step(tokens, draw, settings, force) {
@@ -120,11 +120,11 @@ function staticSource(data) {
       if (force != null && force !== step.chosen.id) {
         throw new Error('Taking a different token needs the server (nexttoken serve): the recording only has the tokens it took.');
       }
-      return { explanation: approximate(step, data.texts, settings.sampling), chosen: step.chosen };
+      return { explanation: approximate(step, data, settings.sampling), chosen: step.chosen };
     },
     async distribution(tokens, settings) {
       const draw = tokens.length - current.token_ids.length;
-      return approximate(recorded(draw), data.texts, settings.sampling);
+      return approximate(recorded(draw), data, settings.sampling);
     },
   };
 }

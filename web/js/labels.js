@@ -30,9 +30,10 @@ function liveAbout(m) {
 
 function staticAbout(m) {
   return `These numbers were computed by nexttoken export with ${m.name} (${m.n_layer} blocks, ${m.n_embd} wide) ` +
-    `and saved with this page in data/curated.json; nothing runs here. Temperature-1 probabilities of the ` +
-    `recorded candidates are exact. The sliders reshape only the 30 recorded candidates, so what they show is ` +
-    `an approximation. Run nexttoken serve to try your own prompt.`;
+    `and saved with this page in data/curated.json; nothing runs here. Each step keeps its 30 best logits, the ` +
+    `log-sum-exp of all of them and its entropy, so temperature-1 probabilities are exact, and so is any setting ` +
+    `whose kept tokens all lie among the 30. Other settings are estimates, shown with the range the unrecorded ` +
+    `tokens leave open. Run nexttoken serve to try your own prompt.`;
 }
 
 export function renderTiming({ elapsedMs, roundTripMs, what }) {

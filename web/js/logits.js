@@ -45,15 +45,32 @@ function bars(c, widest) {
   return el('span', { class: 'bars', 'aria-hidden': 'true' }, model, sample);
 }
 
+// `x.recording` is present only in a recording: which of its numbers the recorded logits settle.
 function summaryItems(x, vocabSize) {
-  const approx = x.approximate;
+  const rec = x.recording;
   const item = (term, ...detail) => el('div', {}, el('dt', {}, term), el('dd', {}, ...detail));
   return [
-    item('Uncertainty (entropy)', `${approx ? '≥ ' : ''}${bits(x.entropy_bits)} at temperature 1; `,
-      `${approx ? '≈ ' : ''}${bits(x.sample_entropy_bits)} with these settings`),
+    item('Uncertainty (entropy)', `${rec?.entropy_bound ? '≥ ' : ''}${bits(x.entropy_bits)} at temperature 1; `,
+      `${rec?.sample_entropy_approx ? '≈ ' : ''}${bits(x.sample_entropy_bits)} with these settings`),
     item('Not shown', el('span', { testid: 'mass-outside' }, pct(x.mass_outside_shown)),
       ` of the probability is on the other ${count(vocabSize - x.candidates.length)} tokens; `,
-      approx ? 'the recording leaves them out of the sliders' : `${pct(x.sample_mass_outside_shown)} with these settings`),
-    item('Can be picked', `${approx ? '≈ ' : ''}${count(x.nucleus_size)} of ${count(vocabSize)} tokens`),
-  ];
+      `${rec?.unrecorded_share ? '≈ ' : ''}${pct(x.sample_mass_outside_shown)} with these settings`),
+    item('Can be picked', el('span', { testid: 'nucleus' }, canBePicked(x, rec, vocabSize))),
+    rec ? item('Recording', el('span', { testid: 'recording-note' }, recordingNote(x, rec, vocabSize))) : null,
+  ].filter(Boolean);
+}
+
+function canBePicked(x, rec, vocabSize) {
+  const range = rec?.nucleus_range;
+  if (!range) return `${count(x.nucleus_size)} of ${count(vocabSize)} tokens`;
+  const [lo, hi] = range;
+  return hi == null ? `at least ${count(lo)} of ${count(vocabSize)} tokens (the recording ends at ${rec.recorded})`
+    : `between ${count(lo)} and ${count(hi)} of ${count(vocabSize)} tokens`;
+}
+
+function recordingNote(x, rec, vocabSize) {
+  if (!x.approximate) return `exact: the ${rec.recorded} recorded logits and the log-sum-exp of all ${count(vocabSize)} settle every chance shown.`;
+  const [lo, hi] = rec.unrecorded_share;
+  return `approximate: the ${count(vocabSize - rec.recorded)} tokens the recording left out hold between ${pct(lo)} and `
+    + `${pct(hi)} of the chance with these settings; the chances shown assume ${pct(x.sample_mass_outside_shown)}.`;
 }

@@ -60,6 +60,12 @@ pub struct CompactStep {
     pub lse: f64,
     /// `[id, logit]` of the top candidates by logit.
     pub candidates: Vec<(u32, f32)>,
+    /// The largest logit not among `candidates`: every other token's is at most this, which
+    /// bounds what the unrecorded tokens can do under the page's sliders.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest_max: Option<f32>,
+    /// Entropy of the full temperature-1 distribution, in bits.
+    pub entropy_bits: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -74,7 +80,8 @@ pub fn curated(model: &Model, prompts: &[CuratedPrompt], steps: usize) -> Result
     let options = GenerateOptions {
         sampling: Sampling::greedy(),
         seed: 0,
-        top_n: CANDIDATES,
+        // One more than recorded: its logit is `rest_max`.
+        top_n: CANDIDATES + 1,
     };
     let mut texts = BTreeMap::new();
     let mut runs = Vec::with_capacity(prompts.len());
@@ -83,7 +90,7 @@ pub fn curated(model: &Model, prompts: &[CuratedPrompt], steps: usize) -> Result
             .with_context(|| format!("running the curated prompt {:?}", p.label))?;
         let token_ids: Vec<u32> = t.tokens.iter().map(|tok| tok.id).collect();
         for step in &t.steps {
-            for c in &step.candidates {
+            for c in step.candidates.iter().take(CANDIDATES) {
                 texts.insert(c.id, (c.text.clone(), c.display.clone()));
             }
         }
@@ -120,7 +127,14 @@ fn compact(step: Step) -> CompactStep {
             display: step.chosen.display,
         },
         lse,
-        candidates: step.candidates.iter().map(|c| (c.id, c.logit)).collect(),
+        candidates: step
+            .candidates
+            .iter()
+            .take(CANDIDATES)
+            .map(|c| (c.id, c.logit))
+            .collect(),
+        rest_max: step.candidates.get(CANDIDATES).map(|c| c.logit),
+        entropy_bits: step.entropy_bits,
     }
 }
 

@@ -54,9 +54,11 @@ fn the_five_curated_prompts_fit_in_150_kb() {
     }
 }
 
-/// `exp(logit - lse)` must give back the exact temperature-1 probability of every candidate.
+/// `exp(logit - lse)` must give back the exact temperature-1 probability of every candidate;
+/// `rest_max` is the best logit left out and `entropy_bits` the full distribution's entropy,
+/// which the page's exactness rules (web/js/approx.js) rely on.
 #[test]
-fn lse_recovers_the_exact_probabilities() {
+fn lse_rest_max_and_entropy_are_the_full_distributions() {
     let prompt = CuratedPrompt {
         label: "fact".into(),
         prompt: "The capital of France is".into(),
@@ -66,7 +68,7 @@ fn lse_recovers_the_exact_probabilities() {
     let options = GenerateOptions {
         sampling: Sampling::greedy(),
         seed: 0,
-        top_n: 30,
+        top_n: 31,
     };
     let direct = trace(&model(), &prompt.prompt, STEPS, options).expect("trace");
     for (step, expected) in data["prompts"][0]["steps"]
@@ -76,6 +78,10 @@ fn lse_recovers_the_exact_probabilities() {
         .zip(&direct.steps)
     {
         let lse = step["lse"].as_f64().expect("lse");
+        let rest_max = step["rest_max"].as_f64().expect("rest_max");
+        assert_eq!(rest_max as f32, expected.candidates[30].logit);
+        let entropy = step["entropy_bits"].as_f64().expect("entropy_bits");
+        assert!((entropy - expected.entropy_bits).abs() < 1e-9);
         for (c, e) in step["candidates"]
             .as_array()
             .expect("c")
