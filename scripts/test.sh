@@ -5,6 +5,10 @@ cd "$(dirname "$0")/.."
 
 cargo test --workspace --all-targets
 
+# The browser engine: crates/wasm built for wasm32-unknown-unknown, checked against the native
+# engine in Node.js (tests/wasm).
+bash tests/wasm/run.sh
+
 # Browser tests of the page (tests/browser): Debian's chromium driven by playwright-core, never
 # a downloaded browser. Installs what they need when it is missing.
 if ! command -v chromium >/dev/null 2>&1; then

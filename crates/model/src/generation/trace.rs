@@ -8,6 +8,7 @@ use super::explain::{Candidate, StepExplanation};
 use super::generate::{GenerateOptions, Generator, Prefix};
 use super::sampling::Sampling;
 use crate::analysis::recorder::ResidNorms;
+use crate::compute::clock::Stopwatch;
 use crate::model::Model;
 use crate::tokenizer::{token_display, token_text};
 use crate::{Error, Result};
@@ -171,7 +172,7 @@ fn run(
             ids.len()
         )));
     }
-    let started = std::time::Instant::now();
+    let started = Stopwatch::start();
     let mut norms = ResidNorms::new(model.config().n_layer);
     let mut generator = match batcher {
         Some(batcher) => {
@@ -199,7 +200,7 @@ fn run(
         steps: out,
         sampling: options.sampling,
         seed: options.seed,
-        elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+        elapsed_ms: started.elapsed_ms(),
     };
     let (fed, state) = generator.into_prefix();
     Ok(Traced { trace, fed, state })

@@ -1,0 +1,78 @@
+//! The loaded model and the requests it answers, in the JSON of docs/api.md.
+
+use nexttoken_model::trace::ModelInfo;
+use nexttoken_model::{trace, GenerateOptions, Model, Sampling};
+use serde::Deserialize;
+use serde_json::json;
+
+/// One model, once loaded.
+#[derive(Default)]
+pub struct Engine {
+    model: Option<Model>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TraceRequest {
+    prompt: String,
+    #[serde(default = "one")]
+    steps: usize,
+    #[serde(default)]
+    sampling: Sampling,
+    #[serde(default)]
+    seed: u64,
+    #[serde(default = "thirty")]
+    top_n: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn thirty() -> usize {
+    30
+}
+
+impl Engine {
+    /// Replaces the model with one read from its `config.json` and safetensors bytes.
+    pub fn load(&mut self, name: &[u8], config: &[u8], weights: &[u8]) -> Result<(), String> {
+        let name = std::str::from_utf8(name).map_err(|e| format!("model name: {e}"))?;
+        let config = std::str::from_utf8(config).map_err(|e| format!("config.json: {e}"))?;
+        self.model = None; // its memory serves the next model
+        let model = Model::from_bytes(name, config, weights).map_err(|e| e.to_string())?;
+        self.model = Some(model);
+        Ok(())
+    }
+
+    /// The status and JSON answer to `path` with `body`.
+    pub fn request(&self, path: &[u8], body: &[u8]) -> (u32, String) {
+        let Some(model) = &self.model else {
+            return error(503, "no_model", "no model is loaded yet");
+        };
+        match path {
+            b"/api/model" => (200, json!(ModelInfo::of(model)).to_string()),
+            b"/api/trace" => match self.trace(model, body) {
+                Ok(answer) => (200, answer),
+                Err(message) => error(400, "bad_request", &message),
+            },
+            _ => error(404, "not_found", "no such route in the browser engine"),
+        }
+    }
+
+    fn trace(&self, model: &Model, body: &[u8]) -> Result<String, String> {
+        let req: TraceRequest = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+        req.sampling.validate(model.config().vocab_size)?;
+        let options = GenerateOptions {
+            sampling: req.sampling,
+            seed: req.seed,
+            top_n: req.top_n,
+        };
+        let trace = trace(model, &req.prompt, req.steps, options).map_err(|e| e.to_string())?;
+        serde_json::to_string(&trace).map_err(|e| e.to_string())
+    }
+}
+
+fn error(status: u32, code: &str, message: &str) -> (u32, String) {
+    let body = json!({ "error": { "code": code, "message": message } });
+    (status, body.to_string())
+}

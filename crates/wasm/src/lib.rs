@@ -1,0 +1,87 @@
+//! The engine for the browser: `nexttoken-model` compiled to WebAssembly behind a handful of
+//! plain `extern "C"` functions that take and give bytes (JSON, or a model's files). Their
+//! other side is `web/js/engine/wasm.js`; a Web Worker owns the instance, so one model and one
+//! call at a time.
+//!
+//! Buffers cross the boundary one way each: the page asks [`nt_alloc`] for room, writes its
+//! bytes there and hands the buffer to a call, which owns and frees it. Answers wait in one
+//! output buffer ([`nt_out_ptr`], [`nt_out_len`]) until the next call.
+
+mod engine;
+mod memory;
+
+pub use engine::Engine;
+pub use memory::{nt_alloc, nt_free, nt_out_len, nt_out_ptr};
+
+use std::cell::RefCell;
+
+use memory::{set_output, take};
+
+thread_local! {
+    static ENGINE: RefCell<Engine> = RefCell::new(Engine::default());
+}
+
+#[cfg(target_arch = "wasm32")]
+#[link(wasm_import_module = "env")]
+extern "C" {
+    /// The browser's clock (`performance.now`), for the traces' `elapsed_ms`.
+    fn nt_now() -> f64;
+}
+
+/// Loads a model from its `config.json` and `model.safetensors` (GPT-2's vocabulary);
+/// returns 0, or 1 with the error's message as the output.
+///
+/// # Safety
+/// Each pointer and length must come from [`nt_alloc`], and is not used again by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn nt_load(
+    name: *mut u8,
+    name_len: usize,
+    config: *mut u8,
+    config_len: usize,
+    weights: *mut u8,
+    weights_len: usize,
+) -> u32 {
+    set_up();
+    let (name, config) = (take(name, name_len), take(config, config_len));
+    let weights = take(weights, weights_len);
+    let loaded = ENGINE.with_borrow_mut(|engine| engine.load(&name, &config, &weights));
+    match loaded {
+        Ok(()) => 0,
+        Err(message) => {
+            set_output(message.into_bytes());
+            1
+        }
+    }
+}
+
+/// Answers one request of docs/api.md: `path` as the page would send it, `body` its JSON
+/// (empty for a GET). Returns the HTTP status; the output holds the JSON answer.
+///
+/// # Safety
+/// As for [`nt_load`].
+#[no_mangle]
+pub unsafe extern "C" fn nt_request(
+    path: *mut u8,
+    path_len: usize,
+    body: *mut u8,
+    body_len: usize,
+) -> u32 {
+    set_up();
+    let (path, body) = (take(path, path_len), take(body, body_len));
+    let (status, answer) = ENGINE.with_borrow(|engine| engine.request(&path, &body));
+    set_output(answer.into_bytes());
+    status
+}
+
+/// Once per instance: the clock, and a panic hook that leaves the message as the output, so
+/// the page can say what broke before the instance traps.
+fn set_up() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        #[cfg(target_arch = "wasm32")]
+        // SAFETY: an import without arguments that returns a number.
+        nexttoken_model::compute::clock::set_clock(|| unsafe { nt_now() });
+        std::panic::set_hook(Box::new(|info| set_output(info.to_string().into_bytes())));
+    });
+}

@@ -1,0 +1,59 @@
+// The JavaScript side of crates/wasm: the engine's plain WebAssembly exports as two calls,
+// load() and request(), with bytes and JSON crossing the boundary. Runs in a Web Worker (or
+// Node.js for the parity tests); nothing here touches the page.
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+// Compiles and starts an engine from the .wasm's bytes (or a Response, streamed).
+export async function instantiate(source) {
+  const imports = { env: { nt_now: () => performance.now() } };
+  const { instance } = source instanceof Response
+    ? await WebAssembly.instantiateStreaming(source, imports)
+    : await WebAssembly.instantiate(source, imports);
+  return new Engine(instance.exports);
+}
+
+class Engine {
+  constructor(exports) {
+    this.exports = exports;
+  }
+
+  // Copies bytes into a buffer the next call owns; returns [pointer, length].
+  put(bytes) {
+    const data = typeof bytes === 'string' ? encoder.encode(bytes) : bytes;
+    const ptr = this.exports.nt_alloc(data.length);
+    // The memory may have grown (and its old buffer been detached) in nt_alloc.
+    new Uint8Array(this.exports.memory.buffer, ptr, data.length).set(data);
+    return [ptr, data.length];
+  }
+
+  output() {
+    const { nt_out_ptr: ptr, nt_out_len: len, memory } = this.exports;
+    return decoder.decode(new Uint8Array(memory.buffer, ptr(), len()));
+  }
+
+  // A trap leaves the instance unusable: say what broke (the panic hook left it as output).
+  call(f) {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) throw new Error(`the engine stopped: ${this.output() || e.message}`);
+      throw e;
+    }
+  }
+
+  // Loads a model from its config.json text and model.safetensors bytes.
+  load(name, configText, weights) {
+    const args = [...this.put(name), ...this.put(configText), ...this.put(weights)];
+    if (this.call(() => this.exports.nt_load(...args)) !== 0) throw new Error(this.output());
+  }
+
+  // The answer to one API request, as the server would give it: { status, data }.
+  request(path, body) {
+    const json = body === undefined ? '' : JSON.stringify(body);
+    const args = [...this.put(path), ...this.put(json)];
+    const status = this.call(() => this.exports.nt_request(...args));
+    return { status, data: JSON.parse(this.output()) };
+  }
+}
