@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use nexttoken_model::trace::{ModelInfo, Step, TokenRef};
-use nexttoken_model::{trace, GenerateOptions, Model, Sampling};
+use nexttoken_model::{trace, GenerateOptions, KvCache, Model, ResidNorms, Sampling};
 use serde::{Deserialize, Serialize};
 
 use crate::server::assets::{Web, INDEX};
@@ -66,6 +66,9 @@ pub struct CompactStep {
     pub rest_max: Option<f32>,
     /// Entropy of the full temperature-1 distribution, in bits.
     pub entropy_bits: f64,
+    /// The chosen token's embedding norms and residual-stream column, as `/api/step` gives.
+    pub embedding: Embedding,
+    pub resid_norms: Vec<Vec<f32>>, // (n_layer + 1, 1)
 }
 
 #[derive(Debug, Serialize)]
@@ -94,6 +97,8 @@ pub fn curated(model: &Model, prompts: &[CuratedPrompt], steps: usize) -> Result
                 texts.insert(c.id, (c.text.clone(), c.display.clone()));
             }
         }
+        let columns = generated_columns(model, &token_ids, &t.steps)
+            .with_context(|| format!("recording the generated tokens of {:?}", p.label))?;
         runs.push(CuratedRun {
             label: p.label.clone(),
             prompt: p.prompt.clone(),
@@ -102,7 +107,7 @@ pub fn curated(model: &Model, prompts: &[CuratedPrompt], steps: usize) -> Result
             token_ids,
             tokens: t.tokens,
             resid_norms: t.resid_norms,
-            steps: t.steps.into_iter().map(compact).collect(),
+            steps: t.steps.into_iter().zip(columns).map(compact).collect(),
         });
     }
     Ok(Curated {
@@ -113,7 +118,27 @@ pub fn curated(model: &Model, prompts: &[CuratedPrompt], steps: usize) -> Result
     })
 }
 
-fn compact(step: Step) -> CompactStep {
+/// Each generated token's embedding norms and residual column, from one recorded run of the
+/// whole sequence (a position depends only on the tokens up to it).
+fn generated_columns(
+    model: &Model,
+    prompt: &[u32],
+    steps: &[Step],
+) -> Result<Vec<(Embedding, Vec<Vec<f32>>)>> {
+    let generated: Vec<u32> = steps.iter().map(|s| s.chosen.id).collect();
+    let sequence = [prompt, &generated].concat();
+    let mut norms = ResidNorms::new(model.config().n_layer);
+    let mut cache = KvCache::new(model.config());
+    model.gpt2.forward(&sequence, &mut cache, &mut norms)?;
+    Ok((prompt.len()..sequence.len())
+        .map(|pos| {
+            let column = norms.rows.iter().map(|row| vec![row[pos]]).collect();
+            (Embedding::at(model, &sequence[pos..=pos], pos), column)
+        })
+        .collect())
+}
+
+fn compact((step, (embedding, resid_norms)): (Step, (Embedding, Vec<Vec<f32>>))) -> CompactStep {
     // The top candidate's T=1 probability is exp(logit - lse), so lse = logit - ln(prob);
     // it is never zero, being the largest.
     let lse = step
@@ -135,6 +160,8 @@ fn compact(step: Step) -> CompactStep {
             .collect(),
         rest_max: step.candidates.get(CANDIDATES).map(|c| c.logit),
         entropy_bits: step.entropy_bits,
+        embedding,
+        resid_norms,
     }
 }
 

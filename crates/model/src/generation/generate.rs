@@ -25,10 +25,24 @@ pub struct StepResult {
     pub chosen: u32,
 }
 
-/// The state after some tokens: their keys and values, and the prediction after the last.
+/// The state after some tokens: their keys and values, and the prediction after the last
+/// (empty once cut back by [`Prefix::truncate`]).
 pub struct Prefix {
     pub cache: KvCache,
     pub logits: Vec<f32>, // (V,)
+}
+
+impl Prefix {
+    /// The state after the first `len` of its tokens (`len` below their number), for a
+    /// sequence that shares only those. Their prediction is not kept, so
+    /// [`Generator::resume`] runs at least one token after them.
+    pub fn truncate(mut self, len: usize) -> Prefix {
+        if len < self.cache.len() {
+            self.cache.truncate(len);
+            self.logits = Vec::new();
+        }
+        self
+    }
 }
 
 /// Generates one token at a time over a KV cache. Step `n` uses random draw `n`, so a
@@ -88,6 +102,11 @@ impl<'m> Generator<'m> {
                 "a state after {done} tokens cannot resume {} tokens",
                 tokens.len()
             )));
+        }
+        if done == tokens.len() && logits.is_empty() {
+            return Err(Error::Input(
+                "a state cut back without its prediction must run a token more".into(),
+            ));
         }
         if done < tokens.len() {
             logits = model
@@ -150,6 +169,28 @@ impl<'m> Generator<'m> {
             step,
             session: None,
         }
+    }
+
+    /// Runs the token chosen last now, recording its activations with `rec`, which comes
+    /// back (nothing runs when no token is waiting). A page that shows every position's
+    /// residual stream needs the chosen token's column at once; the next step then samples
+    /// without running the model.
+    /// A failure changes nothing, as in [`Generator::step`].
+    pub fn feed_pending<R: Recorder + 'static>(&mut self, mut rec: R) -> Result<R> {
+        let Some(last) = self.pending else {
+            return Ok(rec);
+        };
+        let cache = &mut self.state.cache;
+        self.state.logits = match &self.session {
+            Some(session) => {
+                let (logits, recorded) = session.forward_recorded(&[last], cache, rec)?;
+                rec = recorded;
+                logits
+            }
+            None => self.model.gpt2.forward(&[last], cache, &mut rec)?,
+        };
+        self.pending = None; // only once its logits are in
+        Ok(rec)
     }
 
     /// The tokens so far: prompt and generated.

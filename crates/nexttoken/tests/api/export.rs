@@ -6,7 +6,7 @@ use nexttoken::export::{
     MODE_META,
 };
 use nexttoken_model::{trace, GenerateOptions, Sampling};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::helpers::*;
 
@@ -50,6 +50,45 @@ fn the_five_curated_prompts_fit_in_150_kb() {
                 let id = c[0].as_u64().expect("id").to_string();
                 assert!(data["texts"][&id].is_array(), "texts has {id}");
             }
+        }
+    }
+}
+
+/// Each recorded step carries the chosen token's column, as the live `/api/step` answers it.
+#[tokio::test]
+async fn recorded_steps_carry_the_columns_a_live_step_gives() {
+    let prompts = embedded_prompts().expect("web/prompts.json");
+    let (data, _) = curated_json(&prompts[..1]);
+    let run = &data["prompts"][0];
+    let mut tokens = ids(&run["token_ids"]);
+    for (draw, step) in run["steps"].as_array().expect("steps").iter().enumerate() {
+        let request = json!({ "tokens": tokens, "draw": draw, "sampling": { "greedy": true } });
+        let live = post_ok(app(), "/api/step", request).await;
+        assert_eq!(live["step"]["chosen"]["id"], step["chosen"]["id"]);
+        for key in ["resid_norms", "embedding"] {
+            assert_close(&step[key], &live[key], key);
+        }
+        tokens = ids(&live["tokens"]);
+    }
+}
+
+fn assert_close(a: &Value, b: &Value, path: &str) {
+    match (a, b) {
+        (Value::Array(a), Value::Array(b)) => {
+            assert_eq!(a.len(), b.len(), "{path}");
+            a.iter().zip(b).for_each(|(a, b)| assert_close(a, b, path));
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            assert_eq!(a.len(), b.len(), "{path}");
+            a.iter()
+                .for_each(|(k, v)| assert_close(v, &b[k], &format!("{path}.{k}")));
+        }
+        _ => {
+            let (a, b) = (a.as_f64().expect("number"), b.as_f64().expect("number"));
+            assert!(
+                (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
+                "{path}: {a} vs {b}"
+            );
         }
     }
 }

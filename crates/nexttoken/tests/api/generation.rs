@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use nexttoken::server::{router, AppState, Limits};
 use nexttoken_model::generate::explain_logits;
-use nexttoken_model::{trace, GenerateOptions, KvCache, NoRecorder, Sampling};
+use nexttoken_model::{trace, GenerateOptions, KvCache, NoRecorder, ResidNorms, Sampling};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -203,6 +203,11 @@ fn router_of(state: &Arc<AppState>) -> axum::Router {
 /// numbers agree to float rounding (a full prefill and a KV-cache step use different kernels).
 fn same_step(got: &Value, want: &Value, draw: usize) {
     assert_eq!(got["chosen"], want["chosen"], "step {draw}");
+    same_candidates(got, want, draw);
+}
+
+/// The same distribution, within float rounding, whichever token was then taken.
+fn same_candidates(got: &Value, want: &Value, draw: usize) {
     assert_eq!(got["nucleus_size"], want["nucleus_size"], "step {draw}");
     let (got, want) = (
         got["candidates"].as_array().unwrap(),
@@ -287,9 +292,10 @@ fn assert_close(a: &Value, b: &Value, path: &str) {
     }
 }
 
-/// `/api/step` keeps the state after each step's tokens: the next step runs only the token
-/// added, a branch at the same place runs nothing, and the answers are those of a server that
-/// starts from scratch (within float rounding).
+/// `/api/step` keeps the state after each step's tokens and the token it chose: the next step
+/// runs nothing before sampling, a branch at the same place reuses all but the last sent
+/// token, and the answers are those of a server that starts from scratch (within float
+/// rounding).
 #[tokio::test]
 async fn steps_continue_from_the_state_the_last_step_left() {
     let state = state();
@@ -304,13 +310,24 @@ async fn steps_continue_from_the_state_the_last_step_left() {
         same_step(&kept["step"], &fresh["step"], draw);
         assert_eq!(
             state.loaded().kv.positions(),
-            tokens.len(),
-            "the state after the sent tokens"
+            tokens.len() + 1,
+            "the state after the sent tokens and the chosen one"
         );
-        // Taking another candidate at the same place reuses that state's logits as they are.
+        // Taking another candidate at the same place cuts that state back to the sent tokens.
+        let hits = state.loaded().kv.hits();
         request["force"] = kept["step"]["candidates"][1]["id"].clone();
         let branch = post_ok(router_of(&state), "/api/step", request).await;
-        assert_eq!(branch["step"]["candidates"], kept["step"]["candidates"]);
+        assert_eq!(
+            state.loaded().kv.hits(),
+            hits + 1,
+            "the branch reused a state"
+        );
+        same_candidates(&branch["step"], &kept["step"], draw);
+        assert_eq!(
+            branch["step"]["chosen"]["id"],
+            kept["step"]["candidates"][1]["id"]
+        );
+        assert_eq!(state.loaded().kv.positions(), tokens.len() + 1);
         tokens = kept["tokens"]
             .as_array()
             .expect("tokens")
@@ -346,4 +363,48 @@ async fn the_step_after_a_trace_continues_its_state() {
     assert_eq!(state.loaded().kv.hits(), 1);
     let fresh = post_ok(app(), "/api/step", request).await;
     same_step(&kept["step"], &fresh["step"], 2);
+}
+
+/// Each step also answers with the chosen token's embedding norms and residual column: the
+/// values a recorded run of the whole sequence gives at that position.
+#[tokio::test]
+async fn a_step_adds_the_chosen_tokens_column() {
+    let state = state();
+    let mut tokens = model().tokenizer.encode(PROMPT);
+    let m = model();
+    let (w, c) = (&m.gpt2.weights, m.config().n_embd);
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let close = |a: &Value, b: f32| {
+        let a = a.as_f64().expect("a number");
+        (a - b as f64).abs() <= 1e-4 * (1.0 + b.abs() as f64)
+    };
+    for draw in 0..3 {
+        let request = json!({ "tokens": tokens, "draw": draw, "sampling": sampled(), "seed": 1 });
+        let body = post_ok(router_of(&state), "/api/step", request).await;
+        tokens = ids(&body["tokens"]).into_iter().map(|t| t as u32).collect();
+        let (pos, id) = (tokens.len() - 1, *tokens.last().expect("a token") as usize);
+        let mut whole = ResidNorms::new(m.config().n_layer);
+        let mut cache = KvCache::new(m.config());
+        m.gpt2
+            .forward(&tokens, &mut cache, &mut whole)
+            .expect("forward");
+        let column = body["resid_norms"].as_array().expect("resid_norms");
+        assert_eq!(column.len(), m.config().n_layer + 1);
+        for (row, want) in column.iter().zip(&whole.rows) {
+            assert_eq!(row.as_array().map(Vec::len), Some(1));
+            assert!(
+                close(&row[0], want[pos]),
+                "step {draw}: {row} vs {}",
+                want[pos]
+            );
+        }
+        assert!(close(
+            &body["embedding"]["tok_norms"][0],
+            norm(&w.wte[id * c..(id + 1) * c])
+        ));
+        assert!(close(
+            &body["embedding"]["pos_norms"][0],
+            norm(&w.wpe[pos * c..(pos + 1) * c])
+        ));
+    }
 }

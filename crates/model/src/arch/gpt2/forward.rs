@@ -85,6 +85,19 @@ impl KvCache {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+
+    /// Keeps the first `len` positions (all of them when `len` is larger): a position's keys
+    /// and values depend only on the tokens up to it, so they stay exact for any sequence
+    /// that starts with those tokens.
+    pub fn truncate(&mut self, len: usize) {
+        let len = len.min(self.len);
+        let held = self.len.max(1);
+        for rows in self.keys.iter_mut().chain(self.values.iter_mut()) {
+            let c = rows.len() / held;
+            rows.truncate(len * c); // (len, C)
+        }
+        self.len = len;
+    }
 }
 
 impl Gpt2 {

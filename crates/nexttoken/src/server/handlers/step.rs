@@ -1,16 +1,18 @@
 //! `POST /api/step`: one token more after `tokens`, sampled with draw `draw` (or forced), so
 //! stepping one at a time replays `/api/trace` exactly and a branch starts anywhere. The
-//! state after each step's tokens is kept (`KvStore`), so the next step runs one token.
+//! chosen token runs at once, recorded, so the page shows its column in every stage; the state
+//! after it is kept (`KvStore`), so the next step samples without running the model.
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
 use nexttoken_model::trace::Step;
-use nexttoken_model::{Generator, NoRecorder, Sampling};
+use nexttoken_model::{Generator, NoRecorder, ResidNorms, Sampling};
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 
+use crate::server::embedding::Embedding;
 use crate::server::errors::ApiError;
 use crate::server::extract::ApiJson;
 use crate::server::limits::{self, present, MAX_SAFE_INTEGER};
@@ -37,6 +39,10 @@ pub struct StepRequest {
 pub struct StepResponse {
     step: Step,
     tokens: Vec<u32>,
+    /// The chosen token's embedding norms and residual-stream column, as `/api/trace` gives
+    /// them for the prompt: one position.
+    embedding: Embedding,
+    resid_norms: Vec<Vec<f32>>, // (n_layer + 1, 1)
 }
 
 pub async fn step(
@@ -65,11 +71,14 @@ pub async fn step(
                 None => Generator::new(&model, tokens, draw, options, &mut NoRecorder)?,
             };
             let result = generator.step(force)?;
+            let norms = generator.feed_pending(ResidNorms::new(model.config().n_layer))?;
             let tokens = generator.tokens().to_vec();
             let (fed, prefix) = generator.into_prefix();
             loaded.kv.put(fed, prefix);
             Ok(StepResponse {
                 step: Step::new(&model, result.explanation, result.chosen),
+                embedding: Embedding::at(&model, &[result.chosen], tokens.len() - 1),
+                resid_norms: norms.rows,
                 tokens,
             })
         })
