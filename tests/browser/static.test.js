@@ -70,6 +70,15 @@ describe('static export', () => {
     for (let i = 0; i < run.steps.length; i += 1) await step();
     assert.deepEqual(await generatedIds(page), run.steps.map((s) => s.chosen.id));
     assert.equal(await generated(page), run.steps.map((s) => s.chosen.text).join(''));
+    // The recorded tokens flow through the stages with their recorded columns.
+    assert.equal(await byTestId(page, 'token-chip').count(), run.token_ids.length + run.steps.length);
+    const lastRow = await byTestId(page, 'layer-strip').last().locator('.hm-cell').evaluateAll((cells) => cells.map((c) => c.title));
+    assert.equal(lastRow.length, run.token_ids.length + run.steps.length);
+    run.steps.forEach((s, k) => {
+      const shown = Number(lastRow[run.token_ids.length + k].split(': ').at(-1));
+      const want = s.resid_norms.at(-1)[0];
+      assert.ok(Math.abs(shown - want) <= 0.01 * Math.max(1, want), `generated ${k}: ${shown} vs ${want}`);
+    });
     assert.ok(await byTestId(page, 'step-button').isDisabled());
     await byTestId(page, 'back-button').click();
     await idle(page);

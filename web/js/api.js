@@ -42,6 +42,9 @@ export async function request(url, body) {
   return { data, roundTripMs: performance.now() - started };
 }
 
+// A chosen token's embedding norms and residual column, as /api/step and the recording give them.
+const column = ({ embedding, resid_norms: residNorms }) => ({ embedding, residNorms });
+
 const requestBody = (settings) => ({ sampling: settings.sampling, seed: settings.seed, top_n: TOP_N });
 
 function liveSource(model, prompts) {
@@ -79,7 +82,7 @@ function liveSource(model, prompts) {
       const body = { tokens, draw, ...requestBody(settings), force };
       const { data, roundTripMs } = await request('/api/step', body);
       const { chosen, ...explanation } = data.step;
-      return { explanation, chosen, roundTripMs };
+      return { explanation, chosen, column: column(data), roundTripMs };
     },
     async distribution(tokens, settings) {
       const body = { tokens, sampling: settings.sampling, top_n: TOP_N };
@@ -120,7 +123,7 @@ function staticSource(data) {
       if (force != null && force !== step.chosen.id) {
         throw new Error('Taking a different token needs the server (nexttoken serve): the recording only has the tokens it took.');
       }
-      return { explanation: approximate(step, data, settings.sampling), chosen: step.chosen };
+      return { explanation: approximate(step, data, settings.sampling), chosen: step.chosen, column: column(step) };
     },
     async distribution(tokens, settings) {
       const draw = tokens.length - current.token_ids.length;

@@ -103,12 +103,22 @@ async function runPrompt(prompt) {
   while (ui.busy) await sleep(50); // let a step in flight land first, so the run is not dropped
   return act(async () => {
     const run = await session.start(prompt, readSettings());
-    renderTokens(byId('tokens'), byId('token-count'), run);
-    renderEmbeddings(byId('embeddings'), run, source.model);
-    renderResidual(byId('residual'), run);
     renderTiming({ ...run, what: 'Prompt' });
-    views.update();
   });
+}
+
+// The stages that show every position follow the sequence: the prompt's tokens, then each
+// generated one. Drawn again only when the sequence itself changed.
+let drawnRun = null;
+function renderSequence() {
+  const { run } = session;
+  if (run === drawnRun) return;
+  drawnRun = run;
+  if (!run) return;
+  renderTokens(byId('tokens'), byId('token-count'), run);
+  renderEmbeddings(byId('embeddings'), run, source.model);
+  renderResidual(byId('residual'), run);
+  views.update();
 }
 
 // Everything on screen came from the old model, so the prompt runs again on the new one.
@@ -193,6 +203,7 @@ async function refresh() {
 function render() {
   document.body.dataset.state = ui.busy || ui.playing || ui.refreshing ? 'busy' : 'idle';
   if (!session?.run) return;
+  renderSequence();
   const step = canStep();
   renderOutput(session);
   renderTimeline(session, { canStep: step, onSelect: select });

@@ -7,33 +7,54 @@ export const settingsKey = (settings) => JSON.stringify(settings.sampling);
 export class Session {
   constructor(source) {
     this.source = source;
-    this.run = null;
-    this.steps = []; // { explanation, key, chosen }
+    this.origin = null; // the prompt's run, as the source answered it
+    this.steps = []; // { explanation, key, chosen, column }
     this.next = null; // { explanation, key } once known
     this.view = 0;
     this.version = 0; // bumped by every change, so a late answer for an old state is dropped
+    this.whole = null; // `run`, kept until the sequence changes
+  }
+
+  // The whole sequence, prompt then generated tokens, as every stage and view draws it:
+  // { prompt, promptTokens, tokens, tokenIds, embedding: { tok_norms, pos_norms },
+  //   residNorms: (n_layer + 1) × positions, elapsedMs, roundTripMs }. `promptTokens` is the
+  // boundary: positions from it on were generated. The same object until the sequence changes.
+  get run() {
+    if (!this.origin) return null;
+    if (!this.whole) this.whole = wholeSequence(this.origin, this.steps);
+    return this.whole;
   }
 
   prefix(pos) {
-    return [...this.run.tokenIds, ...this.steps.slice(0, pos).map((s) => s.chosen.id)];
+    return [...this.origin.tokenIds, ...this.steps.slice(0, pos).map((s) => s.chosen.id)];
   }
 
   entry(pos) {
     return pos < this.steps.length ? this.steps[pos] : this.next;
   }
 
-  changed() {
+  changed({ sequence = false } = {}) {
     this.version += 1;
+    if (sequence) this.whole = null;
   }
 
   async start(prompt, settings) {
-    const run = await this.source.run(prompt, settings);
-    this.run = run;
+    const origin = await this.source.run(prompt, settings);
+    this.origin = origin;
     this.steps = [];
-    this.next = { explanation: run.next, key: settingsKey(settings) };
+    this.next = { explanation: origin.next, key: settingsKey(settings) };
     this.view = 0;
-    this.changed();
-    return run;
+    this.changed({ sequence: true });
+    return this.run;
+  }
+
+  // Forgets the run: nothing on screen may describe a prompt that is no longer the one asked for.
+  clear() {
+    this.origin = null;
+    this.steps = [];
+    this.next = null;
+    this.view = 0;
+    this.changed({ sequence: true });
   }
 
   // Appends one token, sampled with draw index = tokens generated so far (as the server's trace).
@@ -45,10 +66,11 @@ export class Session {
   async take(pos, force, settings) {
     const result = await this.source.step(this.prefix(pos), pos, settings, force);
     this.steps.length = pos;
-    this.steps.push({ explanation: result.explanation, key: settingsKey(settings), chosen: result.chosen });
+    const { explanation, chosen, column } = result;
+    this.steps.push({ explanation, key: settingsKey(settings), chosen, column });
     this.next = null;
     this.view = pos;
-    this.changed();
+    this.changed({ sequence: true });
     return result;
   }
 
@@ -57,7 +79,7 @@ export class Session {
     const last = this.steps.pop();
     this.next = { explanation: last.explanation, key: last.key };
     this.view = this.steps.length;
-    this.changed();
+    this.changed({ sequence: true });
   }
 
   select(pos) {
@@ -78,4 +100,23 @@ export class Session {
     this.changed();
     return true;
   }
+}
+
+// Each step carries its chosen token's column (`{ embedding, residNorms }`, one position, as
+// the source answered it); appended after the prompt's, they describe the whole sequence.
+function wholeSequence(origin, steps) {
+  const columns = steps.map((s) => s.column);
+  return {
+    prompt: origin.prompt,
+    promptTokens: origin.tokens.length,
+    tokens: [...origin.tokens, ...steps.map((s) => s.chosen)],
+    tokenIds: [...origin.tokenIds, ...steps.map((s) => s.chosen.id)],
+    embedding: {
+      tok_norms: [...origin.embedding.tok_norms, ...columns.flatMap((c) => c.embedding.tok_norms)],
+      pos_norms: [...origin.embedding.pos_norms, ...columns.flatMap((c) => c.embedding.pos_norms)],
+    },
+    residNorms: origin.residNorms.map((row, r) => [...row, ...columns.flatMap((c) => c.residNorms[r])]),
+    elapsedMs: origin.elapsedMs,
+    roundTripMs: origin.roundTripMs,
+  };
 }
