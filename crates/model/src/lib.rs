@@ -20,20 +20,20 @@ pub mod model;
 pub mod tokenizer;
 
 // The rooms' modules under their short names, as other crates know them.
-pub use analysis::{heads, lens, recorder};
-pub use arch::gpt2::{config, forward, weights};
+pub use analysis::{embedding, heads, lens, recorder};
 pub use compute::{kernels, ops, pool};
 pub use generation::{batcher, explain, generate, sampling, trace};
 
-pub use batcher::Batcher;
+pub use arch::gpt2::config::Config;
+pub use arch::gpt2::forward::Gpt2;
+pub use arch::gpt2::weights::Weights;
+pub use arch::{Architecture, Dims, KvCache, Sequence};
+pub use batcher::{Batcher, Session};
 pub use compute::buf::{Buf, DType, Data};
-pub use config::Config;
 pub use error::{Error, Result};
-pub use forward::{Gpt2, KvCache, Sequence};
 pub use generate::{GenerateOptions, Generator, Prefix};
-pub use model::Model;
+pub use model::{Forward, Model};
 pub use recorder::{ActivationCache, NoRecorder, Recorder, ResidNorms};
 pub use sampling::Sampling;
 pub use tokenizer::Tokenizer;
-pub use trace::{trace, trace_batched, trace_while, Trace};
-pub use weights::Weights;
+pub use trace::{trace, trace_while, trace_with, Trace, Traced};

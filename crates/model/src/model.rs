@@ -1,10 +1,15 @@
-//! A loadable model: GPT-2 weights plus the tokenizer that goes with them.
+//! A loadable model: an architecture's weights plus the tokenizer that goes with them; and
+//! [`Forward`], the one seam through which generation, the trace, analysis and the server run
+//! it.
 
 use std::path::Path;
+use std::sync::Arc;
 
+use crate::analysis::recorder::Recorder;
 use crate::arch::gpt2::config::Config;
 use crate::arch::gpt2::forward::Gpt2;
 use crate::arch::gpt2::weights::Weights;
+use crate::arch::{Architecture, Dims, KvCache};
 use crate::compute::buf::DType;
 use crate::tokenizer::Tokenizer;
 use crate::{Error, Result};
@@ -12,8 +17,25 @@ use crate::{Error, Result};
 pub struct Model {
     /// What the user asked for (`gpt2`, a path, ...), shown on the page and in traces.
     pub name: String,
-    pub gpt2: Gpt2,
+    pub arch: Box<dyn Architecture>,
     pub tokenizer: Tokenizer,
+}
+
+/// How a model is run: a [`Model`] runs a pass at once on the caller's thread; a
+/// [`crate::batcher::Session`] runs it in a batch with other generations' passes. Whoever
+/// runs passes (a generator, a trace, a view) takes any `Forward` and never asks which.
+pub trait Forward {
+    /// The model the passes run on.
+    fn model(&self) -> &Model;
+
+    /// Runs `tokens` after the positions already in `cache` and returns the logits (V,) of
+    /// the last; `rec` sees the activations of the new positions.
+    fn forward(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+        rec: &mut dyn Recorder,
+    ) -> Result<Vec<f32>>;
 }
 
 impl Model {
@@ -68,13 +90,24 @@ impl Model {
         }
         Ok(Model {
             name: name.to_string(),
-            gpt2: Gpt2::new(config, weights),
+            arch: Box::new(Gpt2::new(config, weights)),
             tokenizer,
         })
     }
 
-    pub fn config(&self) -> &Config {
-        &self.gpt2.config
+    /// The hyperparameters every architecture shares.
+    pub fn config(&self) -> &Dims {
+        self.arch.dims()
+    }
+
+    /// Runs `tokens` after the positions in `cache`: the logits (V,) of the last.
+    pub fn forward(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+        rec: &mut dyn Recorder,
+    ) -> Result<Vec<f32>> {
+        self.arch.forward(tokens, cache, rec)
     }
 
     /// Encodes a prompt, refusing one that is empty or longer than the context.
@@ -93,5 +126,50 @@ impl Model {
             )));
         }
         Ok(ids)
+    }
+}
+
+impl Forward for Model {
+    fn model(&self) -> &Model {
+        self
+    }
+
+    fn forward(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+        rec: &mut dyn Recorder,
+    ) -> Result<Vec<f32>> {
+        Model::forward(self, tokens, cache, rec)
+    }
+}
+
+impl<F: Forward + ?Sized> Forward for &F {
+    fn model(&self) -> &Model {
+        (**self).model()
+    }
+
+    fn forward(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+        rec: &mut dyn Recorder,
+    ) -> Result<Vec<f32>> {
+        (**self).forward(tokens, cache, rec)
+    }
+}
+
+impl<F: Forward + ?Sized> Forward for Arc<F> {
+    fn model(&self) -> &Model {
+        (**self).model()
+    }
+
+    fn forward(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+        rec: &mut dyn Recorder,
+    ) -> Result<Vec<f32>> {
+        (**self).forward(tokens, cache, rec)
     }
 }

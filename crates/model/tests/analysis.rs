@@ -61,7 +61,6 @@ fn logit_lens_matches_transformers() {
         ("blocks.1.hook_resid_post", 0)
     );
     let logits = model
-        .gpt2
         .forward(
             &prompt(&g),
             &mut KvCache::new(model.config()),
@@ -82,7 +81,6 @@ fn full_patterns(model: &Model, tokens: &[u32]) -> ActivationCache {
     let mut cache =
         ActivationCache::only(&["blocks.0.attn.hook_pattern", "blocks.1.attn.hook_pattern"]);
     model
-        .gpt2
         .forward(tokens, &mut KvCache::new(model.config()), &mut cache)
         .unwrap();
     cache

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Barrier};
 
 use nexttoken_model::{
-    ActivationCache, Batcher, GenerateOptions, Generator, Gpt2, KvCache, Model, NoRecorder,
+    ActivationCache, Batcher, Forward, GenerateOptions, Generator, KvCache, Model, NoRecorder,
     Recorder, Sampling, Sequence,
 };
 
@@ -36,11 +36,11 @@ fn prompts() -> Vec<Vec<u32>> {
 }
 
 /// Greedy continuations of every prompt, one sequence at a time: (logits per step, tokens).
-fn one_at_a_time(model: &Gpt2, steps: usize) -> Vec<Vec<Vec<f32>>> {
+fn one_at_a_time(model: &Model, steps: usize) -> Vec<Vec<Vec<f32>>> {
     prompts()
         .iter()
         .map(|prompt| {
-            let mut cache = KvCache::new(&model.config);
+            let mut cache = KvCache::new(model.config());
             let mut logits = model.forward(prompt, &mut cache, &mut NoRecorder).unwrap();
             let mut all = vec![logits.clone()];
             for _ in 0..steps {
@@ -56,20 +56,20 @@ fn one_at_a_time(model: &Gpt2, steps: usize) -> Vec<Vec<Vec<f32>>> {
 #[test]
 #[allow(clippy::needless_range_loop)] // `step` indexes every sequence's logits
 fn batched_prefill_and_lockstep_decoding_match_single_sequences() {
-    let model = tiny().gpt2;
+    let model = tiny();
     let steps = 10;
     let want = one_at_a_time(&model, steps);
     let prompts = prompts();
     let mut caches: Vec<KvCache> = prompts
         .iter()
-        .map(|_| KvCache::new(&model.config))
+        .map(|_| KvCache::new(model.config()))
         .collect();
     let mut batch: Vec<Sequence> = prompts
         .iter()
         .zip(caches.iter_mut())
         .map(|(p, cache)| Sequence::new(p, cache))
         .collect();
-    let mut logits = model.forward_batch(&mut batch).unwrap();
+    let mut logits = model.arch.forward_batch(&mut batch).unwrap();
     let mut worst = 0.0f32;
     for step in 0..=steps {
         for (i, l) in logits.iter().enumerate() {
@@ -84,7 +84,7 @@ fn batched_prefill_and_lockstep_decoding_match_single_sequences() {
             .zip(caches.iter_mut())
             .map(|(t, cache)| Sequence::new(t, cache))
             .collect();
-        logits = model.forward_batch(&mut batch).unwrap();
+        logits = model.arch.forward_batch(&mut batch).unwrap();
     }
     println!("batched vs one at a time: max |logit diff| = {worst:e}");
     assert!(worst <= TOLERANCE, "{worst:e}");
@@ -96,14 +96,14 @@ fn batched_prefill_and_lockstep_decoding_match_single_sequences() {
 
 #[test]
 fn a_bad_sequence_fails_the_batch_before_any_cache_changes() {
-    let model = tiny().gpt2;
-    let (mut a, mut b) = (KvCache::new(&model.config), KvCache::new(&model.config));
-    let bad = [model.config.vocab_size as u32];
+    let model = tiny();
+    let (mut a, mut b) = (KvCache::new(model.config()), KvCache::new(model.config()));
+    let bad = [model.config().vocab_size as u32];
     let mut batch = [Sequence::new(&[1, 2], &mut a), Sequence::new(&bad, &mut b)];
-    let err = model.forward_batch(&mut batch).unwrap_err();
+    let err = model.arch.forward_batch(&mut batch).unwrap_err();
     assert!(err.to_string().contains("outside the vocabulary"), "{err}");
     assert!(a.is_empty() && b.is_empty());
-    assert!(model.forward_batch(&mut []).unwrap().is_empty());
+    assert!(model.arch.forward_batch(&mut []).unwrap().is_empty());
 }
 
 /// Steps of `prompt` by a generator, batched or alone: (chosen ids, every candidate's logit).
@@ -120,21 +120,26 @@ fn generate(
         top_n: 5,
     };
     ready.wait(); // every generation starts together: the batches can hold them all
-    let mut generator = match batcher {
+    let tokens = prompt.to_vec();
+    match batcher {
         Some(b) => {
-            Generator::in_batches(b, prompt.to_vec(), 0, options, NoRecorder)
-                .unwrap()
-                .0
+            let session = b.session();
+            run_steps(
+                &mut Generator::new(session, tokens, 0, options, &mut NoRecorder).unwrap(),
+                8,
+            )
         }
-        None => Generator::new(model, prompt.to_vec(), 0, options, &mut NoRecorder).unwrap(),
-    };
-    run_steps(&mut generator, 8)
+        None => run_steps(
+            &mut Generator::new(model, tokens, 0, options, &mut NoRecorder).unwrap(),
+            8,
+        ),
+    }
 }
 
 #[test]
 fn generations_through_a_batcher_match_generations_alone() {
     let model = Arc::new(tiny());
-    let batcher = Batcher::new(Arc::clone(&model)).unwrap();
+    let batcher = Batcher::new(Arc::clone(&model));
     let samplings = [
         Sampling::greedy(),
         Sampling {
@@ -174,21 +179,21 @@ fn generations_through_a_batcher_match_generations_alone() {
 
 #[test]
 fn each_recorder_in_a_batch_sees_its_own_sequence() {
-    let model = tiny().gpt2;
+    let model = tiny();
     let prompts = prompts();
     let alone: Vec<ActivationCache> = prompts
         .iter()
         .map(|p| {
             let mut rec = ActivationCache::all();
             model
-                .forward(p, &mut KvCache::new(&model.config), &mut rec)
+                .forward(p, &mut KvCache::new(model.config()), &mut rec)
                 .unwrap();
             rec
         })
         .collect();
     let mut caches: Vec<KvCache> = prompts
         .iter()
-        .map(|_| KvCache::new(&model.config))
+        .map(|_| KvCache::new(model.config()))
         .collect();
     let mut recs: Vec<ActivationCache> = prompts.iter().map(|_| ActivationCache::all()).collect();
     let mut batch: Vec<Sequence> = prompts
@@ -201,7 +206,7 @@ fn each_recorder_in_a_batch_sees_its_own_sequence() {
             rec: Some(rec as &mut dyn Recorder),
         })
         .collect();
-    model.forward_batch(&mut batch).unwrap();
+    model.arch.forward_batch(&mut batch).unwrap();
     for (got, want) in recs.iter().zip(&alone) {
         let names =
             |c: &ActivationCache| c.entries.iter().map(|a| a.name.clone()).collect::<Vec<_>>();
@@ -213,20 +218,61 @@ fn each_recorder_in_a_batch_sees_its_own_sequence() {
     }
 }
 
+/// A session's recorder stays on its own thread; the batch relays what it asks for, in order.
+#[test]
+fn a_recorder_through_a_session_sees_what_it_sees_alone() {
+    let model = Arc::new(tiny());
+    let batcher = Batcher::new(Arc::clone(&model));
+    let prompt = &prompts()[0];
+    let names = [
+        "blocks.1.hook_resid_pre",
+        "blocks.0.attn.hook_pattern",
+        "logits",
+    ];
+    let (mut alone, mut relayed) = (ActivationCache::only(&names), ActivationCache::only(&names));
+    let want = model
+        .forward(prompt, &mut KvCache::new(model.config()), &mut alone)
+        .unwrap();
+    let mut cache = KvCache::new(model.config());
+    let got = batcher
+        .session()
+        .forward(prompt, &mut cache, &mut relayed)
+        .unwrap();
+    assert_eq!(got, want);
+    assert_eq!(cache.len(), prompt.len());
+    let order = |c: &ActivationCache| c.entries.iter().map(|a| a.name.clone()).collect::<Vec<_>>();
+    assert_eq!(order(&relayed), order(&alone));
+    assert_eq!(relayed.entries.len(), names.len());
+    for (g, w) in relayed.entries.iter().zip(&alone.entries) {
+        assert_eq!((&g.shape, &g.data), (&w.shape, &w.data), "{}", g.name);
+    }
+}
+
 #[test]
 fn a_bad_pass_fails_alone_and_its_batch_mates_still_run() {
     let model = Arc::new(tiny());
-    let batcher = Batcher::new(Arc::clone(&model)).unwrap();
+    let batcher = Batcher::new(Arc::clone(&model));
     let (good, bad) = (batcher.session(), batcher.session()); // a batch waits for both
     let mut want_cache = KvCache::new(model.config());
     let want = model
-        .gpt2
         .forward(&[464, 3290], &mut want_cache, &mut NoRecorder)
         .unwrap();
     let vocab = model.config().vocab_size as u32;
     let (got, err) = std::thread::scope(|s| {
-        let got = s.spawn(|| good.forward(&[464, 3290], &mut KvCache::new(model.config())));
-        let err = s.spawn(|| bad.forward(&[1, vocab], &mut KvCache::new(model.config())));
+        let got = s.spawn(|| {
+            good.forward(
+                &[464, 3290],
+                &mut KvCache::new(model.config()),
+                &mut NoRecorder,
+            )
+        });
+        let err = s.spawn(|| {
+            bad.forward(
+                &[1, vocab],
+                &mut KvCache::new(model.config()),
+                &mut NoRecorder,
+            )
+        });
         (got.join().unwrap(), err.join().unwrap())
     });
     assert_eq!(got.unwrap(), want);
@@ -243,14 +289,14 @@ fn a_bad_pass_fails_alone_and_its_batch_mates_still_run() {
 #[test]
 fn a_session_after_its_batcher_is_dropped_fails() {
     let model = Arc::new(tiny());
-    let batcher = Batcher::new(Arc::clone(&model)).unwrap();
+    let batcher = Batcher::new(Arc::clone(&model));
     let session = batcher.session();
     drop(batcher);
     let (done, result) = std::sync::mpsc::channel();
     let config = model.config().clone();
     std::thread::spawn(move || {
         let mut cache = KvCache::new(&config);
-        let out = session.forward(&[464], &mut cache);
+        let out = session.forward(&[464], &mut cache, &mut NoRecorder);
         let _ = done.send((out.map(|_| ()), cache));
     });
     // Generous for a loaded machine: an answer comes at once, a hang never.
@@ -258,8 +304,5 @@ fn a_session_after_its_batcher_is_dropped_fails() {
         .recv_timeout(std::time::Duration::from_secs(60))
         .expect("the session blocked");
     assert!(out.unwrap_err().to_string().contains("stopped"));
-    model
-        .gpt2
-        .forward(&[464], &mut cache, &mut NoRecorder)
-        .unwrap();
+    model.forward(&[464], &mut cache, &mut NoRecorder).unwrap();
 }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use nexttoken_model::{Config, DType, Gpt2, KvCache, NoRecorder, Weights};
+use nexttoken_model::{Architecture, Config, DType, Gpt2, KvCache, NoRecorder, Weights};
 
 /// Bounds on |logit(16-bit) - logit(f32)|.
 fn tolerance(dtype: DType) -> f32 {
@@ -26,7 +26,7 @@ fn model(dir: &Path, dtype: DType) -> Gpt2 {
 
 /// Logits of a prompt and of three cached decode steps after it.
 fn logits(m: &Gpt2, prompt: &[u32]) -> Vec<Vec<f32>> {
-    let mut cache = KvCache::new(&m.config);
+    let mut cache = KvCache::new(m.dims());
     let mut out = vec![m.forward(prompt, &mut cache, &mut NoRecorder).unwrap()];
     for token in [11, 2000, 50000] {
         out.push(m.forward(&[token], &mut cache, &mut NoRecorder).unwrap());

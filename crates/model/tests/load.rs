@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use nexttoken_model::{Config, Error, Gpt2, KvCache, Model, NoRecorder, Weights};
+use nexttoken_model::{Config, Error, KvCache, Model, NoRecorder, Weights};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
@@ -90,7 +90,6 @@ fn rounded(
 fn logits(dir: &Path) -> Vec<f32> {
     let model = Model::load(dir, "test").unwrap();
     model
-        .gpt2
         .forward(
             &[464, 1578, 1829],
             &mut KvCache::new(model.config()),
@@ -236,7 +235,6 @@ fn a_bad_config_is_named() {
 #[test]
 fn the_forward_pass_refuses_bad_input() {
     let model = Model::load(&fixture(), "test").unwrap();
-    let gpt2: &Gpt2 = &model.gpt2;
     let mut cache = KvCache::new(model.config());
     for (tokens, want) in [
         (vec![], "at least one token"),
@@ -246,7 +244,7 @@ fn the_forward_pass_refuses_bad_input() {
             "65 tokens do not fit in the context of 64 positions",
         ),
     ] {
-        let err = gpt2
+        let err = model
             .forward(&tokens, &mut cache, &mut NoRecorder)
             .unwrap_err();
         assert!(
@@ -266,7 +264,6 @@ fn a_model_in_memory_loads_like_one_on_disk() {
     let bytes = std::fs::read(fixture().join("model.safetensors")).unwrap();
     let model = Model::from_bytes("embedded", &config, &bytes).unwrap();
     let got = model
-        .gpt2
         .forward(
             &[464, 1578, 1829],
             &mut KvCache::new(model.config()),

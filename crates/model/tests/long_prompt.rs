@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use nexttoken_model::{ActivationCache, Gpt2, KvCache, Model};
+use nexttoken_model::{ActivationCache, KvCache, Model};
 
 mod common;
 
@@ -18,8 +18,8 @@ fn model() -> Model {
     Model::load(&dir, "sotu-tiny").unwrap()
 }
 
-fn recorder(gpt2: &Gpt2) -> ActivationCache {
-    let mut names: Vec<String> = (0..gpt2.config.n_layer)
+fn recorder(model: &Model) -> ActivationCache {
+    let mut names: Vec<String> = (0..model.config().n_layer)
         .map(|l| format!("blocks.{l}.attn.hook_pattern"))
         .collect();
     names.push("logits".into());
@@ -29,21 +29,20 @@ fn recorder(gpt2: &Gpt2) -> ActivationCache {
 #[test]
 fn a_long_prompt_at_once_equals_one_token_at_a_time() {
     let m = model();
-    let gpt2 = &m.gpt2;
-    let (v, n_head) = (gpt2.config.vocab_size, gpt2.config.n_head);
+    let (v, n_head) = (m.config().vocab_size, m.config().n_head);
     let ids: Vec<u32> = (0..200).map(|i| ((1000 + 7919 * i) % v) as u32).collect();
-    let mut whole = recorder(gpt2);
-    gpt2.forward(&ids, &mut KvCache::new(&gpt2.config), &mut whole)
+    let mut whole = recorder(&m);
+    m.forward(&ids, &mut KvCache::new(m.config()), &mut whole)
         .unwrap();
     let all_logits = &whole.get("logits").unwrap().data; // (T, V)
-    let mut cache = KvCache::new(&gpt2.config);
+    let mut cache = KvCache::new(m.config());
     let mut worst = 0.0f32;
     for (j, &id) in ids.iter().enumerate() {
-        let mut step = recorder(gpt2);
-        let logits = gpt2.forward(&[id], &mut cache, &mut step).unwrap();
+        let mut step = recorder(&m);
+        let logits = m.forward(&[id], &mut cache, &mut step).unwrap();
         let row = &all_logits[j * v..(j + 1) * v];
         worst = worst.max(max_abs_diff(&logits, row));
-        for l in 0..gpt2.config.n_layer {
+        for l in 0..m.config().n_layer {
             let name = format!("blocks.{l}.attn.hook_pattern");
             let (at_once, alone) = (whole.get(&name).unwrap(), step.get(&name).unwrap());
             assert_eq!(alone.shape, [n_head, 1, j + 1]);

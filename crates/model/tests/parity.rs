@@ -4,8 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use nexttoken_model::recorder::hook_names;
-use nexttoken_model::{ActivationCache, Config, Gpt2, KvCache, NoRecorder, Weights};
+use nexttoken_model::{ActivationCache, Architecture, Config, Gpt2, KvCache, NoRecorder, Weights};
 
 mod common;
 
@@ -63,7 +62,7 @@ fn check_all_hooks(model: &Gpt2, golden: &Golden) -> f32 {
     model
         .forward(
             &golden.prompt_ids,
-            &mut KvCache::new(&model.config),
+            &mut KvCache::new(model.dims()),
             &mut cache,
         )
         .unwrap();
@@ -88,7 +87,7 @@ fn check_all_hooks(model: &Gpt2, golden: &Golden) -> f32 {
 }
 
 fn greedy(model: &Gpt2, prompt: &[u32], steps: usize) -> Vec<u32> {
-    let mut cache = KvCache::new(&model.config);
+    let mut cache = KvCache::new(model.dims());
     let mut logits = model.forward(prompt, &mut cache, &mut NoRecorder).unwrap();
     let mut out = Vec::new();
     for _ in 0..steps {
@@ -112,7 +111,7 @@ fn hooks_fire_in_transformer_lens_order() {
     let model = load_model(&dir);
     let mut cache = ActivationCache::all();
     model
-        .forward(&[1, 2, 3], &mut KvCache::new(&model.config), &mut cache)
+        .forward(&[1, 2, 3], &mut KvCache::new(model.dims()), &mut cache)
         .unwrap();
     let names: Vec<&str> = cache.entries.iter().map(|a| a.name.as_str()).collect();
     let expected = [
@@ -134,7 +133,7 @@ fn hooks_fire_in_transformer_lens_order() {
         "logits",
     ];
     assert_eq!(names, expected);
-    assert_eq!(hook_names(2), expected);
+    assert_eq!(model.hook_names(), expected);
 }
 
 #[test]
@@ -142,8 +141,8 @@ fn kv_cache_steps_match_the_full_pass() {
     let dir = fixture_dir();
     let (model, golden) = (load_model(&dir), load_golden(&dir));
     let (_, logits) = &golden.tensors["logits"];
-    let v = model.config.vocab_size;
-    let mut cache = KvCache::new(&model.config);
+    let v = model.dims().vocab_size;
+    let mut cache = KvCache::new(model.dims());
     // The first three tokens at once, then one at a time: each position's logits must match.
     let first = model
         .forward(&golden.prompt_ids[..3], &mut cache, &mut NoRecorder)
@@ -172,7 +171,7 @@ fn only_requested_hooks_are_recorded() {
     let model = load_model(&fixture_dir());
     let mut cache = ActivationCache::only(&["blocks.1.attn.hook_pattern"]);
     model
-        .forward(&[5, 6], &mut KvCache::new(&model.config), &mut cache)
+        .forward(&[5, 6], &mut KvCache::new(model.dims()), &mut cache)
         .unwrap();
     assert_eq!(cache.entries.len(), 1);
     assert_eq!(cache.entries[0].shape, [4, 2, 2]);

@@ -8,8 +8,9 @@ use nexttoken_model::explain::explain;
 use nexttoken_model::generate::namer;
 use nexttoken_model::recorder::Both;
 use nexttoken_model::sampling::Distribution;
-use nexttoken_model::{pool, ActivationCache, KvCache, Model, NoRecorder, Recorder, ResidNorms};
-use nexttoken_model::{Sampling, Weights};
+use nexttoken_model::{
+    pool, ActivationCache, KvCache, Model, NoRecorder, Recorder, ResidNorms, Sampling,
+};
 use serde::Serialize;
 
 use crate::cli::BenchArgs;
@@ -74,7 +75,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         prefill_tokens: args.prefill_tokens,
         runs: args.runs,
         load_ms,
-        weights_mb: Weights::bytes(&model.gpt2.weights) as f64 / 1e6,
+        weights_mb: model.arch.weight_bytes() as f64 / 1e6,
         prefill_ms: prefill_s * 1e3,
         decode_tok_s: steps as f64 / decode_s,
         prefill_recorded_ms: prefill_rec_s * 1e3,
@@ -111,9 +112,7 @@ fn prefill(model: &Model, ids: &[u32], recorded: bool) -> Result<f64> {
     let (mut both, mut none) = (Both(&mut norms, &mut patterns), NoRecorder);
     let rec: &mut dyn Recorder = if recorded { &mut both } else { &mut none };
     let start = Instant::now();
-    let logits = model
-        .gpt2
-        .forward(ids, &mut KvCache::new(model.config()), rec)?;
+    let logits = model.forward(ids, &mut KvCache::new(model.config()), rec)?;
     if recorded {
         choose(model, &logits, true);
     }
@@ -126,11 +125,11 @@ fn decode(model: &Model, ids: &[u32], steps: usize, recorded: bool) -> Result<f6
     let (mut both, mut none) = (Both(&mut norms, &mut patterns), NoRecorder);
     let rec: &mut dyn Recorder = if recorded { &mut both } else { &mut none };
     let mut cache = KvCache::new(model.config());
-    let mut logits = model.gpt2.forward(ids, &mut cache, rec)?;
+    let mut logits = model.forward(ids, &mut cache, rec)?;
     let start = Instant::now();
     for _ in 0..steps {
         let next = choose(model, &logits, recorded);
-        logits = model.gpt2.forward(&[next], &mut cache, rec)?;
+        logits = model.forward(&[next], &mut cache, rec)?;
     }
     Ok(start.elapsed().as_secs_f64())
 }

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+use nexttoken_model::embedding::Embedding;
 use nexttoken_model::trace::{ModelInfo, Step, TokenRef};
 use nexttoken_model::{trace, GenerateOptions, KvCache, Model, ResidNorms, Sampling};
 use serde::{Deserialize, Serialize};
 
 use crate::server::assets::{Web, INDEX};
-use crate::server::embedding::Embedding;
 
 /// Where the page keeps its curated prompts, inside `web/`.
 pub const PROMPTS: &str = "prompts.json";
@@ -129,7 +129,7 @@ fn generated_columns(
     let sequence = [prompt, &generated].concat();
     let mut norms = ResidNorms::new(model.config().n_layer);
     let mut cache = KvCache::new(model.config());
-    model.gpt2.forward(&sequence, &mut cache, &mut norms)?;
+    model.forward(&sequence, &mut cache, &mut norms)?;
     Ok((prompt.len()..sequence.len())
         .map(|pos| {
             let column = norms.rows.iter().map(|row| vec![row[pos]]).collect();

@@ -10,7 +10,6 @@ fn bundled_model_matches_transformers_and_has_learned() {
     let ids = model.tokenizer.encode("the United");
     assert_eq!(ids, [1169, 1578]);
     let logits = model
-        .gpt2
         .forward(&ids, &mut KvCache::new(model.config()), &mut NoRecorder)
         .unwrap();
     let want = [-1.530306, 2.12191, -5.599567, -9.283777, -0.979072];

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::recorder::Recorder;
-use crate::arch::gpt2::forward::KvCache;
+use crate::arch::KvCache;
 use crate::generation::sampling::uniform;
 use crate::model::Model;
 use crate::{Error, Result};
@@ -56,7 +56,7 @@ pub fn pattern(model: &Model, tokens: &[u32], layer: usize, head: usize) -> Resu
         head,
         pattern: Vec::new(),
     };
-    model.gpt2.forward(tokens, &mut KvCache::new(c), &mut rec)?;
+    model.forward(tokens, &mut KvCache::new(c), &mut rec)?;
     Ok(rec.pattern)
 }
 
@@ -94,9 +94,7 @@ fn averages(
         score,
         sums: Vec::new(),
     };
-    model
-        .gpt2
-        .forward(tokens, &mut KvCache::new(model.config()), &mut rec)?;
+    model.forward(tokens, &mut KvCache::new(model.config()), &mut rec)?;
     Ok(rec.sums)
 }
 

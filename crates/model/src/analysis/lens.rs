@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use super::recorder::ActivationCache;
-use crate::arch::gpt2::forward::KvCache;
-use crate::compute::ops::{layer_norm, softmax};
+use crate::arch::KvCache;
+use crate::compute::ops::softmax;
 use crate::generation::generate::namer;
 use crate::model::Model;
 use crate::{Error, Result};
@@ -53,9 +53,7 @@ pub fn logit_lens(model: &Model, tokens: &[u32], position: usize, top: usize) ->
     hooks.push(format!("blocks.{}.hook_resid_post", n_layer - 1));
     let names: Vec<&str> = hooks.iter().map(String::as_str).collect();
     let mut cache = ActivationCache::only(&names);
-    model
-        .gpt2
-        .forward(tokens, &mut KvCache::new(model.config()), &mut cache)?;
+    model.forward(tokens, &mut KvCache::new(model.config()), &mut cache)?;
     // The cache holds the hooks in the order they fired: every resid_pre, then the last resid_post.
     let probs: Vec<Vec<f32>> = cache
         .entries
@@ -95,12 +93,12 @@ pub fn logit_lens(model: &Model, tokens: &[u32], position: usize, top: usize) ->
     })
 }
 
-/// softmax(ln_f(resid[position]) @ wteᵀ): the residual (T, C) read as a final prediction.
+/// softmax(unembed(final_norm(resid[position]))): the residual (T, C) read as a final
+/// prediction.
 fn decode(model: &Model, resid: &[f32], position: usize) -> Vec<f32> {
-    let (c, w) = (model.config(), &model.gpt2.weights);
-    let row = &resid[position * c.n_embd..(position + 1) * c.n_embd]; // (C,)
-    let normed = layer_norm(row, &w.ln_f, c.layer_norm_epsilon); // (C,)
-    let mut logits = model.gpt2.unembed(&normed); // (V,)
+    let e = model.config().n_embd;
+    let row = &resid[position * e..(position + 1) * e]; // (C,)
+    let mut logits = model.arch.decode_residual(row); // (V,)
     softmax(&mut logits);
     logits
 }

@@ -2,7 +2,7 @@
 //!
 //! Names follow TransformerLens, so values can be checked against `run_with_cache`.
 
-/// Receives activations from [`crate::Gpt2::forward`] by TransformerLens hook name. `Send`,
+/// Receives activations from a forward pass ([`crate::Forward`]) by TransformerLens hook name. `Send`,
 /// because the forward pass runs on the thread pool.
 pub trait Recorder: Send {
     /// Whether the forward pass should hand over `name` (it skips the copy, and any work
@@ -22,9 +22,11 @@ impl Recorder for NoRecorder {
     fn record(&mut self, _: &str, _: &[usize], _: &[f32]) {}
 }
 
-/// Every hook name the forward pass offers, in the order it fires.
-pub fn hook_names(n_layer: usize) -> Vec<String> {
-    let mut names = vec!["hook_embed".to_string(), "hook_pos_embed".to_string()];
+/// Every hook name a forward pass offers, in the order it fires: the family's embedding hooks
+/// (`hook_embed`, and `hook_pos_embed` where positions are a table), then [`BLOCK_HOOKS`] for
+/// every block, then the final norm and the logits.
+pub fn hook_names(embed_hooks: &[&str], n_layer: usize) -> Vec<String> {
+    let mut names: Vec<String> = embed_hooks.iter().map(|h| h.to_string()).collect();
     for l in 0..n_layer {
         for hook in BLOCK_HOOKS {
             names.push(format!("blocks.{l}.{hook}"));

@@ -1,23 +1,26 @@
 //! The forward passes of many generations run together. A server answering eight requests at
 //! once would otherwise stream all the weights eight times per step; here each generation
-//! hands its new tokens (its prompt, then one token a step), its KV cache and maybe a recorder
-//! to one thread, which runs everything that has gathered as one [`Gpt2::forward_batch`] and
-//! hands each its logits back.
+//! hands its new tokens (its prompt, then one token a step) and its KV cache to one thread,
+//! which runs everything that has gathered as one [`Architecture::forward_batch`] and hands
+//! each its logits back.
 //!
-//! Generations join with [`Batcher::session`]. A batch starts once every session has a pass
-//! waiting, or [`GATHER`] after the first arrived (a session may be busy explaining its last
-//! step or finishing); a batch with a new generation's prompt waits [`JOIN`] for company. A
-//! lone generation so waits only for its prompt, and only 2 ms.
+//! Generations join with [`Batcher::session`]; a [`Session`] is a [`Forward`] like the model
+//! itself. A batch starts once every session has a pass waiting, or [`GATHER`] after the first
+//! arrived (a session may be busy explaining its last step or finishing); a batch with a new
+//! generation's prompt waits [`JOIN`] for company. A lone generation so waits only for its
+//! prompt, and only 2 ms.
+//!
+//! A session's recorder stays on its own thread: the batch records through a [`Relay`] that
+//! asks it up front which hooks it wants and streams those activations back to it.
 
-use std::any::Any;
 use std::panic::AssertUnwindSafe;
-use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::analysis::recorder::Recorder;
-use crate::arch::gpt2::forward::{Gpt2, KvCache, Sequence};
-use crate::model::Model;
+use crate::analysis::recorder::{Activation, Recorder};
+use crate::arch::{Architecture, KvCache, Sequence};
+use crate::model::{Forward, Model};
 use crate::{Error, Result};
 
 /// The longest a waiting pass is held back for the other sessions' passes. Sessions step in
@@ -60,6 +63,8 @@ struct State {
     sessions: usize,
     /// The batcher was dropped: the thread ends once the queue is empty.
     closed: bool,
+    /// No batch thread could start: each session runs its own passes, as the model alone.
+    direct: bool,
     stats: BatchStats,
 }
 
@@ -70,48 +75,65 @@ pub struct BatchStats {
     pub steps: u64,
 }
 
-/// One forward pass: the cache and the recorder travel to the batch thread and back with the
-/// logits.
+/// One forward pass: the cache travels to the batch thread and back with the logits.
 struct Job {
     tokens: Vec<u32>,
     cache: KvCache,
-    rec: Recorded,
-    reply: SyncSender<Answer>,
+    /// Records for the session's recorder, when it wants anything.
+    relay: Option<Relay>,
+    reply: SyncSender<Reply>,
 }
 
-struct Answer {
-    cache: KvCache,
-    rec: Recorded,
-    logits: Result<Vec<f32>>,
+/// What the batch thread sends a session: activations as they are recorded, then the answer.
+enum Reply {
+    Recorded(Activation),
+    Done {
+        cache: KvCache,
+        logits: Result<Vec<f32>>,
+    },
 }
 
-/// A job's recorder, if it has one.
-type Recorded = Option<Box<dyn AnyRecorder>>;
-
-/// A recorder that can be moved to the batch thread and recovered as its own type after.
-trait AnyRecorder: Recorder + Any {
-    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+/// Stands in on the batch thread for a session's recorder: it wants what that recorder said
+/// it wants, and sends each activation back to the session's thread, which is waiting for
+/// its answer and hands them on. The channel holds one at a time, so a long prompt's
+/// activations never pile up.
+struct Relay {
+    wanted: Vec<String>,
+    reply: SyncSender<Reply>,
 }
 
-impl<R: Recorder + 'static> AnyRecorder for R {
-    fn into_any(self: Box<Self>) -> Box<dyn Any> {
-        self
+impl Recorder for Relay {
+    fn wants(&self, name: &str) -> bool {
+        self.wanted.iter().any(|w| w == name)
+    }
+
+    fn record(&mut self, name: &str, shape: &[usize], data: &[f32]) {
+        let activation = Activation {
+            name: name.to_string(),
+            shape: shape.to_vec(),
+            data: data.to_vec(),
+        };
+        let _ = self.reply.send(Reply::Recorded(activation)); // a session that left needs none
     }
 }
 
 impl Batcher {
-    /// Starts the batch thread for `model`.
-    pub fn new(model: Arc<Model>) -> std::io::Result<Batcher> {
+    /// Starts the batch thread for `model`. Where no thread can start (a browser's wasm, or
+    /// a machine out of threads), sessions run their passes themselves instead.
+    pub fn new(model: Arc<Model>) -> Batcher {
         let shared = Arc::new(Shared {
             model,
             state: Mutex::default(),
             wake: Condvar::new(),
         });
         let worker = Arc::clone(&shared);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("nexttoken-batch".into())
-            .spawn(move || worker.run())?;
-        Ok(Batcher { shared })
+            .spawn(move || worker.run());
+        if thread.is_err() {
+            shared.lock().direct = true;
+        }
+        Batcher { shared }
     }
 
     pub fn model(&self) -> &Arc<Model> {
@@ -138,36 +160,33 @@ impl Drop for Batcher {
     }
 }
 
-impl Session {
+impl Forward for Session {
+    fn model(&self) -> &Model {
+        &self.shared.model
+    }
+
     /// Runs `tokens` after the positions in `cache`, in the next batch, and returns the
-    /// logits (V,) of the last, as `Gpt2::forward` would.
-    pub fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Vec<f32>> {
-        self.send(tokens, cache, None).map(|(logits, _)| logits)
-    }
-
-    /// Like [`Session::forward`], recording with `rec`, which comes back with the logits.
-    pub fn forward_recorded<R: Recorder + 'static>(
+    /// logits (V,) of the last, as the model alone would.
+    fn forward(
         &self,
         tokens: &[u32],
         cache: &mut KvCache,
-        rec: R,
-    ) -> Result<(Vec<f32>, R)> {
-        let (logits, rec) = self.send(tokens, cache, Some(Box::new(rec)))?;
-        let rec = rec.map(|r| r.into_any().downcast::<R>());
-        match rec {
-            Some(Ok(rec)) => Ok((logits, *rec)),
-            _ => Err(Error::Input("the batch decoder lost a recorder".into())),
-        }
-    }
-
-    fn send(
-        &self,
-        tokens: &[u32],
-        cache: &mut KvCache,
-        rec: Recorded,
-    ) -> Result<(Vec<f32>, Recorded)> {
-        let (reply, answer) = sync_channel(1);
+        rec: &mut dyn Recorder,
+    ) -> Result<Vec<f32>> {
+        let model = &self.shared.model;
+        let wanted: Vec<String> = model
+            .arch
+            .hook_names()
+            .into_iter()
+            .filter(|name| rec.wants(name))
+            .collect();
+        let (reply, replies) = sync_channel(1);
         let mut state = self.shared.lock();
+        if state.direct {
+            state.stats.count(1);
+            drop(state);
+            return model.forward(tokens, cache, rec);
+        }
         if state.closed {
             // The batch thread ends once the queue is empty: nothing would answer.
             return Err(Error::Input("the batch decoder stopped".into()));
@@ -175,17 +194,38 @@ impl Session {
         state.queue.push(Job {
             tokens: tokens.to_vec(),
             cache: std::mem::replace(cache, KvCache::detached()),
-            rec,
+            relay: (!wanted.is_empty()).then(|| Relay {
+                wanted,
+                reply: reply.clone(),
+            }),
             reply,
         });
         drop(state);
         self.shared.wake.notify_all();
-        let answer = answer
-            .recv()
-            .map_err(|_| Error::Input("the batch decoder stopped".into()))?;
-        *cache = answer.cache;
-        Ok((answer.logits?, answer.rec))
+        receive(replies, cache, rec)
     }
+}
+
+/// Hands the activations the batch sends to `rec` until the answer comes, then puts the
+/// cache back. The channel closes without an answer only if the batch thread lost the job.
+fn receive(
+    replies: Receiver<Reply>,
+    cache: &mut KvCache,
+    rec: &mut dyn Recorder,
+) -> Result<Vec<f32>> {
+    for reply in replies {
+        match reply {
+            Reply::Recorded(a) => rec.record(&a.name, &a.shape, &a.data),
+            Reply::Done {
+                cache: back,
+                logits,
+            } => {
+                *cache = back;
+                return logits;
+            }
+        }
+    }
+    Err(Error::Input("the batch decoder stopped".into()))
 }
 
 impl Drop for Session {
@@ -204,8 +244,8 @@ impl Shared {
     /// batch (a bug) drops its jobs, whose sessions get an error, and the thread goes on.
     fn run(&self) {
         while let Some(jobs) = self.gather() {
-            let gpt2 = &self.model.gpt2;
-            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| answer(gpt2, jobs)));
+            let arch = &*self.model.arch;
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| answer(arch, jobs)));
         }
     }
 
@@ -250,40 +290,44 @@ impl Shared {
             }
             n += 1;
         }
-        state.stats.batches += 1;
-        state.stats.steps += n as u64;
+        state.stats.count(n);
         Some(state.queue.drain(..n).collect())
     }
 }
 
-/// Runs one batch and sends every job its cache, recorder and logits.
-fn answer(gpt2: &Gpt2, mut jobs: Vec<Job>) {
-    let logits: Vec<Result<Vec<f32>>> = match run(gpt2, &mut jobs) {
+impl BatchStats {
+    fn count(&mut self, passes: usize) {
+        self.batches += 1;
+        self.steps += passes as u64;
+    }
+}
+
+/// Runs one batch and sends every job its cache and logits.
+fn answer(arch: &dyn Architecture, mut jobs: Vec<Job>) {
+    let logits: Vec<Result<Vec<f32>>> = match run(arch, &mut jobs) {
         Ok(all) => all.into_iter().map(Ok).collect(),
         // forward_batch checks every sequence first: one bad pass (a full context) fails the
         // batch before any cache changes, so each job runs again alone for its own answer.
         Err(_) => jobs
             .iter_mut()
-            .map(|job| run(gpt2, std::slice::from_mut(job)).map(|mut l| l.swap_remove(0)))
+            .map(|job| run(arch, std::slice::from_mut(job)).map(|mut l| l.swap_remove(0)))
             .collect(),
     };
     for (job, logits) in jobs.into_iter().zip(logits) {
-        let Job {
-            cache, rec, reply, ..
-        } = job;
-        let _ = reply.send(Answer { cache, rec, logits }); // a session that left needs none
+        let Job { cache, reply, .. } = job;
+        let _ = reply.send(Reply::Done { cache, logits }); // a session that left needs none
     }
 }
 
 /// One `forward_batch` over the jobs' sequences.
-fn run(gpt2: &Gpt2, jobs: &mut [Job]) -> Result<Vec<Vec<f32>>> {
+fn run(arch: &dyn Architecture, jobs: &mut [Job]) -> Result<Vec<Vec<f32>>> {
     let mut batch: Vec<Sequence> = jobs
         .iter_mut()
         .map(|job| Sequence {
             tokens: &job.tokens,
             cache: &mut job.cache,
-            rec: job.rec.as_deref_mut().map(|r| r as &mut dyn Recorder),
+            rec: job.relay.as_mut().map(|r| r as &mut dyn Recorder),
         })
         .collect();
-    gpt2.forward_batch(&mut batch)
+    arch.forward_batch(&mut batch)
 }

@@ -1,11 +1,10 @@
 //! The loop: run the model, choose a token, append it, run again.
 
-use super::batcher::{Batcher, Session};
 use super::explain::{explain, StepExplanation};
 use super::sampling::{uniform, Distribution, Sampling};
 use crate::analysis::recorder::{NoRecorder, Recorder};
-use crate::arch::gpt2::forward::KvCache;
-use crate::model::Model;
+use crate::arch::KvCache;
+use crate::model::{Forward, Model};
 use crate::tokenizer::{token_display, token_text};
 use crate::{Error, Result};
 
@@ -45,10 +44,11 @@ impl Prefix {
     }
 }
 
-/// Generates one token at a time over a KV cache. Step `n` uses random draw `n`, so a
-/// generation resumed from its tokens continues exactly as it would have.
-pub struct Generator<'m> {
-    model: &'m Model,
+/// Generates one token at a time over a KV cache, running its passes through `F`: the model
+/// itself, or a batcher's session. Step `n` uses random draw `n`, so a generation resumed from
+/// its tokens continues exactly as it would have.
+pub struct Generator<F: Forward> {
+    runner: F,
     options: GenerateOptions,
     /// The keys and values of the tokens fed so far, and the prediction after the last.
     state: Prefix,
@@ -56,25 +56,23 @@ pub struct Generator<'m> {
     /// The token chosen last, not yet fed: the final step of a run never pays for it.
     pending: Option<u32>,
     step: u64,
-    /// Where decode steps run when they are batched with other generations.
-    session: Option<Session>,
 }
 
-impl<'m> Generator<'m> {
+impl<F: Forward> Generator<F> {
     /// Runs the model on `tokens` (the prompt, maybe with earlier generated tokens: `step`
     /// of them) and records the prefill with `rec`.
     pub fn new(
-        model: &'m Model,
+        runner: F,
         tokens: Vec<u32>,
         step: u64,
         options: GenerateOptions,
         rec: &mut dyn Recorder,
     ) -> Result<Self> {
-        validate(model, &options)?;
-        let mut cache = KvCache::new(model.config());
-        let logits = model.gpt2.forward(&tokens, &mut cache, rec)?;
+        validate(runner.model(), &options)?;
+        let mut cache = KvCache::new(runner.model().config());
+        let logits = runner.forward(&tokens, &mut cache, rec)?;
         Ok(Generator::at(
-            model,
+            runner,
             options,
             tokens,
             step,
@@ -85,13 +83,13 @@ impl<'m> Generator<'m> {
     /// Like [`Generator::new`], from the state `prefix` left after the first tokens of
     /// `tokens` (an earlier request's generation): only the tokens after them run.
     pub fn resume(
-        model: &'m Model,
+        runner: F,
         tokens: Vec<u32>,
         step: u64,
         options: GenerateOptions,
         prefix: Prefix,
     ) -> Result<Self> {
-        validate(model, &options)?;
+        validate(runner.model(), &options)?;
         let Prefix {
             mut cache,
             mut logits,
@@ -109,12 +107,10 @@ impl<'m> Generator<'m> {
             ));
         }
         if done < tokens.len() {
-            logits = model
-                .gpt2
-                .forward(&tokens[done..], &mut cache, &mut NoRecorder)?;
+            logits = runner.forward(&tokens[done..], &mut cache, &mut NoRecorder)?;
         }
         Ok(Generator::at(
-            model,
+            runner,
             options,
             tokens,
             step,
@@ -132,42 +128,15 @@ impl<'m> Generator<'m> {
         (fed, self.state)
     }
 
-    /// Like [`Generator::new`] on `batcher`'s model, with the prefill and every decode step
-    /// run in its batches, together with other generations'. `rec` records the prefill and
-    /// comes back.
-    pub fn in_batches<R: Recorder + 'static>(
-        batcher: &'m Batcher,
-        tokens: Vec<u32>,
-        step: u64,
-        options: GenerateOptions,
-        rec: R,
-    ) -> Result<(Self, R)> {
-        let model = &**batcher.model();
-        validate(model, &options)?;
-        let session = batcher.session();
-        let mut cache = KvCache::new(model.config());
-        let (logits, rec) = session.forward_recorded(&tokens, &mut cache, rec)?;
-        let mut generator = Generator::at(model, options, tokens, step, Prefix { cache, logits });
-        generator.session = Some(session);
-        Ok((generator, rec))
-    }
-
     /// A generator whose model has run `tokens` into `state`, `step` of them generated.
-    fn at(
-        model: &'m Model,
-        options: GenerateOptions,
-        tokens: Vec<u32>,
-        step: u64,
-        state: Prefix,
-    ) -> Self {
+    fn at(runner: F, options: GenerateOptions, tokens: Vec<u32>, step: u64, state: Prefix) -> Self {
         Generator {
-            model,
+            runner,
             options,
             state,
             tokens,
             pending: None,
             step,
-            session: None,
         }
     }
 
@@ -176,21 +145,19 @@ impl<'m> Generator<'m> {
     /// residual stream needs the chosen token's column at once; the next step then samples
     /// without running the model.
     /// A failure changes nothing, as in [`Generator::step`].
-    pub fn feed_pending<R: Recorder + 'static>(&mut self, mut rec: R) -> Result<R> {
+    pub fn feed_pending<R: Recorder>(&mut self, mut rec: R) -> Result<R> {
         let Some(last) = self.pending else {
             return Ok(rec);
         };
         let cache = &mut self.state.cache;
-        self.state.logits = match &self.session {
-            Some(session) => {
-                let (logits, recorded) = session.forward_recorded(&[last], cache, rec)?;
-                rec = recorded;
-                logits
-            }
-            None => self.model.gpt2.forward(&[last], cache, &mut rec)?,
-        };
+        self.state.logits = self.runner.forward(&[last], cache, &mut rec)?;
         self.pending = None; // only once its logits are in
         Ok(rec)
+    }
+
+    /// The model the generation runs on.
+    pub fn model(&self) -> &Model {
+        self.runner.model()
     }
 
     /// The tokens so far: prompt and generated.
@@ -201,7 +168,7 @@ impl<'m> Generator<'m> {
     /// Explains the next-token distribution and samples from it (or takes `forced`).
     /// A step that fails changes nothing: the next one may try again.
     pub fn step(&mut self, forced: Option<u32>) -> Result<StepResult> {
-        let room = self.model.config().n_positions;
+        let room = self.model().config().n_positions;
         if self.tokens.len() >= room {
             return Err(Error::Input(format!(
                 "the sequence fills the context of {room} positions: no token can follow"
@@ -209,18 +176,13 @@ impl<'m> Generator<'m> {
         }
         if let Some(last) = self.pending {
             let cache = &mut self.state.cache;
-            self.state.logits = match &self.session {
-                Some(session) => session.forward(&[last], cache)?,
-                None => {
-                    let gpt2 = &self.model.gpt2;
-                    gpt2.forward(&[last], cache, &mut NoRecorder)?
-                }
-            };
+            self.state.logits = self.runner.forward(&[last], cache, &mut NoRecorder)?;
             self.pending = None; // only once its logits are in
         }
         let logits = &self.state.logits;
         let dist = Distribution::new(logits, &self.options.sampling);
-        let explanation = explain(&dist, logits, self.options.top_n, namer(self.model));
+        let model = self.runner.model();
+        let explanation = explain(&dist, logits, self.options.top_n, namer(model));
         let chosen = match forced {
             Some(id) if id as usize >= logits.len() => {
                 return Err(Error::Input(format!(

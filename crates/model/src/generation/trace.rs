@@ -3,13 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::batcher::Batcher;
 use super::explain::{Candidate, StepExplanation};
 use super::generate::{GenerateOptions, Generator, Prefix};
 use super::sampling::Sampling;
 use crate::analysis::recorder::ResidNorms;
 use crate::compute::clock::Stopwatch;
-use crate::model::Model;
+use crate::model::{Forward, Model};
 use crate::tokenizer::{token_display, token_text};
 use crate::{Error, Result};
 
@@ -121,7 +120,7 @@ pub fn trace_while(
     keep_going: impl FnMut() -> bool,
 ) -> Result<Trace> {
     let ids = model.encode_prompt(prompt)?;
-    run(model, None, prompt, ids, steps, options, keep_going).map(|traced| traced.trace)
+    trace_with(model, prompt, ids, steps, options, keep_going).map(|traced| traced.trace)
 }
 
 /// A trace and the state its generation ended in, to continue from (`Generator::resume`).
@@ -132,38 +131,18 @@ pub struct Traced {
     pub state: Prefix,
 }
 
-/// `trace_while` on `batcher`'s model, its forward passes batched with other traces', for
-/// `prompt` already encoded as `ids` (a server checks them first), also returning the state it
-/// ended in.
-pub fn trace_batched(
-    batcher: &Batcher,
-    prompt: &str,
-    ids: Vec<u32>,
-    steps: usize,
-    options: GenerateOptions,
-    keep_going: impl FnMut() -> bool,
-) -> Result<Traced> {
-    run(
-        batcher.model(),
-        Some(batcher),
-        prompt,
-        ids,
-        steps,
-        options,
-        keep_going,
-    )
-}
-
-fn run(
-    model: &Model,
-    batcher: Option<&Batcher>,
+/// `trace_while` with its passes run by `runner` (a batcher's session shares them with other
+/// traces), for `prompt` already encoded as `ids` (a server checks them first), also returning
+/// the state it ended in.
+pub fn trace_with(
+    runner: impl Forward,
     prompt: &str,
     ids: Vec<u32>,
     steps: usize,
     options: GenerateOptions,
     mut keep_going: impl FnMut() -> bool,
 ) -> Result<Traced> {
-    let room = model.config().n_positions;
+    let room = runner.model().config().n_positions;
     if ids.len() + steps > room {
         // Checked before any work, so no run fails midway and loses its completed steps.
         return Err(Error::Input(format!(
@@ -173,24 +152,17 @@ fn run(
         )));
     }
     let started = Stopwatch::start();
-    let mut norms = ResidNorms::new(model.config().n_layer);
-    let mut generator = match batcher {
-        Some(batcher) => {
-            let (generator, recorded) =
-                Generator::in_batches(batcher, ids.clone(), 0, options, norms)?;
-            norms = recorded;
-            generator
-        }
-        None => Generator::new(model, ids.clone(), 0, options, &mut norms)?,
-    };
+    let mut norms = ResidNorms::new(runner.model().config().n_layer);
+    let mut generator = Generator::new(runner, ids.clone(), 0, options, &mut norms)?;
     let mut out = Vec::with_capacity(steps);
     for _ in 0..steps {
         if !keep_going() {
             break;
         }
         let step = generator.step(None)?;
-        out.push(Step::new(model, step.explanation, step.chosen));
+        out.push(Step::new(generator.model(), step.explanation, step.chosen));
     }
+    let model = generator.model();
     let trace = Trace {
         version: TRACE_VERSION,
         model: ModelInfo::of(model),

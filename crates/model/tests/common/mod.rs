@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use nexttoken_model::{Generator, Model};
+use nexttoken_model::{Forward, Generator, Model};
 
 /// 2 layers × 4 heads × 32, GPT-2's full vocabulary, with HF goldens (scripts/make_fixtures.py).
 pub fn fixture_dir() -> PathBuf {
@@ -34,7 +34,7 @@ pub fn argmax(x: &[f32]) -> u32 {
 }
 
 /// `steps` steps of `generator`: the chosen ids and every listed candidate's logit.
-pub fn run_steps(generator: &mut Generator, steps: usize) -> (Vec<u32>, Vec<f32>) {
+pub fn run_steps<F: Forward>(generator: &mut Generator<F>, steps: usize) -> (Vec<u32>, Vec<f32>) {
     let (mut ids, mut logits) = (Vec::new(), Vec::new());
     for _ in 0..steps {
         let step = generator.step(None).unwrap();

@@ -1,7 +1,6 @@
 //! The HTTP server (docs/api.md): the page and the JSON API over one loaded model.
 
 pub mod assets;
-pub mod embedding;
 pub mod errors;
 pub mod extract;
 pub mod handlers;

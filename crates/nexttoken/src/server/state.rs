@@ -21,8 +21,7 @@ pub struct Loaded {
     pub logits: LogitsCache,
     /// The state after recently stepped sequences, for `/api/step` to continue.
     pub kv: KvStore,
-    /// `None` only if its thread could not start: traces then decode one by one.
-    pub batcher: Option<Batcher>,
+    pub batcher: Batcher,
 }
 
 pub struct AppState {
@@ -74,10 +73,7 @@ impl Loaded {
             return Ok(logits);
         }
         let mut cache = KvCache::new(self.model.config());
-        let logits = self
-            .model
-            .gpt2
-            .forward(&tokens, &mut cache, &mut NoRecorder)?;
+        let logits = self.model.forward(&tokens, &mut cache, &mut NoRecorder)?;
         let logits = Arc::new(logits);
         self.logits.insert(tokens, Arc::clone(&logits));
         Ok(logits)
@@ -86,7 +82,7 @@ impl Loaded {
 
 fn loaded(model: Arc<Model>, source: Source) -> Arc<Loaded> {
     Arc::new(Loaded {
-        batcher: Batcher::new(Arc::clone(&model)).ok(),
+        batcher: Batcher::new(Arc::clone(&model)),
         model,
         source,
         logits: LogitsCache::default(),

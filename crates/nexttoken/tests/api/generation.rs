@@ -93,11 +93,10 @@ async fn trace_is_what_the_model_crate_records() {
 async fn embedding_norms_are_the_wte_and_wpe_rows() {
     let body = post_ok(app(), "/api/trace", json!({ "prompt": PROMPT, "steps": 0 })).await;
     let m = model();
-    let (w, c) = (&m.gpt2.weights, m.config().n_embd);
     let norm = |v: &mut dyn Iterator<Item = f32>| v.map(|x| x * x).sum::<f32>().sqrt();
     for (pos, id) in ids(&body["token_ids"]).into_iter().enumerate() {
-        let tok = &w.wte[id as usize * c..(id as usize + 1) * c];
-        let p = &w.wpe[pos * c..(pos + 1) * c];
+        let tok = m.arch.token_embedding(id as u32); // wte[id]
+        let p = m.arch.position_embedding(pos).expect("GPT-2 has wpe"); // wpe[pos]
         let close = |a: f64, b: f32| (a - b as f64).abs() <= 1e-4 * (1.0 + b.abs() as f64);
         let got = |key: &str| body["embedding"][key][pos].as_f64().expect("norm");
         assert!(close(got("tok_norms"), norm(&mut tok.iter().copied())));
@@ -168,9 +167,7 @@ async fn distribution_is_exact_and_matches_the_step() {
     let request = json!({ "tokens": tokens, "sampling": sampling, "top_n": 12 });
     let body = post_ok(router_of(&state), "/api/distribution", request.clone()).await;
 
-    let logits = m
-        .gpt2
-        .forward(&tokens, &mut KvCache::new(m.config()), &mut NoRecorder);
+    let logits = m.forward(&tokens, &mut KvCache::new(m.config()), &mut NoRecorder);
     let settings: Sampling = serde_json::from_value(sampling).expect("sampling");
     let direct = explain_logits(&m, &logits.expect("forward"), &settings, 12);
     assert_eq!(body, wire(&direct));
@@ -372,7 +369,6 @@ async fn a_step_adds_the_chosen_tokens_column() {
     let state = state();
     let mut tokens = model().tokenizer.encode(PROMPT);
     let m = model();
-    let (w, c) = (&m.gpt2.weights, m.config().n_embd);
     let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
     let close = |a: &Value, b: f32| {
         let a = a.as_f64().expect("a number");
@@ -385,9 +381,7 @@ async fn a_step_adds_the_chosen_tokens_column() {
         let (pos, id) = (tokens.len() - 1, *tokens.last().expect("a token") as usize);
         let mut whole = ResidNorms::new(m.config().n_layer);
         let mut cache = KvCache::new(m.config());
-        m.gpt2
-            .forward(&tokens, &mut cache, &mut whole)
-            .expect("forward");
+        m.forward(&tokens, &mut cache, &mut whole).expect("forward");
         let column = body["resid_norms"].as_array().expect("resid_norms");
         assert_eq!(column.len(), m.config().n_layer + 1);
         for (row, want) in column.iter().zip(&whole.rows) {
@@ -400,11 +394,11 @@ async fn a_step_adds_the_chosen_tokens_column() {
         }
         assert!(close(
             &body["embedding"]["tok_norms"][0],
-            norm(&w.wte[id * c..(id + 1) * c])
+            norm(&m.arch.token_embedding(id as u32)) // wte[id]
         ));
         assert!(close(
             &body["embedding"]["pos_norms"][0],
-            norm(&w.wpe[pos * c..(pos + 1) * c])
+            norm(&m.arch.position_embedding(pos).expect("wpe")) // wpe[pos]
         ));
     }
 }

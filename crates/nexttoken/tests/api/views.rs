@@ -87,7 +87,6 @@ fn kl_direct(before: &[u32], after: &[u32]) -> f64 {
     let m = model();
     let run = |t: &[u32]| {
         let logits = m
-            .gpt2
             .forward(t, &mut KvCache::new(m.config()), &mut NoRecorder)
             .expect("forward");
         let max = logits.iter().copied().fold(f32::MIN, f32::max) as f64;

@@ -115,9 +115,7 @@ pub async fn overview(
 fn layer_patterns(model: &Model, tokens: &[u32], layer: usize) -> Result<Vec<f32>, ApiError> {
     let hook = format!("blocks.{layer}.attn.hook_pattern"); // (H, T, T)
     let mut rec = ActivationCache::only(&[&hook]);
-    model
-        .gpt2
-        .forward(tokens, &mut KvCache::new(model.config()), &mut rec)?;
+    model.forward(tokens, &mut KvCache::new(model.config()), &mut rec)?;
     Ok(rec.entries.pop().map(|a| a.data).unwrap_or_default())
 }
 

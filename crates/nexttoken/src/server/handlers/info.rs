@@ -5,7 +5,6 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::Json;
 use nexttoken_model::trace::ModelInfo;
-use nexttoken_model::Batcher;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -17,7 +16,7 @@ use crate::server::upgrade::DownloadStatus;
 /// the decode batches of the model serving now.
 pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
     let pool = &state.pool;
-    let batches = state.loaded().batcher.as_ref().map(Batcher::stats);
+    let batches = state.loaded().batcher.stats();
     Json(json!({
         "status": "ok",
         "pool": {

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
+use nexttoken_model::embedding::Embedding;
 use nexttoken_model::trace::Step;
 use nexttoken_model::{Generator, NoRecorder, ResidNorms, Sampling};
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 
-use crate::server::embedding::Embedding;
 use crate::server::errors::ApiError;
 use crate::server::extract::ApiJson;
 use crate::server::limits::{self, present, MAX_SAFE_INTEGER};

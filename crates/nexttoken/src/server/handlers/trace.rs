@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
-use nexttoken_model::{trace_batched, trace_while, Sampling, Trace};
+use nexttoken_model::embedding::Embedding;
+use nexttoken_model::{trace_with, Sampling, Trace};
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 
-use crate::server::embedding::Embedding;
 use crate::server::errors::ApiError;
 use crate::server::extract::ApiJson;
 use crate::server::limits::{self, present};
@@ -61,22 +61,22 @@ pub async fn trace_handler(
             let keep_going = || !cancel.is_cancelled();
             // Decode steps join those of the other traces running now: one read of the
             // weights per step serves them all.
-            let trace = match &loaded.batcher {
-                Some(batcher) => {
-                    let prompt = &req.prompt;
-                    let traced =
-                        trace_batched(batcher, prompt, ids.clone(), steps, options, keep_going)?;
-                    // The page's next /api/step continues this sequence: keep its state.
-                    loaded.kv.put(traced.fed, traced.state);
-                    traced.trace
-                }
-                None => trace_while(&model, &req.prompt, steps, options, keep_going)?,
-            };
+            let session = loaded.batcher.session();
+            let traced = trace_with(
+                session,
+                &req.prompt,
+                ids.clone(),
+                steps,
+                options,
+                keep_going,
+            )?;
+            // The page's next /api/step continues this sequence: keep its state.
+            loaded.kv.put(traced.fed, traced.state);
             if cancel.is_cancelled() {
                 return Err(ApiError::gone());
             }
             Ok(TraceResponse {
-                trace,
+                trace: traced.trace,
                 embedding: Embedding::of(&model, &ids),
                 token_ids: ids,
             })

@@ -1,0 +1,148 @@
+//! What a forward pass runs on: sequences of new tokens, each after its own KV cache and with
+//! its own recorder, stacked into one batch; and how each gets its rows of the stacked
+//! activations back.
+
+use super::Dims;
+use crate::analysis::recorder::Recorder;
+use crate::{Error, Result};
+
+/// Keys and values of every position seen so far, per layer, so each new token attends to
+/// the past without recomputing it.
+#[derive(Debug, Clone)]
+pub struct KvCache {
+    pub(crate) keys: Vec<Vec<f32>>, // n_layer × (S, KV): KV = n_kv_head × head_dim
+    pub(crate) values: Vec<Vec<f32>>, // n_layer × (S, KV)
+    pub(crate) len: usize,
+}
+
+impl KvCache {
+    /// Reserves room for the whole context up front: the pages become resident only as
+    /// positions are written, and the cache never reallocates (a doubling `Vec` would copy it
+    /// and briefly hold it twice).
+    pub fn new(dims: &Dims) -> KvCache {
+        let full = || Vec::with_capacity(dims.n_positions * dims.kv_width());
+        KvCache {
+            keys: (0..dims.n_layer).map(|_| full()).collect(),
+            values: (0..dims.n_layer).map(|_| full()).collect(),
+            len: 0,
+        }
+    }
+
+    /// A cache of no model, left behind while its contents are away in a batch: the forward
+    /// pass refuses it.
+    pub(crate) fn detached() -> KvCache {
+        KvCache {
+            keys: Vec::new(),
+            values: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// How many positions the cache holds.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Keeps the first `len` positions (all of them when `len` is larger): a position's keys
+    /// and values depend only on the tokens up to it, so they stay exact for any sequence
+    /// that starts with those tokens.
+    pub fn truncate(&mut self, len: usize) {
+        let len = len.min(self.len);
+        let held = self.len.max(1);
+        for rows in self.keys.iter_mut().chain(self.values.iter_mut()) {
+            let width = rows.len() / held;
+            rows.truncate(len * width); // (len, KV)
+        }
+        self.len = len;
+    }
+}
+
+/// One sequence of a batch: its new tokens, run after the positions in its cache, and what
+/// records its activations (nothing when `None`).
+pub struct Sequence<'a> {
+    pub tokens: &'a [u32],
+    pub cache: &'a mut KvCache,
+    pub rec: Option<&'a mut dyn Recorder>,
+}
+
+impl<'a> Sequence<'a> {
+    /// A sequence that records nothing.
+    pub fn new(tokens: &'a [u32], cache: &'a mut KvCache) -> Sequence<'a> {
+        Sequence {
+            tokens,
+            cache,
+            rec: None,
+        }
+    }
+
+    /// Whether this sequence's recorder asks for `name`.
+    pub(crate) fn wants(&self, name: &str) -> bool {
+        self.rec.as_ref().is_some_and(|r| r.wants(name))
+    }
+}
+
+/// Refuses what no forward pass can run: no tokens, a cache of another model, a context
+/// overflow, an id outside the vocabulary.
+pub(super) fn check(d: &Dims, tokens: &[u32], cache: &KvCache) -> Result<()> {
+    if tokens.is_empty() {
+        return Err(Error::Input("at least one token is needed".into()));
+    }
+    if cache.keys.len() != d.n_layer {
+        return Err(Error::Input(format!(
+            "the KV cache has {} layers, the model {}",
+            cache.keys.len(),
+            d.n_layer
+        )));
+    }
+    if cache.len + tokens.len() > d.n_positions {
+        return Err(Error::Input(format!(
+            "{} tokens do not fit in the context of {} positions",
+            cache.len + tokens.len(),
+            d.n_positions
+        )));
+    }
+    match tokens.iter().find(|&&t| t as usize >= d.vocab_size) {
+        Some(t) => Err(Error::Input(format!(
+            "token id {t} is outside the vocabulary (0..{})",
+            d.vocab_size
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Hands each sequence's rows of the stacked `data` (T, width) to its recorder, when it asks
+/// for `name`.
+pub(crate) fn record_rows(batch: &mut [Sequence], name: &str, width: usize, data: &[f32]) {
+    let mut row = 0;
+    for seq in batch.iter_mut() {
+        let t = seq.tokens.len();
+        if let Some(rec) = seq.rec.as_deref_mut() {
+            let rows = &data[row * width..(row + t) * width]; // (T_i, width)
+            record(rec, name, &[t, width], rows);
+        }
+        row += t;
+    }
+}
+
+/// Each sequence's last row of the stacked `data` (T, width).
+pub(crate) fn last_rows(batch: &[Sequence], width: usize, data: &[f32]) -> Vec<Vec<f32>> {
+    let mut end = 0;
+    batch
+        .iter()
+        .map(|seq| {
+            end += seq.tokens.len();
+            data[(end - 1) * width..end * width].to_vec()
+        })
+        .collect()
+}
+
+/// Hands `data` to the recorder only when it asks for `name`.
+pub(crate) fn record(rec: &mut dyn Recorder, name: &str, shape: &[usize], data: &[f32]) {
+    if rec.wants(name) {
+        rec.record(name, shape, data);
+    }
+}
