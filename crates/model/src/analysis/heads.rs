@@ -60,13 +60,17 @@ pub fn pattern(model: &Model, tokens: &[u32], layer: usize, head: usize) -> Resu
     Ok(rec.pattern)
 }
 
-/// Averages `score(pattern, query)` over queries, per head, without storing any pattern.
-struct Averages<F: Fn(&[f32], usize, usize) -> Option<f32> + Send> {
-    score: F,
-    sums: Vec<Vec<f32>>, // (L, H)
+/// A score of one query's row of a pattern: `(row, query)`, `None` where it does not apply.
+type Score = Box<dyn Fn(&[f32], usize) -> Option<f32> + Send>;
+
+/// Averages each of `scores` over queries, per head, without storing any pattern: one forward
+/// pass for all of them.
+struct Averages {
+    scores: Vec<Score>,
+    sums: Vec<Vec<Vec<f32>>>, // (L, H, scores)
 }
 
-impl<F: Fn(&[f32], usize, usize) -> Option<f32> + Send> Recorder for Averages<F> {
+impl Recorder for Averages {
     fn wants(&self, name: &str) -> bool {
         name.ends_with(".attn.hook_pattern")
     }
@@ -75,23 +79,24 @@ impl<F: Fn(&[f32], usize, usize) -> Option<f32> + Send> Recorder for Averages<F>
         let (h, t, s) = (shape[0], shape[1], shape[2]);
         let per_head = (0..h)
             .map(|head| {
-                let scores: Vec<f32> = (0..t)
-                    .filter_map(|i| (self.score)(&data[(head * t + i) * s..][..s], i, t))
-                    .collect();
-                scores.iter().sum::<f32>() / scores.len().max(1) as f32
+                let rows = (0..t).map(|i| (&data[(head * t + i) * s..][..s], i));
+                let mean = |score: &Score| {
+                    let (sum, n) = rows
+                        .clone()
+                        .filter_map(|(row, i)| score(row, i))
+                        .fold((0.0, 0), |(sum, n), x| (sum + x, n + 1));
+                    sum / n.max(1) as f32
+                };
+                self.scores.iter().map(mean).collect()
             })
             .collect();
         self.sums.push(per_head);
     }
 }
 
-fn averages(
-    model: &Model,
-    tokens: &[u32],
-    score: impl Fn(&[f32], usize, usize) -> Option<f32> + Send,
-) -> Result<Vec<Vec<f32>>> {
+fn averages(model: &Model, tokens: &[u32], scores: Vec<Score>) -> Result<Vec<Vec<Vec<f32>>>> {
     let mut rec = Averages {
-        score,
+        scores,
         sums: Vec::new(),
     };
     model.forward(tokens, &mut KvCache::new(model.config()), &mut rec)?;
@@ -99,30 +104,30 @@ fn averages(
 }
 
 /// Scores every head: previous- and first-token attention on `tokens`, induction on
-/// `repeat_len` random tokens (drawn with `seed`) seen twice.
+/// `repeat_len` random tokens (drawn with `seed`) seen twice. Two forward passes.
 pub fn head_scores(
     model: &Model,
     tokens: &[u32],
     repeat_len: usize,
     seed: u64,
 ) -> Result<Vec<HeadScore>> {
-    let prev = averages(model, tokens, |row, i, _| (i > 0).then(|| row[i - 1]))?;
-    let first = averages(model, tokens, |row, _, _| Some(row[0]))?;
+    let previous: Score = Box::new(|row, i| (i > 0).then(|| row[i - 1]));
+    let first: Score = Box::new(|row, _| Some(row[0]));
+    let prompt = averages(model, tokens, vec![previous, first])?;
     let repeated = repeated_random(model.config().vocab_size, repeat_len, seed);
     let n = repeat_len;
     // Query i in the second copy saw its token first at i - n; the induction target is i - n + 1.
-    let induction = averages(model, &repeated, |row, i, _| {
-        (i >= n).then(|| row[i - n + 1])
-    })?;
+    let induction: Score = Box::new(move |row, i| (i >= n).then(|| row[i - n + 1]));
+    let induction = averages(model, &repeated, vec![induction])?;
     let c = model.config();
     let scores = (0..c.n_layer).flat_map(|layer| (0..c.n_head).map(move |head| (layer, head)));
     Ok(scores
         .map(|(layer, head)| HeadScore {
             layer,
             head,
-            prev_token: prev[layer][head],
-            first_token: first[layer][head],
-            induction: induction[layer][head],
+            prev_token: prompt[layer][head][0],
+            first_token: prompt[layer][head][1],
+            induction: induction[layer][head][0],
         })
         .collect())
 }

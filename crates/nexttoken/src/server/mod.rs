@@ -7,6 +7,7 @@ pub mod handlers;
 pub mod kv_store;
 pub mod limits;
 pub mod logits_cache;
+pub mod overview_cache;
 pub mod pool;
 pub mod router;
 pub mod state;

@@ -9,18 +9,21 @@ use super::errors::ApiError;
 use super::kv_store::KvStore;
 use super::limits::Limits;
 use super::logits_cache::LogitsCache;
+use super::overview_cache::OverviewCache;
 use super::pool::{Pool, PoolConfig};
 use super::upgrade::Upgrade;
 use crate::models::Source;
 
-/// A model and what belongs to it alone: its source, its cached logits and states, and the
-/// thread that batches the forward passes of concurrent traces.
+/// A model and what belongs to it alone: its source, its cached logits, states and attention
+/// thumbnails, and the thread that batches the forward passes of concurrent traces.
 pub struct Loaded {
     pub model: Arc<Model>,
     pub source: Source,
     pub logits: LogitsCache,
     /// The state after recently stepped sequences, for `/api/step` to continue.
     pub kv: KvStore,
+    /// Every layer's attention thumbnails of recent sequences.
+    pub overviews: OverviewCache,
     pub batcher: Batcher,
 }
 
@@ -87,5 +90,6 @@ fn loaded(model: Arc<Model>, source: Source) -> Arc<Loaded> {
         source,
         logits: LogitsCache::default(),
         kv: KvStore::default(),
+        overviews: OverviewCache::default(),
     })
 }

@@ -195,6 +195,36 @@ async fn overview_averages_each_heads_pattern_into_bins() {
     assert_eq!(small["size"], 3, "never more cells than tokens");
 }
 
+/// One server computes every layer's grids on the first request and answers the other layers
+/// from them: each must still be its own layer's pattern, in any order of asking.
+#[tokio::test]
+async fn every_layer_of_the_shared_overview_is_its_own() {
+    let tokens = prompt_ids();
+    let t = tokens.len();
+    let server = app();
+    let c = model().config().clone();
+    for layer in (0..c.n_layer).rev() {
+        let body = post_ok(
+            server.clone(),
+            "/api/attention/overview",
+            json!({ "tokens": tokens, "layer": layer, "size": t }),
+        )
+        .await;
+        assert_eq!(body["layer"], layer);
+        for (h, grid) in body["heads"].as_array().expect("heads").iter().enumerate() {
+            let full = pattern(&model(), &tokens, layer, h).expect("pattern");
+            for (i, row) in grid.as_array().expect("rows").iter().enumerate() {
+                for (j, cell) in row.as_array().expect("cells").iter().enumerate() {
+                    assert!(
+                        (f(cell) - full[i * t + j] as f64).abs() <= 5e-5,
+                        "layer {layer} head {h} ({i}, {j})"
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn heads_scores_equal_the_model_crate() {
     let tokens = prompt_ids();

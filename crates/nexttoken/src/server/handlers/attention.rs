@@ -1,13 +1,14 @@
 //! `POST /api/attention` (one head's full pattern) and `POST /api/attention/overview` (every
 //! head of one layer as a small thumbnail): the page asks for one layer or one head at a time,
-//! so a long prompt never sends every pattern at once.
+//! so a long prompt never sends every pattern at once. The thumbnails of every layer come from
+//! one forward pass, kept for the next layers' requests.
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
 use nexttoken_model::heads::pattern;
-use nexttoken_model::{ActivationCache, KvCache, Model};
+use nexttoken_model::{KvCache, Model, Recorder};
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 
@@ -15,6 +16,7 @@ use super::bounds;
 use crate::server::errors::ApiError;
 use crate::server::extract::ApiJson;
 use crate::server::limits::present;
+use crate::server::overview_cache::Thumbnails;
 use crate::server::state::AppState;
 
 /// Decimals kept per weight: enough for any colour scale, and it keeps a 1,024-token pattern
@@ -89,34 +91,56 @@ pub async fn overview(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<OverviewRequest>,
 ) -> Result<Json<OverviewResponse>, ApiError> {
-    let model = Arc::clone(&state.loaded().model);
+    let loaded = state.loaded();
+    let model = Arc::clone(&loaded.model);
     let tokens = bounds::tokens(&model, &req.tokens)?;
     let layer = bounds::layer(&model, &req.layer)?;
     let t = tokens.len();
     let size = bounds::overview_size(req.size.as_ref())?.min(t);
-    let n_head = model.config().n_head;
-    let data = state
-        .pool
-        .run(move || layer_patterns(&model, &tokens, layer))
+    let slot = loaded.overviews.slot(&tokens, size);
+    let all = slot
+        .get_or_try_init(|| async move {
+            let thumbnails = state
+                .pool
+                .run(move || every_layer(&model, &tokens, size))
+                .await?;
+            Ok::<_, ApiError>(Arc::new(thumbnails))
+        })
         .await?;
-    let heads = data
-        .chunks(t * t)
-        .take(n_head)
-        .map(|head| downsample(head, t, size))
-        .collect();
     Ok(Json(OverviewResponse {
         layer,
         tokens: t,
         size,
-        heads,
+        heads: all[layer].clone(),
     }))
 }
 
-fn layer_patterns(model: &Model, tokens: &[u32], layer: usize) -> Result<Vec<f32>, ApiError> {
-    let hook = format!("blocks.{layer}.attn.hook_pattern"); // (H, T, T)
-    let mut rec = ActivationCache::only(&[&hook]);
+/// Every layer's heads downsampled to `size × size`, from one forward pass that keeps one
+/// layer's patterns at a time.
+fn every_layer(model: &Model, tokens: &[u32], size: usize) -> Result<Thumbnails, ApiError> {
+    let mut rec = Downsampled {
+        size,
+        layers: Vec::new(),
+    };
     model.forward(tokens, &mut KvCache::new(model.config()), &mut rec)?;
-    Ok(rec.entries.pop().map(|a| a.data).unwrap_or_default())
+    Ok(rec.layers)
+}
+
+struct Downsampled {
+    size: usize,
+    layers: Thumbnails,
+}
+
+impl Recorder for Downsampled {
+    fn wants(&self, name: &str) -> bool {
+        name.ends_with(".attn.hook_pattern")
+    }
+
+    fn record(&mut self, _: &str, shape: &[usize], data: &[f32]) {
+        let (t, s) = (shape[1], shape[2]); // (H, T, T)
+        let heads = data.chunks(t * s).map(|g| downsample(g, t, self.size));
+        self.layers.push(heads.collect());
+    }
 }
 
 /// Averages a `t × t` grid into `size × size` bins; bin `b` covers `b·t/size .. (b+1)·t/size`.
