@@ -90,7 +90,7 @@ describe('generated tokens in every stage', () => {
     const prompt = (await api.tokenize(PROMPT)).tokens;
     await byTestId(page, 'tab-lens').click();
     await idle(page);
-    await page.waitForFunction((n) => /\((\d+) tokens\)/.exec(document.querySelector('[data-testid="lens-prompt"]')?.textContent ?? '')?.[1] === String(n), prompt.length + 2);
+    await page.waitForFunction((n) => /: (\d+) tokens/.exec(document.querySelector('[data-testid="lens-prompt"]')?.textContent ?? '')?.[1] === String(n), prompt.length + 2);
     await byTestId(page, 'tab-pipeline').click();
   });
 });

@@ -57,8 +57,14 @@ mkdir -p "$work/hf"
 start_server bundled env -u HUGGINGFACE_HUB_CACHE HF_HOME="$work/hf" HF_HUB_CACHE="$work/hf/hub" HF_HUB_OFFLINE=1 "$bin" serve
 bundled_url="$url"
 
+# The fixture with room for 1,024 positions, for the long-prompt views.
+node "$here/lib/long-model.js" "$model" "$work/long-model" 1024
+start_server long "$bin" serve --model "$work/long-model"
+long_url="$url"
+
 "$bin" export --model "$model" --out "$work/site" >/dev/null
 
 cd "$here"
-NEXTTOKEN_URL="$live_url" NEXTTOKEN_BUNDLED_URL="$bundled_url" NEXTTOKEN_EXPORT_DIR="$work/site" \
-  node --test --test-concurrency=1 live.test.js loop.test.js views.test.js bundled.test.js static.test.js approx.test.js recorded.test.js
+NEXTTOKEN_URL="$live_url" NEXTTOKEN_BUNDLED_URL="$bundled_url" NEXTTOKEN_LONG_URL="$long_url" NEXTTOKEN_EXPORT_DIR="$work/site" \
+  node --test --test-concurrency=1 live.test.js loop.test.js views.test.js bundled.test.js static.test.js approx.test.js \
+  recorded.test.js long.test.js

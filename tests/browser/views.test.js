@@ -110,7 +110,8 @@ describe('analysis views', () => {
     await page.locator('[data-testid="attn-thumb"][data-layer="1"][data-head="3"]').click();
     await heatmap(1, 3);
     assert.equal(await byTestId(page, 'heads-row').count(), model.n_layer * model.n_head);
-    await byTestId(page, 'attn-token').nth(2).hover();
+    await byTestId(page, 'attn-heatmap').focus();
+    await page.keyboard.press('ArrowUp');
     assert.match(await byTestId(page, 'attn-readout').textContent(), /attends to .*attended by/);
     await screenshot(page, 'views-attention-1280.png');
   });

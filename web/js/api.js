@@ -27,11 +27,13 @@ async function getJson(url) {
 }
 
 // Returns the parsed body and the round trip; a server error becomes its own one-sentence message.
-export async function request(url, body) {
-  const init = body === undefined ? {} : {
+// `signal` (an AbortSignal) cancels the request.
+export async function request(url, body, { signal } = {}) {
+  const init = body === undefined ? { signal } : {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
+    signal,
   };
   const started = performance.now();
   const response = await fetch(url, init);

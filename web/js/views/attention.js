@@ -1,10 +1,12 @@
-// The attention inspector: every head of every layer as a thumbnail (fetched one layer at a
-// time, downsampled by the server for long prompts), the chosen head's full pattern, and the
-// head scores that point out previous-token and induction heads.
+// The attention inspector: every head of every layer as a thumbnail (fetched a layer at a
+// time as the rows scroll into view; the server computes all layers in one pass), the chosen
+// head's pattern (zoomable at any length, heatmap.js), and the head scores that point out
+// previous-token and induction heads. Requests show progress and can be cancelled.
 import { el } from '../dom.js';
-import { tokenNodes } from '../format.js';
+import { onWidth } from '../windowed.js';
+import { gridImage } from './colors.js';
 import { frame } from './frame.js';
-import { drawPattern, weightColor } from './heatmap.js';
+import { drawPattern, weightRgb } from './heatmap.js';
 import { viewsApi } from './http.js';
 import { scoresTable } from './scores.js';
 
@@ -15,75 +17,75 @@ export function attentionView(box, ctx) {
     id: 'attention',
     title: 'Attention inspector',
     explain: 'In each block, every head decides how much each position (a query, one row) looks at each earlier '
-      + 'position (a key, one column). Pick a head from the thumbnails or the menus; hover the pattern or a token '
-      + 'to read it. The table scores every head, so you can sort for previous-token and induction heads.',
+      + 'position (a key, one column). Pick a head from the thumbnails or the menus. On a long text the pattern shows a '
+      + 'window: click the overview or use the arrow keys on the pattern to move it. The table scores every head, so you '
+      + 'can sort for previous-token and induction heads.',
     isStatic: ctx.source.mode === 'static',
   });
+  const { n_layer: nLayer, n_head: nHead } = ctx.source.model;
+  const onPick = (l, h) => select(l, h);
+  const menus = controls(nLayer, nHead, onPick);
   const parts = {
-    controls: el('div', { class: 'row' }), thumbs: el('div', { class: 'thumbs', testid: 'attn-overview' }),
-    strip: el('div'), pattern: el('div', { class: 'scroll' }), readout: el('div'), scores: el('div', { class: 'scroll' }),
+    thumbs: el('div', { class: 'thumbs', testid: 'attn-overview' }), legend: el('div'), pattern: el('div'), readout: el('div'),
+    scores: el('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Head scores' }),
   };
-  shell.body.append(parts.controls, el('h3', {}, 'All heads'), parts.thumbs, el('h3', {}, 'The chosen head'), parts.strip,
+  shell.body.append(menus.box, el('h3', {}, 'All heads'), parts.thumbs, el('h3', {}, 'The chosen head'), parts.legend,
     parts.pattern, parts.readout, el('h3', {}, 'Head scores'), parts.scores);
-  const shown = { run: null, pattern: null, scores: null, key: null };
+  const shown = { run: null, pattern: null, scores: null, key: null, drawn: null };
+  const same = (run) => shown.run?.tokenIds.join() === run.tokenIds.join();
 
-  const select = async (layer, head) => {
+  async function select(layer, head) {
     Object.assign(ctx.state, { layer, head });
     ctx.changed();
     await showHead();
-  };
-  const showHead = async () => {
+  }
+  async function showHead() {
     const { run } = shown;
     const { layer, head } = ctx.state;
     shown.key = JSON.stringify([run.tokenIds, layer, head]);
+    menus.set(layer, head);
     markThumbs(parts.thumbs, layer, head);
-    parts.controls.replaceChildren(...controls(ctx.source.model, ctx.state, (l, h) => select(l, h).catch((e) => ctx.onError(e.message))));
-    const data = await viewsApi.attention(run.tokenIds, layer, head);
-    if (shown.run !== run || ctx.state.layer !== layer || ctx.state.head !== head) return; // a later pick won
+    parts.pattern.firstChild?.classList.add('stale');
+    const data = await shell.tasks.run('pattern', `Computing the pattern of layer ${layer}, head ${head}`,
+      (signal) => viewsApi.attention(run.tokenIds, layer, head, signal));
+    if (!data || shown.run !== run || ctx.state.layer !== layer || ctx.state.head !== head) return; // a later pick won
     shown.pattern = data;
-    const drawn = drawPattern({ pattern: data.pattern, tokens: run.tokens, layer, head });
-    parts.pattern.replaceChildren(drawn.legend, drawn.canvas);
+    const hadFocus = parts.pattern.contains(document.activeElement);
+    const drawn = drawPattern({ pattern: data.pattern, tokens: run.tokens, layer, head, boundary: run.promptTokens,
+      width: parts.pattern.clientWidth || 1100 });
+    shown.drawn = drawn;
+    parts.legend.replaceChildren(drawn.legend);
+    parts.pattern.replaceChildren(drawn.box);
     parts.readout.replaceChildren(drawn.readout);
-    parts.strip.replaceChildren(tokenStrip(run.tokens, drawn.describe));
+    if (hadFocus) drawn.canvas.focus();
     showScores();
-  };
+  }
   const showScores = () => {
-    if (!shown.scores) return;
-    const onPick = (l, h) => select(l, h).catch((e) => ctx.onError(e.message));
-    parts.scores.replaceChildren(scoresTable(shown.scores, { selected: ctx.state, onPick }));
+    if (shown.scores) parts.scores.replaceChildren(scoresTable(shown.scores, { selected: ctx.state, onPick }));
   };
+  onWidth(parts.pattern, (width) => shown.drawn?.resize(width));
 
   return {
     box,
     async update(run) {
       if (ctx.source.mode === 'static') return;
-      const { n_layer: nLayer, n_head: nHead } = ctx.source.model;
       ctx.state.layer = Math.min(Math.max(ctx.state.layer ?? 0, 0), nLayer - 1);
       ctx.state.head = Math.min(Math.max(ctx.state.head ?? 0, 0), nHead - 1);
-      const key = JSON.stringify([run.tokenIds, ctx.state.layer, ctx.state.head]);
-      if (shown.key === key) return;
-      const fresh = shown.run?.tokenIds.join() !== run.tokenIds.join();
+      if (shown.key === JSON.stringify([run.tokenIds, ctx.state.layer, ctx.state.head])) return;
+      const fresh = !same(run);
       shown.run = run;
-      shell.showPrompt(run);
       if (fresh) {
-        shown.scores = null;
-        parts.thumbs.replaceChildren();
+        shell.tasks.reset();
+        shell.showPrompt(run);
+        Object.assign(shown, { scores: null, pattern: null, drawn: null });
+        parts.pattern.replaceChildren();
+        parts.readout.replaceChildren();
         parts.scores.replaceChildren(el('p', { class: 'hint' }, 'Scoring every head…'));
+        shown.observer?.disconnect();
+        shown.observer = lazyThumbs(run, nLayer, parts.thumbs, { shell, current: () => same(run), selected: () => ctx.state, onPick });
+        scoreHeads(run);
       }
       await showHead();
-      if (!fresh) return;
-      const ids = run.tokenIds.join();
-      shown.observer?.disconnect();
-      shown.observer = lazyThumbs(run, nLayer, parts.thumbs, {
-        current: () => shown.run.tokenIds.join() === ids,
-        selected: () => ctx.state,
-        onPick: (l, h) => select(l, h).catch((e) => ctx.onError(e.message)),
-        onError: ctx.onError,
-      });
-      const { heads } = await viewsApi.heads(run.tokenIds);
-      if (shown.run.tokenIds.join() !== ids) return; // another prompt's scores are on their way
-      shown.scores = heads;
-      showScores();
     },
     exportData() {
       if (!shown.pattern) return null;
@@ -96,33 +98,54 @@ export function attentionView(box, ctx) {
       };
     },
   };
+
+  async function scoreHeads(run) {
+    const data = await shell.tasks.run('heads', 'Scoring every head', (signal) => viewsApi.heads(run.tokenIds, signal));
+    if (!data || !same(run)) return;
+    shown.scores = data.heads;
+    showScores();
+  }
 }
 
-function controls(model, state, onPick) {
-  const select = (label, testid, n, value, pick) => el('label', { class: 'inline' }, `${label} `, el('select', {
-    testid, onchange: (event) => pick(Number(event.target.value)),
-  }, Array.from({ length: n }, (_, i) => el('option', { value: i, selected: i === value }, String(i)))));
-  return [
-    select('Layer', 'attn-layer', model.n_layer, state.layer, (l) => onPick(l, state.head)),
-    select('Head', 'attn-head', model.n_head, state.head, (h) => onPick(state.layer, h)),
-  ];
+// Two menus that stay in place while they are used, so arrow keys keep focus on them.
+function controls(nLayer, nHead, onPick) {
+  const menu = (label, testid, n, pick) => {
+    const select = el('select', { testid, onchange: () => pick(Number(select.value)) },
+      Array.from({ length: n }, (_, i) => el('option', { value: i }, String(i))));
+    return { select, label: el('label', { class: 'inline' }, `${label} `, select) };
+  };
+  const layer = menu('Layer', 'attn-layer', nLayer, (l) => onPick(l, Number(head.select.value)));
+  const head = menu('Head', 'attn-head', nHead, (h) => onPick(Number(layer.select.value), h));
+  return {
+    box: el('div', { class: 'row' }, layer.label, head.label),
+    set(l, h) {
+      layer.select.value = String(l);
+      head.select.value = String(h);
+    },
+  };
 }
 
-// A row per layer, fetched when it scrolls into view: a long prompt on a deep model asks for
-// the layers a reader looks at, one request each, never every pattern at once.
-function lazyThumbs(run, nLayer, box, { current, selected, onPick, onError }) {
-  const fill = async (row, layer) => {
-    const data = await viewsApi.overview(run.tokenIds, layer);
-    if (!current()) return;
-    row.replaceChildren(row.firstChild, ...data.heads.map((grid, head) => thumb(grid, layer, head, onPick)));
-    markThumbs(row, selected().layer, selected().head);
+// A row per layer, fetched when it scrolls into view, one layer after another: the first
+// request makes the server compute every layer, and the rest are answered from that.
+function lazyThumbs(run, nLayer, box, { shell, current, selected, onPick }) {
+  let queue = Promise.resolve();
+  const fill = (row, layer) => {
+    queue = queue.then(async () => {
+      if (!current()) return;
+      const data = await shell.tasks.run('thumbs', 'Computing every head’s pattern for the thumbnails',
+        (signal) => viewsApi.overview(run.tokenIds, layer, signal));
+      if (!data || !current()) return;
+      row.replaceChildren(row.firstChild, ...data.heads.map((grid, head) => thumb(grid, layer, head, onPick)));
+      markThumbs(row, selected().layer, selected().head);
+    });
   };
   const observer = new IntersectionObserver((entries) => {
     for (const entry of entries.filter((e) => e.isIntersecting)) {
       observer.unobserve(entry.target);
-      fill(entry.target, Number(entry.target.dataset.layer)).catch((err) => onError(err.message));
+      fill(entry.target, Number(entry.target.dataset.layer));
     }
   });
+  box.replaceChildren();
   for (let layer = 0; layer < nLayer; layer += 1) {
     const row = el('div', { class: 'thumb-row', dataset: { layer } }, el('span', { class: 'hm-label' }, `layer ${layer}`),
       el('span', { class: 'hint' }, 'loading…'));
@@ -134,15 +157,11 @@ function lazyThumbs(run, nLayer, box, { current, selected, onPick, onError }) {
 
 function thumb(grid, layer, head, onPick) {
   const canvas = el('canvas', { width: grid.length, height: grid.length, 'aria-hidden': 'true' });
-  const g = canvas.getContext('2d');
-  grid.forEach((row, i) => row.forEach((w, j) => {
-    g.fillStyle = weightColor(w);
-    g.fillRect(j, i, 1, 1);
-  }));
+  canvas.getContext('2d').putImageData(gridImage(grid, weightRgb), 0, 0);
   canvas.style.setProperty('width', `${THUMB_PX}px`);
   canvas.style.setProperty('height', `${THUMB_PX}px`);
   return el('button', { type: 'button', class: 'thumb', testid: 'attn-thumb', dataset: { layer, head },
-    title: `layer ${layer}, head ${head}`, onclick: () => onPick(layer, head) }, canvas, el('span', {}, `h${head}`));
+    'aria-label': `head ${head} of layer ${layer}`, onclick: () => onPick(layer, head) }, canvas, el('span', {}, `head ${head}`));
 }
 
 function markThumbs(box, layer, head) {
@@ -150,12 +169,4 @@ function markThumbs(box, layer, head) {
     const on = Number(button.dataset.layer) === layer && Number(button.dataset.head) === head;
     button.setAttribute('aria-pressed', String(on));
   }
-}
-
-function tokenStrip(tokens, describe) {
-  return el('div', { class: 'chips picker', role: 'group', 'aria-label': 'Tokens: hover or focus one to read its attention' },
-    tokens.map((t, pos) => el('button', {
-      type: 'button', class: 'chip', testid: 'attn-token', dataset: { pos },
-      onmouseenter: () => describe(pos), onfocus: () => describe(pos), onclick: () => describe(pos),
-    }, el('span', { class: 'chip-text' }, tokenNodes(t)))));
 }

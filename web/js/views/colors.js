@@ -3,12 +3,30 @@
 
 const STOPS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
 
-export function viridis(t) {
+// [r, g, b] in 0..255, for canvases filled pixel by pixel.
+export function viridisRgb(t) {
   const x = Math.min(Math.max(Number.isFinite(t) ? t : 0, 0), 1) * (STOPS.length - 1);
   const i = Math.min(Math.floor(x), STOPS.length - 2);
   const f = x - i;
-  const [r, g, b] = STOPS[i].map((c, k) => Math.round(c + f * (STOPS[i + 1][k] - c)));
+  return STOPS[i].map((c, k) => Math.round(c + f * (STOPS[i + 1][k] - c)));
+}
+
+export function viridis(t) {
+  const [r, g, b] = viridisRgb(t);
   return `rgb(${r}, ${g}, ${b})`;
+}
+
+// A grid of values 0..1 as an ImageData, one pixel per cell: one call per canvas instead of
+// a fillRect per cell (a 1,024-token pattern has a million cells).
+export function gridImage(grid, color = viridisRgb) {
+  const rows = grid.length;
+  const cols = Math.max(1, ...grid.map((row) => row.length));
+  const image = new ImageData(cols, rows);
+  grid.forEach((row, i) => row.forEach((v, j) => {
+    const [r, g, b] = color(v);
+    image.data.set([r, g, b, 255], 4 * (i * cols + j));
+  }));
+  return image;
 }
 
 // The scale as a CSS gradient left to right, for legends.

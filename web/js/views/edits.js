@@ -1,42 +1,69 @@
 // Editing the token sequence: pick a chip, then split it (into two vocabulary tokens or into
 // its bytes), merge it with the next one when their joined bytes are a token, replace it by
 // id, insert before it (an id or a text's tokens) or delete it. Each edit gives a new list;
-// `onEdit(tokens)` runs the comparison.
-import { el } from '../dom.js';
-import { hexBytes, tokenNodes } from '../format.js';
+// `onEdit(tokens)` runs the comparison. A long sequence shows a window of chips around the
+// selected one, moved with a slider; a failed lookup says so here.
+import { el, keepFocus } from '../dom.js';
+import { count, hexBytes, tokenNodes } from '../format.js';
 import { viewsApi } from './http.js';
 
-export function editor({ onEdit, onError }) {
-  const box = el('div', { class: 'editor' });
+const WINDOW = 40; // chips shown at once
+
+export function editor({ onEdit }) {
+  const chips = el('ol', { class: 'chips', 'aria-label': 'Edited tokens' });
+  const actions = el('div', { class: 'edit-actions' });
+  const problem = el('p', { class: 'hint over', role: 'alert', testid: 'edit-error' });
+  const slider = el('input', { type: 'range', min: 0, step: 1, value: 0, testid: 'edit-slider', 'aria-label': 'Selected token',
+    oninput: () => { selected = Number(slider.value); render(); } });
+  const where = el('span', { class: 'win-where' });
+  const bar = el('div', { class: 'win-bar' }, slider, where);
+  const box = el('div', { class: 'editor' }, bar, chips, actions, problem);
   let tokens = [];
   let selected = 0;
+  let version = 0; // the actions of the latest selection win over slower lookups
+  // The clicked action is replaced by the new list's: focus goes to the edited token.
   const apply = (next, at) => {
     tokens = next;
     selected = Math.min(Math.max(at, 0), Math.max(tokens.length - 1, 0));
     render();
+    chips.querySelector('[aria-pressed="true"]')?.focus();
     onEdit(tokens);
   };
-  const guard = (fn) => () => fn().catch((err) => onError(err.message));
+  const guard = (fn) => () => {
+    problem.textContent = '';
+    fn().catch((err) => { problem.textContent = err.message; });
+  };
   const render = () => {
-    const chips = el('ol', { class: 'chips', 'aria-label': 'Edited tokens' }, tokens.map((t, i) => el('li', {},
-      el('button', { type: 'button', class: 'chip', testid: 'edit-chip', 'aria-pressed': String(i === selected),
-        title: `position ${i}, id ${t.id}, bytes ${hexBytes(t.bytes)}`, onclick: () => { selected = i; render(); } },
-      el('span', { class: 'chip-text' }, tokenNodes(t)), el('span', { class: 'chip-id' }, String(t.id))))));
-    const actions = el('div', { class: 'edit-actions' });
-    box.replaceChildren(chips, actions);
-    if (tokens.length) fillActions(actions, { tokens, selected, apply, guard }).catch((err) => onError(err.message));
+    const from = Math.min(Math.max(selected - WINDOW / 2, 0), Math.max(tokens.length - WINDOW, 0));
+    const shown = tokens.slice(from, from + WINDOW);
+    bar.hidden = tokens.length <= WINDOW;
+    slider.max = String(Math.max(tokens.length - 1, 0));
+    slider.value = String(selected);
+    where.textContent = `token ${count(selected)} of 0–${count(tokens.length - 1)}`;
+    keepFocus(chips, 'data-pos', () => chips.replaceChildren(...shown.map((t, k) => {
+      const i = from + k;
+      return el('li', {}, el('button', { type: 'button', class: 'chip', testid: 'edit-chip', 'aria-pressed': String(i === selected),
+        dataset: { pos: i }, title: `position ${i}, id ${t.id}, bytes ${hexBytes(t.bytes)}`, onclick: () => { selected = i; render(); } },
+      el('span', { class: 'chip-text' }, tokenNodes(t)), el('span', { class: 'chip-id' }, String(t.id))));
+    })));
+    const mine = ++version;
+    if (tokens.length) {
+      fillActions(actions, { tokens, selected, apply, guard, isCurrent: () => mine === version })
+        .catch((err) => { problem.textContent = err.message; });
+    }
   };
   return {
     box,
     set(list) {
       tokens = list;
       selected = 0;
+      problem.textContent = '';
       render();
     },
   };
 }
 
-async function fillActions(box, { tokens, selected: i, apply, guard }) {
+async function fillActions(box, { tokens, selected: i, apply, guard, isCurrent }) {
   const token = tokens[i];
   const splice = (count, ...added) => [...tokens.slice(0, i), ...added, ...tokens.slice(i + count)];
   const idInput = el('input', { type: 'number', min: 0, step: 1, testid: 'edit-id-input', 'aria-label': 'Token id', class: 'short' });
@@ -57,7 +84,7 @@ async function fillActions(box, { tokens, selected: i, apply, guard }) {
   const next = tokens[i + 1];
   const [entry, merged] = await Promise.all([viewsApi.vocab(token.id),
     next ? viewsApi.lookupBytes([...token.bytes, ...next.bytes]) : null]);
-  if (!box.isConnected) return;
+  if (!isCurrent()) return;
   box.append(
     ...entry.splits.map((s) => button('edit-split', ['Split: ', ...tokenNodes(s.left), ' | ', ...tokenNodes(s.right)],
       async () => apply(splice(1, s.left, s.right), i))),

@@ -1,16 +1,17 @@
 // The analysis endpoints (docs/api.md): one JSON request each, an error as its one sentence.
+// The long-running ones take an AbortSignal, so the page can cancel them.
 import { request } from '../api.js';
 
-const call = async (path, body) => (await request(path, body)).data;
+const call = async (path, body, signal) => (await request(path, body, { signal })).data;
 
 export const viewsApi = {
-  bpe: (text) => call('/api/bpe', { text }),
+  bpe: (text, signal) => call('/api/bpe', { text }, signal),
   vocab: (id) => call(`/api/vocab/${encodeURIComponent(id)}`),
   lookupText: (text) => call('/api/vocab/lookup', { text }),
   lookupBytes: (bytes) => call('/api/vocab/lookup', { bytes }),
-  compare: (before, after) => call('/api/compare', { before, after, top_n: 10 }),
-  attention: (tokens, layer, head) => call('/api/attention', { tokens, layer, head }),
-  overview: (tokens, layer) => call('/api/attention/overview', { tokens, layer, size: 64 }),
-  heads: (tokens) => call('/api/heads', { tokens }),
-  lens: (tokens, position) => call('/api/lens', { tokens, position, top: 5 }),
+  compare: (before, after, signal) => call('/api/compare', { before, after, top_n: 10 }, signal),
+  attention: (tokens, layer, head, signal) => call('/api/attention', { tokens, layer, head }, signal),
+  overview: (tokens, layer, signal) => call('/api/attention/overview', { tokens, layer, size: 64 }, signal),
+  heads: (tokens, signal) => call('/api/heads', { tokens }, signal),
+  lens: (tokens, position, signal) => call('/api/lens', { tokens, position, top: 5 }, signal),
 };

@@ -9,11 +9,12 @@ import { surgeryView } from './surgery.js';
 export const VIEWS = ['pipeline', 'surgery', 'attention', 'lens'];
 
 // `pipeline` gives the pipeline's exports; `onChange` runs after any view state changes (the
-// link follows); `onError` shows a failed request in words.
+// link follows). A view reports its own requests' progress and errors inside itself (so an
+// error never sits on another tab); `onError` is left for what a view could not catch.
 export function initViews({ source, getRun, pipeline, onChange, onError }) {
   // `edit`: surgery's edited token ids, null while they are the prompt's own.
   const state = { view: 'pipeline', layer: 0, head: 0, pos: null, edit: null };
-  const ctx = { source, state, changed: () => onChange(), onError };
+  const ctx = { source, state, changed: () => onChange() };
   const views = {
     surgery: surgeryView(byId('view-surgery'), ctx),
     attention: attentionView(byId('view-attention'), ctx),
