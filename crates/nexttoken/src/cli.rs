@@ -99,7 +99,15 @@ pub struct ServeArgs {
     /// Largest request body in bytes (larger: 413).
     #[arg(long, default_value_t = Limits::default().max_body_bytes)]
     pub max_body_bytes: usize,
+    /// MiB the cache of recent logits and model states may hold (least recently used out;
+    /// 0 keeps nothing). GPT-2 small's state is 72 KiB a position.
+    #[arg(long, default_value_t = (Limits::default().cache_bytes >> 20) as u64,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_CACHE_MB))]
+    pub cache_mb: u64,
 }
+
+/// 1 TiB: more than any machine this runs on, and far from overflowing a byte count.
+const MAX_CACHE_MB: u64 = 1 << 20;
 
 impl ServeArgs {
     pub fn options(&self) -> ServeOptions {
@@ -111,6 +119,7 @@ impl ServeArgs {
             limits: Limits {
                 max_steps: self.max_steps,
                 max_body_bytes: self.max_body_bytes,
+                cache_bytes: (self.cache_mb << 20) as usize,
             },
             pool: PoolConfig {
                 max_concurrent: self.max_concurrent.map_or(4 * cpus, |n| n as usize),

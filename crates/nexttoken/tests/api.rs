@@ -14,6 +14,8 @@ mod export;
 mod generation;
 #[path = "api/info.rs"]
 mod info;
+#[path = "api/memory.rs"]
+mod memory;
 #[path = "api/pool.rs"]
 mod pool;
 #[path = "api/robustness.rs"]

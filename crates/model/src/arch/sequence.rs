@@ -38,6 +38,27 @@ impl KvCache {
         }
     }
 
+    /// Bytes its keys and values take: their allocations, room for positions not yet written
+    /// included (untouched pages of which may not be resident yet).
+    pub fn bytes(&self) -> usize {
+        let floats: usize = self
+            .keys
+            .iter()
+            .chain(&self.values)
+            .map(Vec::capacity)
+            .sum();
+        floats * std::mem::size_of::<f32>()
+    }
+
+    /// Gives back the room reserved for positions not yet written, for a cache that is kept
+    /// rather than extended: kept after 5 positions, it holds 5, not `n_positions`. Extending
+    /// it later grows it as a `Vec` grows.
+    pub fn shrink_to_fit(&mut self) {
+        for layer in self.keys.iter_mut().chain(&mut self.values) {
+            layer.shrink_to_fit();
+        }
+    }
+
     /// How many positions the cache holds.
     pub fn len(&self) -> usize {
         self.len

@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Number;
 
 use super::errors::ApiError;
+use super::prefix_cache::DEFAULT_BUDGET_BYTES;
 
 /// Limits a client can read from `/api/model`.
 #[derive(Debug, Clone, Copy)]
@@ -17,6 +18,8 @@ pub struct Limits {
     pub max_steps: usize,
     /// Request bodies above this are refused with 413.
     pub max_body_bytes: usize,
+    /// Bytes the cache of logits and states may hold (`PrefixCache`).
+    pub cache_bytes: usize,
 }
 
 impl Default for Limits {
@@ -24,6 +27,7 @@ impl Default for Limits {
         Limits {
             max_steps: 64,
             max_body_bytes: 64 * 1024,
+            cache_bytes: DEFAULT_BUDGET_BYTES,
         }
     }
 }

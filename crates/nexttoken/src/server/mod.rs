@@ -4,11 +4,11 @@ pub mod assets;
 pub mod errors;
 pub mod extract;
 pub mod handlers;
-pub mod kv_store;
 pub mod limits;
-pub mod logits_cache;
+pub mod memory;
 pub mod overview_cache;
 pub mod pool;
+pub mod prefix_cache;
 pub mod router;
 pub mod state;
 pub mod upgrade;
@@ -69,6 +69,7 @@ pub fn serve(
     upgrade: Option<Arc<Upgrade>>,
     options: ServeOptions,
 ) -> Result<()> {
+    memory::return_freed_memory();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

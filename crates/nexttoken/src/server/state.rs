@@ -6,11 +6,10 @@ use std::sync::{Arc, PoisonError, RwLock};
 use nexttoken_model::{Batcher, KvCache, Model, NoRecorder};
 
 use super::errors::ApiError;
-use super::kv_store::KvStore;
 use super::limits::Limits;
-use super::logits_cache::LogitsCache;
 use super::overview_cache::OverviewCache;
 use super::pool::{Pool, PoolConfig};
+use super::prefix_cache::PrefixCache;
 use super::upgrade::Upgrade;
 use crate::models::Source;
 
@@ -19,9 +18,9 @@ use crate::models::Source;
 pub struct Loaded {
     pub model: Arc<Model>,
     pub source: Source,
-    pub logits: LogitsCache,
-    /// The state after recently stepped sequences, for `/api/step` to continue.
-    pub kv: KvStore,
+    /// Logits after recent sequences, and the states of stepped ones for `/api/step` to
+    /// continue, within `Limits::cache_bytes`.
+    pub cache: PrefixCache,
     /// Every layer's attention thumbnails of recent sequences.
     pub overviews: OverviewCache,
     pub batcher: Batcher,
@@ -50,7 +49,7 @@ impl AppState {
         upgrade: Option<Arc<Upgrade>>,
     ) -> Arc<Self> {
         Arc::new(AppState {
-            loaded: RwLock::new(loaded(model, source)),
+            loaded: RwLock::new(loaded(model, source, limits.cache_bytes)),
             limits,
             pool: Pool::new(pool),
             upgrade,
@@ -64,32 +63,31 @@ impl AppState {
 
     /// Serves `model` from now on; requests already running finish on the old one.
     pub fn switch(&self, model: Model, source: Source) {
-        *self.loaded.write().unwrap_or_else(PoisonError::into_inner) =
-            loaded(Arc::new(model), source);
+        let next = loaded(Arc::new(model), source, self.limits.cache_bytes);
+        *self.loaded.write().unwrap_or_else(PoisonError::into_inner) = next;
     }
 }
 
 impl Loaded {
     /// The logits after `tokens`: from the cache, else one forward pass (then cached).
     pub fn logits_after(&self, tokens: Vec<u32>) -> Result<Arc<Vec<f32>>, ApiError> {
-        if let Some(logits) = self.logits.get(&tokens) {
+        if let Some(logits) = self.cache.logits(&tokens) {
             return Ok(logits);
         }
         let mut cache = KvCache::new(self.model.config());
         let logits = self.model.forward(&tokens, &mut cache, &mut NoRecorder)?;
         let logits = Arc::new(logits);
-        self.logits.insert(tokens, Arc::clone(&logits));
+        self.cache.put_logits(tokens, Arc::clone(&logits));
         Ok(logits)
     }
 }
 
-fn loaded(model: Arc<Model>, source: Source) -> Arc<Loaded> {
+fn loaded(model: Arc<Model>, source: Source, cache_bytes: usize) -> Arc<Loaded> {
     Arc::new(Loaded {
         batcher: Batcher::new(Arc::clone(&model)),
         model,
         source,
-        logits: LogitsCache::default(),
-        kv: KvStore::default(),
+        cache: PrefixCache::new(cache_bytes),
         overviews: OverviewCache::default(),
     })
 }

@@ -12,7 +12,7 @@ fn nexttoken() -> Command {
 }
 
 /// Kills the server even when an assertion fails first.
-struct Server(std::process::Child);
+pub struct Server(pub std::process::Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -22,7 +22,7 @@ impl Drop for Server {
 }
 
 /// Starts `serve` on the fixture at a free loopback port; returns it and its address.
-fn serve(extra: &[&str]) -> (Server, String) {
+pub fn serve(extra: &[&str]) -> (Server, String) {
     let child = nexttoken()
         .args(["serve", "--port", "0", "--model"])
         .arg(fixture_dir())

@@ -186,7 +186,7 @@ async fn distribution_reuses_cached_logits_under_new_settings() {
         |t: f64| json!({ "tokens": tokens, "sampling": { "greedy": false, "temperature": t } });
     let hot = post_ok(router_of(&state), "/api/distribution", at(2.0)).await;
     let cold = post_ok(router_of(&state), "/api/distribution", at(0.25)).await;
-    assert_eq!(state.loaded().logits.len(), 1, "one forward pass, cached");
+    assert_eq!(state.loaded().cache.len(), 1, "one forward pass, cached");
     assert_eq!(hot["candidates"][0]["prob"], cold["candidates"][0]["prob"]);
     let sharp = |b: &Value| b["candidates"][0]["sample_prob"].as_f64().unwrap_or(0.0);
     assert!(sharp(&cold) > sharp(&hot), "a lower temperature sharpens");
@@ -306,16 +306,16 @@ async fn steps_continue_from_the_state_the_last_step_left() {
         let fresh = post_ok(app(), "/api/step", request.clone()).await;
         same_step(&kept["step"], &fresh["step"], draw);
         assert_eq!(
-            state.loaded().kv.positions(),
+            state.loaded().cache.positions(),
             tokens.len() + 1,
             "the state after the sent tokens and the chosen one"
         );
         // Taking another candidate at the same place cuts that state back to the sent tokens.
-        let hits = state.loaded().kv.hits();
+        let hits = state.loaded().cache.hits();
         request["force"] = kept["step"]["candidates"][1]["id"].clone();
         let branch = post_ok(router_of(&state), "/api/step", request).await;
         assert_eq!(
-            state.loaded().kv.hits(),
+            state.loaded().cache.hits(),
             hits + 1,
             "the branch reused a state"
         );
@@ -324,7 +324,7 @@ async fn steps_continue_from_the_state_the_last_step_left() {
             branch["step"]["chosen"]["id"],
             kept["step"]["candidates"][1]["id"]
         );
-        assert_eq!(state.loaded().kv.positions(), tokens.len() + 1);
+        assert_eq!(state.loaded().cache.positions(), tokens.len() + 1);
         tokens = kept["tokens"]
             .as_array()
             .expect("tokens")
@@ -346,7 +346,7 @@ async fn the_step_after_a_trace_continues_its_state() {
     let traced = post_ok(router_of(&state), "/api/trace", request).await;
     let mut tokens = ids(&traced["token_ids"]);
     assert_eq!(
-        state.loaded().kv.positions(),
+        state.loaded().cache.positions(),
         tokens.len() + 1,
         "prompt and first choice"
     );
@@ -357,7 +357,7 @@ async fn the_step_after_a_trace_continues_its_state() {
     request["tokens"] = json!(tokens);
     request["draw"] = json!(2);
     let kept = post_ok(router_of(&state), "/api/step", request.clone()).await;
-    assert_eq!(state.loaded().kv.hits(), 1);
+    assert_eq!(state.loaded().cache.hits(), 1);
     let fresh = post_ok(app(), "/api/step", request).await;
     same_step(&kept["step"], &fresh["step"], 2);
 }

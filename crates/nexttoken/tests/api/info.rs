@@ -10,7 +10,8 @@ async fn health_is_ok() {
     assert_eq!(reply.status, 200);
     let pool = json!({ "running": 0, "waiting": 0, "cancelled": 0 });
     let batches = json!({ "batches": 0, "steps": 0 });
-    let want = json!({ "status": "ok", "pool": pool, "batches": batches });
+    let cache = json!({ "bytes": 0, "budget_bytes": 256 << 20, "entries": 0, "positions": 0 });
+    let want = json!({ "status": "ok", "pool": pool, "batches": batches, "cache": cache });
     assert_eq!(reply.json(), want);
     assert_eq!(reply.header("content-type"), "application/json");
 }
@@ -28,6 +29,7 @@ async fn model_describes_the_fixture_and_the_limits() {
     assert_eq!(body["limits"]["max_steps"], 64);
     assert_eq!(body["limits"]["max_prompt_tokens"], 64);
     assert_eq!(body["limits"]["max_body_bytes"], 65536);
+    assert_eq!(body["limits"]["cache_bytes"], 256 << 20);
 }
 
 #[tokio::test]

@@ -89,6 +89,7 @@ async fn limits_come_from_the_state() {
     let limits = Limits {
         max_steps: 3,
         max_body_bytes: 100,
+        ..Limits::default()
     };
     let state = state_with(limits, pool(1, 4, Duration::from_secs(60)));
     let reply = post(

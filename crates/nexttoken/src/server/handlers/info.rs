@@ -12,11 +12,13 @@ use crate::server::limits::TOP_N;
 use crate::server::state::AppState;
 use crate::server::upgrade::DownloadStatus;
 
-/// Also the pool's gauges, so a load test or an operator can see work queue up and stop, and
-/// the decode batches of the model serving now.
+/// Also the pool's gauges, so a load test or an operator can see work queue up and stop, the
+/// decode batches of the model serving now, and what its cache holds.
 pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
     let pool = &state.pool;
-    let batches = state.loaded().batcher.stats();
+    let loaded = state.loaded();
+    let batches = loaded.batcher.stats();
+    let cache = &loaded.cache;
     Json(json!({
         "status": "ok",
         "pool": {
@@ -25,6 +27,12 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
             "cancelled": pool.cancelled(),
         },
         "batches": batches,
+        "cache": {
+            "bytes": cache.bytes(),
+            "budget_bytes": cache.budget(),
+            "entries": cache.len(),
+            "positions": cache.positions(),
+        },
     }))
 }
 
@@ -46,6 +54,7 @@ struct LimitsInfo {
     max_prompt_tokens: usize,
     max_body_bytes: usize,
     max_top_n: u64,
+    cache_bytes: usize,
 }
 
 pub async fn model(State(state): State<Arc<AppState>>) -> Json<ModelResponse> {
@@ -59,6 +68,7 @@ pub async fn model(State(state): State<Arc<AppState>>) -> Json<ModelResponse> {
             max_prompt_tokens: c.n_positions,
             max_body_bytes: state.limits.max_body_bytes,
             max_top_n: *TOP_N.end(),
+            cache_bytes: state.limits.cache_bytes,
         },
         download: state.upgrade.as_ref().map(|u| u.status()),
     })

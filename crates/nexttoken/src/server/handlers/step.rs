@@ -1,7 +1,7 @@
 //! `POST /api/step`: one token more after `tokens`, sampled with draw `draw` (or forced), so
 //! stepping one at a time replays `/api/trace` exactly and a branch starts anywhere. The
 //! chosen token runs at once, recorded, so the page shows its column in every stage; the state
-//! after it is kept (`KvStore`), so the next step samples without running the model.
+//! after it is kept (`PrefixCache`), so the next step samples without running the model.
 
 use std::sync::Arc;
 
@@ -66,7 +66,7 @@ pub async fn step(
         .run(move || {
             // The page sends the whole sequence each step: continue from the state an earlier
             // step left, when there is one, so only the new token runs.
-            let mut generator = match loaded.kv.take(&tokens) {
+            let mut generator = match loaded.cache.take_state(&tokens) {
                 Some(prefix) => Generator::resume(&model, tokens, draw, options, prefix)?,
                 None => Generator::new(&model, tokens, draw, options, &mut NoRecorder)?,
             };
@@ -74,7 +74,7 @@ pub async fn step(
             let norms = generator.feed_pending(ResidNorms::new(model.config().n_layer))?;
             let tokens = generator.tokens().to_vec();
             let (fed, prefix) = generator.into_prefix();
-            loaded.kv.put(fed, prefix);
+            loaded.cache.put_state(fed, prefix);
             Ok(StepResponse {
                 step: Step::new(&model, result.explanation, result.chosen),
                 embedding: Embedding::at(&model, &[result.chosen], tokens.len() - 1),

@@ -71,7 +71,7 @@ pub async fn trace_handler(
                 keep_going,
             )?;
             // The page's next /api/step continues this sequence: keep its state.
-            loaded.kv.put(traced.fed, traced.state);
+            loaded.cache.put_state(traced.fed, traced.state);
             if cancel.is_cancelled() {
                 return Err(ApiError::gone());
             }
