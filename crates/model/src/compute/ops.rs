@@ -1,8 +1,10 @@
-//! The few numerical operations GPT-2 needs, on row-major f32 slices.
+//! The few numerical operations the architectures need, on row-major f32 slices.
 
+use super::buf::Buf;
 pub use super::matmul::{matmul, matmul_strided};
 use crate::arch::gpt2::config::Activation;
 use crate::arch::gpt2::weights::{Conv1D, LayerNorm};
+use crate::arch::llama::weights::Linear;
 
 /// Normalises each row of `x` (T, C) to zero mean and unit variance, then applies gain and bias.
 pub fn layer_norm(x: &[f32], ln: &LayerNorm, eps: f32) -> Vec<f32> {
@@ -15,6 +17,20 @@ pub fn layer_norm(x: &[f32], ln: &LayerNorm, eps: f32) -> Vec<f32> {
         let params = ln.weight.iter().zip(ln.bias.iter());
         for ((o, &v), (&w, &b)) in out.iter_mut().zip(row).zip(params) {
             *o = (v - mean) * inv_std * w + b;
+        }
+    }
+    out
+}
+
+/// Scales each row of `x` (T, C) to unit root mean square, then applies the gain: LayerNorm
+/// without the mean and the bias (Llama's `RMSNorm`).
+pub fn rms_norm(x: &[f32], weight: &Buf, eps: f32) -> Vec<f32> {
+    let c = weight.len();
+    let mut out = vec![0.0; x.len()]; // (T, C)
+    for (row, out) in x.chunks_exact(c).zip(out.chunks_exact_mut(c)) {
+        let inv_rms = 1.0 / (sum_lanes(row, |v| v * v) / c as f32 + eps).sqrt();
+        for ((o, &v), &w) in out.iter_mut().zip(row).zip(weight.iter()) {
+            *o = v * inv_rms * w;
         }
     }
     out
@@ -51,6 +67,23 @@ pub fn linear(x: &[f32], layer: &Conv1D) -> Vec<f32> {
         layer.transposed(),
     );
     out
+}
+
+/// `x @ weightᵀ` for x (T, n_in) and a weight stored (n_out, n_in), as `nn.Linear` keeps it:
+/// (T, n_out).
+pub fn project(x: &[f32], layer: &Linear) -> Vec<f32> {
+    let t = x.len() / layer.n_in;
+    let mut out = vec![0.0; t * layer.n_out]; // (T, n_out)
+    let w = layer.weight.data();
+    matmul(x, w, &mut out, t, layer.n_in, layer.n_out, true);
+    out
+}
+
+/// The gated MLP's middle: `silu(gate) * up`, element-wise, into `gate`.
+pub fn silu_mul(gate: &mut [f32], up: &[f32]) {
+    for (g, u) in gate.iter_mut().zip(up) {
+        *g = *g / (1.0 + (-*g).exp()) * u;
+    }
 }
 
 /// The MLP's non-linearity, in place.

@@ -44,7 +44,7 @@ impl Tokenizer {
     /// are exactly [`Tokenizer::encode`]'s.
     pub fn explain(&self, text: &str) -> Vec<PreToken> {
         let mut pre_tokens = Vec::new();
-        for_each_piece(text, &self.tables.added, |piece| {
+        for_each_piece(text, &self.tables.added, self.tables.digits, |piece| {
             pre_tokens.push(match piece {
                 Piece::Added { start, text, id } => PreToken {
                     text: text.to_string(),

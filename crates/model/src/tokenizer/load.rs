@@ -19,6 +19,8 @@ pub(crate) struct Vocabulary {
     pub merges: Vec<(String, String)>,
     /// Tokens matched literally in the input, as plain text.
     pub added: Vec<(String, u32)>,
+    /// Whether number characters are cut apart before the regex (see `pretokenize`).
+    pub digits: bool,
 }
 
 /// Parses `vocab.json` (token → id) and `merges.txt` ("left right" lines after a `#version`
@@ -40,6 +42,7 @@ pub(crate) fn parse_vocab_and_merges(
         tokens,
         merges,
         added,
+        digits: false,
     })
 }
 
@@ -64,7 +67,7 @@ fn parse_merges_txt(text: &str) -> Result<Vec<(String, String)>, String> {
 }
 
 /// "left right" → (left, right). Byte-level tokens never hold a real space (it is `Ġ`).
-fn split_merge(line: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_merge(line: &str) -> Option<(&str, &str)> {
     let (left, right) = line.split_once(' ')?;
     let valid = !left.is_empty() && !right.is_empty() && !right.contains(' ');
     valid.then_some((left, right))
@@ -106,7 +109,7 @@ enum MergeJson {
 /// models, normalizers, and pre-tokenizers other than GPT-2's plain byte-level one.
 pub(crate) fn parse_tokenizer_json(text: &str) -> Result<Vocabulary, String> {
     let file: TokenizerJson = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    check_pipeline(&file)?;
+    let digits = check_pipeline(&file)?;
     let merges = file
         .model
         .merges
@@ -128,10 +131,12 @@ pub(crate) fn parse_tokenizer_json(text: &str) -> Result<Vocabulary, String> {
         tokens: file.model.vocab,
         merges,
         added,
+        digits,
     })
 }
 
-fn check_pipeline(file: &TokenizerJson) -> Result<(), String> {
+/// Checks the pipeline is one this tokenizer reproduces; whether it cuts digits apart first.
+fn check_pipeline(file: &TokenizerJson) -> Result<bool, String> {
     if let Some(kind) = file.model.kind.as_deref().filter(|&k| k != "BPE") {
         return Err(format!("model type {kind:?} is not BPE"));
     }
@@ -139,16 +144,23 @@ fn check_pipeline(file: &TokenizerJson) -> Result<(), String> {
         return Err("normalizers are not supported (GPT-2 has none)".into());
     }
     let Some(pre) = file.pre_tokenizer.as_ref().filter(|p| !p.is_null()) else {
-        return Ok(());
+        return Ok(false);
     };
-    let is_gpt2 =
-        pre["type"] == "ByteLevel" && pre["add_prefix_space"] != true && pre["use_regex"] != false;
-    if is_gpt2 {
-        Ok(())
-    } else {
-        Err(format!(
-            "pre-tokenizer {pre} is not GPT-2's (ByteLevel, no prefix space, GPT-2 regex)"
-        ))
+    let is_gpt2 = |p: &serde_json::Value| {
+        p["type"] == "ByteLevel" && p["add_prefix_space"] != true && p["use_regex"] != false
+    };
+    // SmolLM's: Sequence [Digits (each digit apart), ByteLevel as GPT-2's].
+    let steps = pre["pretokenizers"].as_array().map(Vec::as_slice);
+    let digits_first = pre["type"] == "Sequence"
+        && matches!(steps, Some([d, b]) if d["type"] == "Digits"
+            && d["individual_digits"] == true && is_gpt2(b));
+    match (is_gpt2(pre), digits_first) {
+        (true, _) => Ok(false),
+        (_, true) => Ok(true),
+        _ => Err(format!(
+            "pre-tokenizer {pre} is not GPT-2's (ByteLevel, no prefix space, GPT-2 regex), \
+             nor digits apart then GPT-2's"
+        )),
     }
 }
 
@@ -157,10 +169,13 @@ fn check_pipeline(file: &TokenizerJson) -> Result<(), String> {
 pub(crate) struct Tables {
     pub id_to_bytes: Vec<Box<[u8]>>,
     pub bytes_to_id: HashMap<Box<[u8]>, u32>,
-    /// The single-byte token for each byte, where every word starts before merging.
-    pub byte_ids: [u32; 256],
+    /// The single-byte token for each byte, where every word starts before merging. A
+    /// vocabulary may lack some (SmolLM2's has no token for 21 bytes that its training text
+    /// never held, such as 0x04 or 0xFF): such a byte is dropped, as `tokenizers` drops it.
+    pub byte_ids: [Option<u32>; 256],
     pub merges: MergeTable,
     pub added: AddedTokens,
+    pub digits: bool,
 }
 
 impl Tables {
@@ -170,7 +185,7 @@ impl Tables {
         for (id, bytes) in (0u32..).zip(&id_to_bytes) {
             bytes_to_id.entry(bytes.clone()).or_insert(id);
         }
-        let byte_ids = byte_ids(&bytes_to_id)?;
+        let byte_ids = std::array::from_fn(|b| bytes_to_id.get(&[b as u8][..]).copied());
         let merges = merge_table(&vocab.merges, &bytes_to_id)?;
         let added: Vec<_> = vocab
             .added
@@ -183,6 +198,7 @@ impl Tables {
             byte_ids,
             merges,
             added: AddedTokens::new(&added)?,
+            digits: vocab.digits,
         })
     }
 }
@@ -226,16 +242,6 @@ fn tokens_by_id(vocab: &Vocabulary) -> Result<Vec<Box<[u8]>>, String> {
         .enumerate()
         .map(|(id, bytes)| bytes.ok_or_else(|| format!("no token has id {id}")))
         .collect()
-}
-
-fn byte_ids(bytes_to_id: &HashMap<Box<[u8]>, u32>) -> Result<[u32; 256], String> {
-    let mut ids = [0; 256];
-    for (byte, id) in (0..=255u8).zip(&mut ids) {
-        *id = *bytes_to_id
-            .get(&[byte][..])
-            .ok_or_else(|| format!("the vocabulary has no token for byte 0x{byte:02X}"))?;
-    }
-    Ok(ids)
 }
 
 /// Ranks follow the merges' order; a pair listed twice keeps its first rank.

@@ -1,4 +1,4 @@
-//! GPT-2's byte-level BPE tokenizer, written to be read.
+//! Byte-level BPE (GPT-2's, and the Llama-family vocabularies built like it), written to be read.
 //!
 //! Encoding has two steps. `pretokenize` cuts the text into pre-tokens (words with the space
 //! before them, numbers, punctuation, whitespace) and cuts out `<|endoftext|>`. `bpe` then
@@ -10,12 +10,14 @@ mod bpe;
 mod bytes;
 mod display;
 mod explain;
+mod gguf;
 mod load;
 mod pretokenize;
 
 pub use display::{token_display, token_text};
 pub use explain::{MergeStep, PreToken, MAX_PARTS_BYTES};
 
+use crate::checkpoint::gguf::Gguf;
 use crate::error::{Error, Result};
 use bpe::{Applied, Word};
 use load::{Tables, Vocabulary, Which, END_OF_TEXT};
@@ -75,6 +77,21 @@ impl Tokenizer {
         Ok(None)
     }
 
+    /// A Llama-family checkpoint's tokenizer: `tokenizer.json` (the whole pipeline, digits
+    /// apart included), else `vocab.json` + `merges.txt`; it must have one.
+    pub fn from_tokenizer_files(dir: &Path) -> Result<Tokenizer> {
+        let json = dir.join("tokenizer.json");
+        if json.is_file() {
+            return Self::from_tokenizer_json(&json);
+        }
+        Self::from_dir(dir)?.ok_or_else(|| {
+            Error::Tokenizer(format!(
+                "{} has neither tokenizer.json nor vocab.json + merges.txt",
+                dir.display()
+            ))
+        })
+    }
+
     /// A tokenizer from GPT-2 style `vocab.json` and `merges.txt`.
     pub fn from_files(vocab_json: &Path, merges_txt: &Path) -> Result<Tokenizer> {
         let vocab_text = read(vocab_json)?;
@@ -101,6 +118,16 @@ impl Tokenizer {
             msg,
         })?;
         Self::build(vocab, &path.display().to_string())
+    }
+
+    /// The tokenizer a GGUF file carries: its vocabulary, merges, special tokens and
+    /// pre-tokenizer.
+    pub fn from_gguf(file: &Gguf) -> Result<Tokenizer> {
+        let vocab = gguf::parse_gguf(file).map_err(|msg| Error::Format {
+            path: file.path().to_path_buf(),
+            msg: format!("tokenizer: {msg}"),
+        })?;
+        Self::build(vocab, &file.path().display().to_string())
     }
 
     fn build(vocab: Vocabulary, source: &str) -> Result<Tokenizer> {
@@ -130,22 +157,30 @@ impl Tokenizer {
         let mut ids = Vec::with_capacity(text.len() / 3);
         // Prose repeats words; remembering each pre-token's tokens skips most of the BPE work.
         let mut known: HashMap<&str, Vec<u32>> = HashMap::new();
-        for_each_piece(text, &self.tables.added, |piece| match piece {
-            Piece::Added { id, .. } => ids.push(id),
-            Piece::Text { text: word, .. } => {
-                let word_ids = known
-                    .entry(word)
-                    .or_insert_with(|| self.merge(word, |_, _| {}));
-                ids.extend_from_slice(word_ids);
-            }
-        });
+        for_each_piece(
+            text,
+            &self.tables.added,
+            self.tables.digits,
+            |piece| match piece {
+                Piece::Added { id, .. } => ids.push(id),
+                Piece::Text { text: word, .. } => {
+                    let word_ids = known
+                        .entry(word)
+                        .or_insert_with(|| self.merge(word, |_, _| {}));
+                    ids.extend_from_slice(word_ids);
+                }
+            },
+        );
         ids
     }
 
     /// Runs BPE on one pre-token, starting from its single-byte tokens.
     fn merge(&self, word: &str, on_merge: impl FnMut(Applied, &Word)) -> Vec<u32> {
-        let byte_tokens = word.bytes().map(|b| self.tables.byte_ids[usize::from(b)]);
-        bpe::merge_word(byte_tokens, &self.tables.merges, on_merge)
+        let byte_tokens = word
+            .bytes()
+            .filter_map(|b| self.tables.byte_ids[usize::from(b)]);
+        let byte_tokens: Vec<u32> = byte_tokens.collect();
+        bpe::merge_word(byte_tokens.into_iter(), &self.tables.merges, on_merge)
     }
 
     /// The bytes the ids stand for. Not always UTF-8: a cut can fall inside a character.

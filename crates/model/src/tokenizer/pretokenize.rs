@@ -1,9 +1,11 @@
 //! Step 1 of encoding: cut the text into pre-tokens.
 //!
 //! Added tokens such as `<|endoftext|>` are cut out first and matched literally, so typing that
-//! text gives the special token, as Hugging Face `tokenizers` does for GPT-2. The rest is cut by
-//! GPT-2's regex into contractions, words, numbers, punctuation runs and whitespace. BPE then
-//! works inside each pre-token, so no token ever spans two of them.
+//! text gives the special token, as Hugging Face `tokenizers` does for GPT-2. Vocabularies
+//! learned with digits apart (SmolLM's, llama.cpp's "smollm" pre-tokenizer) then cut every
+//! number character out on its own. The rest is cut by GPT-2's regex into contractions, words,
+//! numbers, punctuation runs and whitespace. BPE then works inside each pre-token, so no token
+//! ever spans two of them.
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use fancy_regex::{Regex, RegexBuilder};
@@ -61,11 +63,21 @@ impl AddedTokens {
     }
 }
 
-/// Calls `f` with each piece of `text`, in order. The pieces cover the text exactly.
-pub(crate) fn for_each_piece<'t>(text: &'t str, added: &AddedTokens, mut f: impl FnMut(Piece<'t>)) {
+/// Calls `f` with each piece of `text`, in order, each number character apart when `digits`.
+/// The pieces cover the text exactly.
+pub(crate) fn for_each_piece<'t>(
+    text: &'t str,
+    added: &AddedTokens,
+    digits: bool,
+    mut f: impl FnMut(Piece<'t>),
+) {
     let mut start = 0;
+    let words = |range: Range<usize>, f: &mut dyn FnMut(Piece<'t>)| match digits {
+        true => split_digits(text, range, f),
+        false => split_words(text, range, f),
+    };
     for found in added.finder.find_iter(text) {
-        split_words(text, start..found.start(), &mut f);
+        words(start..found.start(), &mut f);
         let id = added.ids[found.pattern().as_usize()];
         // The patterns are whole strings, so match bounds fall on char boundaries.
         let (start_at, text) = (found.start(), &text[found.range()]);
@@ -76,11 +88,30 @@ pub(crate) fn for_each_piece<'t>(text: &'t str, added: &AddedTokens, mut f: impl
         });
         start = found.end();
     }
-    split_words(text, start..text.len(), &mut f);
+    words(start..text.len(), &mut f);
+}
+
+/// Cuts each number character (`char::is_numeric`, as `tokenizers`' `Digits` does) out of
+/// `text[range]` as its own piece and runs GPT-2's regex over the stretches between them.
+fn split_digits<'t>(text: &'t str, range: Range<usize>, f: &mut dyn FnMut(Piece<'t>)) {
+    let mut from = range.start;
+    for (i, c) in text[range.clone()].char_indices() {
+        if c.is_numeric() {
+            let at = range.start + i;
+            split_words(text, from..at, f);
+            let end = at + c.len_utf8();
+            f(Piece::Text {
+                start: at,
+                text: &text[at..end],
+            });
+            from = end;
+        }
+    }
+    split_words(text, from..range.end, f);
 }
 
 /// Runs GPT-2's regex over `text[range]` alone, as `tokenizers` does between added tokens.
-fn split_words<'t>(text: &'t str, range: Range<usize>, f: &mut impl FnMut(Piece<'t>)) {
+fn split_words<'t>(text: &'t str, range: Range<usize>, f: &mut dyn FnMut(Piece<'t>)) {
     let segment = &text[range.clone()];
     let mut done = 0;
     for found in gpt2_regex().find_iter(segment) {
@@ -111,7 +142,7 @@ mod tests {
     fn pieces(text: &str) -> Vec<&str> {
         let added = AddedTokens::new(&[("<|endoftext|>".to_string(), 50256)]).unwrap();
         let mut out = Vec::new();
-        for_each_piece(text, &added, |piece| match piece {
+        for_each_piece(text, &added, false, |piece| match piece {
             Piece::Text { text, .. } | Piece::Added { text, .. } => out.push(text),
         });
         out
@@ -143,7 +174,7 @@ mod tests {
         let text = "Héllo,  wörld 🦀<|endoftext|>\n\n  end ";
         let added = AddedTokens::new(&[("<|endoftext|>".to_string(), 50256)]).unwrap();
         let mut next = 0;
-        for_each_piece(text, &added, |piece| {
+        for_each_piece(text, &added, false, |piece| {
             let (Piece::Text { start, text: piece }
             | Piece::Added {
                 start, text: piece, ..

@@ -43,3 +43,20 @@ pub fn run_steps<F: Forward>(generator: &mut Generator<F>, steps: usize) -> (Vec
     }
     (ids, logits)
 }
+
+/// Every tensor of a golden safetensors file (f32): name → (shape, values).
+pub fn golden_tensors(path: &Path) -> std::collections::HashMap<String, (Vec<usize>, Vec<f32>)> {
+    let bytes = std::fs::read(path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    st.tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            let data = view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                .collect();
+            (name, (view.shape().to_vec(), data))
+        })
+        .collect()
+}

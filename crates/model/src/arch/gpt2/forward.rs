@@ -107,6 +107,10 @@ impl Architecture for Gpt2 {
         &self.dims
     }
 
+    fn family(&self) -> &'static str {
+        "gpt2"
+    }
+
     fn hook_names(&self) -> Vec<String> {
         hook_names(&["hook_embed", "hook_pos_embed"], self.config.n_layer)
     }
