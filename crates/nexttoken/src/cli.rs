@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use nexttoken::server::{Limits, PoolConfig, ServeOptions};
+use nexttoken::server::guard::AllowedHosts;
+use nexttoken::server::{ConnectionLimits, Limits, PoolConfig, ServeOptions};
 use nexttoken_model::{DType, Sampling};
 
 #[derive(Parser)]
@@ -77,6 +78,10 @@ pub struct ServeArgs {
     /// Address to listen on. Anything but a loopback address exposes the server to the network.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
+    /// A host name the page may be opened by besides loopback names and IP addresses (a LAN
+    /// name, a proxy's); repeat for more. Requests addressed to other names get 421.
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    pub allowed_hosts: Vec<String>,
     /// Port to listen on (0: any free port).
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
@@ -85,20 +90,34 @@ pub struct ServeArgs {
     pub open: bool,
     /// Model jobs run at once. Default: 4 per CPU (the decode steps of concurrent traces are
     /// batched, so more of them at once cost little more than one).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub max_concurrent: Option<u32>,
     /// Requests that may wait for a model job; beyond that the answer is 503 with Retry-After.
-    #[arg(long, default_value_t = 16)]
-    pub queue: usize,
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub queue: u32,
     /// Seconds a request may take, waiting included (then 503 if still queued, else 504).
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=DAY))]
     pub request_timeout_secs: u64,
     /// Most tokens one /api/trace may generate.
-    #[arg(long, default_value_t = Limits::default().max_steps)]
-    pub max_steps: usize,
-    /// Largest request body in bytes (larger: 413).
-    #[arg(long, default_value_t = Limits::default().max_body_bytes)]
-    pub max_body_bytes: usize,
+    #[arg(long, default_value_t = Limits::default().max_steps as u32,
+          value_parser = clap::value_parser!(u32).range(0..=MAX_STEPS))]
+    pub max_steps: u32,
+    /// Largest request body in bytes (larger: 413, answered before the body is read).
+    #[arg(long, default_value_t = Limits::default().max_body_bytes as u64,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    pub max_body_bytes: u64,
+    /// Seconds a client has to send a request's headers, counted from when the server waits
+    /// for them (a new connection, or the end of the last answer on a kept-alive one).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a request's body once its headers arrived (then 408).
+    #[arg(long, default_value_t = Limits::default().body_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout_secs: u64,
+    /// Open connections at most (and below the open-file limit); at the cap a new connection
+    /// replaces the oldest idle one.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
     /// MiB the cache of recent logits and model states may hold (least recently used out;
     /// 0 keeps nothing). GPT-2 small's state is 72 KiB a position.
     #[arg(long, default_value_t = (Limits::default().cache_bytes >> 20) as u64,
@@ -108,6 +127,9 @@ pub struct ServeArgs {
 
 /// 1 TiB: more than any machine this runs on, and far from overflowing a byte count.
 const MAX_CACHE_MB: u64 = 1 << 20;
+/// The largest context a config may declare (model crate): no run generates more tokens.
+const MAX_STEPS: i64 = 1 << 17;
+const DAY: u64 = 86_400;
 
 impl ServeArgs {
     pub fn options(&self) -> ServeOptions {
@@ -117,14 +139,24 @@ impl ServeArgs {
             port: self.port,
             open: self.open,
             limits: Limits {
-                max_steps: self.max_steps,
-                max_body_bytes: self.max_body_bytes,
+                max_steps: self.max_steps as usize,
+                max_body_bytes: self.max_body_bytes as usize,
                 cache_bytes: (self.cache_mb << 20) as usize,
+                body_timeout: Duration::from_secs(self.body_timeout_secs),
+                hosts: AllowedHosts::new(
+                    std::iter::once(&self.host)
+                        .chain(&self.allowed_hosts)
+                        .map(String::as_str),
+                ),
             },
             pool: PoolConfig {
                 max_concurrent: self.max_concurrent.map_or(4 * cpus, |n| n as usize),
-                queue: self.queue,
+                queue: self.queue as usize,
                 request_timeout: Duration::from_secs(self.request_timeout_secs),
+            },
+            connections: ConnectionLimits {
+                max_connections: self.max_connections as usize,
+                header_timeout: Duration::from_secs(self.header_timeout_secs),
             },
         }
     }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use nexttoken_hub::{HubConfig, IndicatifProgress};
 use nexttoken_model::{DType, Model};
 
@@ -51,10 +51,11 @@ pub fn load_with(name: Option<&str>, dtype: DType) -> Result<(Model, Source)> {
     match name {
         Some(name) if BUNDLED_ALIASES.contains(&name) => Ok((bundled()?, Source::Bundled)),
         Some(name) if Path::new(name).exists() => {
-            let model = Model::load_with(Path::new(name), name, dtype)
+            let model = Model::load_with(Path::new(name), &path_label(Path::new(name)), dtype)
                 .with_context(|| format!("loading {name}"))?;
             Ok((model, Source::Dir))
         }
+        Some(name) if looks_like_path(name) => bail!("{name}: no such file or directory"),
         Some(name) => {
             let dir = nexttoken_hub::resolve(
                 &HubConfig::from_env(),
@@ -75,6 +76,24 @@ pub fn load_with(name: Option<&str>, dtype: DType) -> Result<(Model, Source)> {
             }
         },
     }
+}
+
+/// What a local model is called where others see it (the page, a trace): its directory's or
+/// file's own name, never the path to it.
+fn path_label(path: &Path) -> String {
+    let absolute = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    match absolute.file_name() {
+        Some(name) => name.to_string_lossy().into_owned(),
+        None => "local model".into(),
+    }
+}
+
+/// A name that can only be meant as a path: it starts like one. A hub id is `name` or
+/// `org/name`.
+fn looks_like_path(name: &str) -> bool {
+    name.starts_with(['/', '.', '~'])
+        || name.contains('\\')
+        || name.matches('/').count() > 1
 }
 
 /// GPT-2's snapshot directory when the cache holds all of it.

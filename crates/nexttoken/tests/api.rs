@@ -6,12 +6,16 @@ mod helpers;
 
 #[path = "api/binary.rs"]
 mod binary;
+#[path = "api/connections.rs"]
+mod connections;
 #[path = "api/errors.rs"]
 mod errors;
 #[path = "api/export.rs"]
 mod export;
 #[path = "api/generation.rs"]
 mod generation;
+#[path = "api/guard.rs"]
+mod guard;
 #[path = "api/info.rs"]
 mod info;
 #[path = "api/memory.rs"]

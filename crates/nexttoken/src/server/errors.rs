@@ -46,6 +46,14 @@ impl ApiError {
         )
     }
 
+    pub fn body_too_large(max_body_bytes: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body is larger than the limit of {max_body_bytes} bytes"),
+        )
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
@@ -69,11 +77,9 @@ impl ApiError {
                 "unsupported_media_type",
                 "send the body as JSON with the header Content-Type: application/json",
             ),
-            r if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!("the body is larger than the limit of {max_body_bytes} bytes"),
-            ),
+            r if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Self::body_too_large(max_body_bytes)
+            }
             r => Self::bad(
                 "bad_request",
                 format!("the body could not be read: {}", r.body_text()),

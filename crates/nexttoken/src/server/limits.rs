@@ -3,16 +3,18 @@
 //! here, so a negative or fractional value gets a range message rather than a type error.
 
 use std::ops::RangeInclusive;
+use std::time::Duration;
 
 use nexttoken_model::{GenerateOptions, Model, Sampling};
 use serde::{Deserialize, Deserializer};
 use serde_json::Number;
 
 use super::errors::ApiError;
+use super::guard::AllowedHosts;
 use super::prefix_cache::DEFAULT_BUDGET_BYTES;
 
-/// Limits a client can read from `/api/model`.
-#[derive(Debug, Clone, Copy)]
+/// What the server accepts; the sizes are readable from `/api/model`.
+#[derive(Debug, Clone)]
 pub struct Limits {
     /// Tokens one `/api/trace` may generate.
     pub max_steps: usize,
@@ -20,6 +22,10 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Bytes the cache of logits and states may hold (`PrefixCache`).
     pub cache_bytes: usize,
+    /// Time to receive a request's body once its headers arrived.
+    pub body_timeout: Duration,
+    /// Host names requests may be addressed to, beyond loopback names and addresses.
+    pub hosts: AllowedHosts,
 }
 
 impl Default for Limits {
@@ -28,6 +34,8 @@ impl Default for Limits {
             max_steps: 64,
             max_body_bytes: 64 * 1024,
             cache_bytes: DEFAULT_BUDGET_BYTES,
+            body_timeout: Duration::from_secs(30),
+            hosts: AllowedHosts::default(),
         }
     }
 }

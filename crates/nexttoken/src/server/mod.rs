@@ -1,8 +1,10 @@
 //! The HTTP server (docs/api.md): the page and the JSON API over one loaded model.
 
 pub mod assets;
+pub mod connections;
 pub mod errors;
 pub mod extract;
+pub mod guard;
 pub mod handlers;
 pub mod limits;
 pub mod memory;
@@ -22,6 +24,7 @@ use nexttoken_model::{DType, Model};
 use crate::models::{self, Source, BUNDLED_MODEL, DEFAULT_MODEL};
 use upgrade::{DownloadStatus, Upgrade};
 
+pub use connections::ConnectionLimits;
 pub use limits::Limits;
 pub use pool::PoolConfig;
 pub use router::router;
@@ -35,6 +38,7 @@ pub struct ServeOptions {
     pub open: bool,
     pub limits: Limits,
     pub pool: PoolConfig,
+    pub connections: ConnectionLimits,
 }
 
 /// What to serve when no model is named: GPT-2 when cached; otherwise the bundled model at
@@ -107,12 +111,20 @@ async fn run(
         options.pool,
         upgrade,
     );
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("serving HTTP")
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let mut connections = options.connections;
+    connections.max_connections = connections::fit_to_file_limit(connections.max_connections);
+    if connections.max_connections < options.connections.max_connections {
+        eprintln!(
+            "nexttoken: at most {} open connections, to stay under this process's open-file \
+             limit (ulimit -n)",
+            connections.max_connections
+        );
+    }
+    connections::serve(listener, router(state), connections, stop).await;
+    Ok(())
 }
 
 /// Best effort: a machine without a browser still has the printed URL.

@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode, Uri};
-use axum::middleware::map_response;
+use axum::middleware::{from_fn_with_state, map_response};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
 use super::assets;
 use super::errors::ApiError;
+use super::guard;
 use super::handlers::{attention, bpe, compare, heads, lens, vocab};
 use super::handlers::{distribution, info, step, switch, tokenize, trace};
 use super::state::AppState;
@@ -43,6 +44,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(from_fn_with_state(Arc::clone(&state), guard::check))
         .layer(map_response(security_headers))
         .with_state(state)
 }

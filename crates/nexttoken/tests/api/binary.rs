@@ -23,7 +23,12 @@ impl Drop for Server {
 
 /// Starts `serve` on the fixture at a free loopback port; returns it and its address.
 pub fn serve(extra: &[&str]) -> (Server, String) {
-    let child = nexttoken()
+    serve_by(nexttoken(), extra)
+}
+
+/// `serve` started by `command`: the binary, or a shell that runs it.
+pub fn serve_by(mut command: Command, extra: &[&str]) -> (Server, String) {
+    let child = command
         .args(["serve", "--port", "0", "--model"])
         .arg(fixture_dir())
         .args(extra)
@@ -43,7 +48,7 @@ pub fn serve(extra: &[&str]) -> (Server, String) {
     (server, address.to_string())
 }
 
-fn get_health(address: &str) -> String {
+pub fn get_health(address: &str) -> String {
     let mut stream = TcpStream::connect(address).expect("connect");
     let request = "GET /api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     stream.write_all(request.as_bytes()).expect("send");
