@@ -91,9 +91,7 @@ fn path_label(path: &Path) -> String {
 /// A name that can only be meant as a path: it starts like one. A hub id is `name` or
 /// `org/name`.
 fn looks_like_path(name: &str) -> bool {
-    name.starts_with(['/', '.', '~'])
-        || name.contains('\\')
-        || name.matches('/').count() > 1
+    name.starts_with(['/', '.', '~']) || name.contains('\\') || name.matches('/').count() > 1
 }
 
 /// GPT-2's snapshot directory when the cache holds all of it.
