@@ -14,7 +14,7 @@ const wasmPath = process.env.NEXTTOKEN_WASM;
 const bin = process.env.NEXTTOKEN_BIN;
 
 const engine = await instantiate(readFileSync(wasmPath));
-engine.load(modelDir, readFileSync(`${modelDir}/config.json`, 'utf8'), readFileSync(`${modelDir}/model.safetensors`));
+engine.loadBytes(modelDir, readFileSync(`${modelDir}/config.json`, 'utf8'), readFileSync(`${modelDir}/model.safetensors`));
 
 // Walks two JSON values together: numbers within TOLERANCE, everything else equal.
 export function assertClose(got, want, path = '$') {

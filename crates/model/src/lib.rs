@@ -29,7 +29,7 @@ pub use arch::gpt2::forward::Gpt2;
 pub use arch::gpt2::weights::Weights;
 pub use arch::{Architecture, Dims, KvCache, Sequence};
 pub use batcher::{Batcher, Session};
-pub use compute::buf::{Buf, DType, Data};
+pub use compute::buf::{Buf, DType, Data, Image};
 pub use error::{Error, Result};
 pub use generate::{GenerateOptions, Generator, Prefix};
 pub use model::{Forward, Model};

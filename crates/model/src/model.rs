@@ -13,7 +13,7 @@ use crate::arch::llama::{self, forward::Llama};
 use crate::arch::{Architecture, Dims, KvCache};
 use crate::checkpoint::gguf::Gguf;
 use crate::checkpoint::safetensors::SafetensorsFile;
-use crate::compute::buf::DType;
+use crate::compute::buf::{DType, Image};
 use crate::tokenizer::Tokenizer;
 use crate::{Error, Result};
 
@@ -117,6 +117,24 @@ impl Model {
             msg,
         })?;
         let weights = Weights::from_bytes(safetensors, &label.join("model.safetensors"), &config)?;
+        let arch = Box::new(Gpt2::new(config, weights));
+        Model::assemble(name, arch, Tokenizer::gpt2(), &label.join("config.json"))
+    }
+
+    /// A model whose `model.safetensors` is already in memory (see [`Weights::from_image`]),
+    /// with GPT-2's vocabulary.
+    pub fn from_image(
+        name: &str,
+        config_json: &str,
+        image: Arc<Image>,
+        dtype: DType,
+    ) -> Result<Model> {
+        let label = Path::new(name);
+        let config = Config::from_json(config_json).map_err(|msg| Error::Config {
+            path: label.join("config.json"),
+            msg,
+        })?;
+        let weights = Weights::from_image(image, &label.join("model.safetensors"), &config, dtype)?;
         let arch = Box::new(Gpt2::new(config, weights));
         Model::assemble(name, arch, Tokenizer::gpt2(), &label.join("config.json"))
     }

@@ -324,3 +324,39 @@ fn a_config_that_disagrees_with_the_weights_is_named() {
         assert!(msg.contains(want), "{config}: {msg}");
     }
 }
+
+/// A file already in memory (how the browser engine loads a download) is used in place when it
+/// holds the stored type, and converted otherwise; either way the model computes what a model
+/// loaded from disk does.
+#[test]
+fn a_file_image_in_memory_loads_in_place() {
+    use std::sync::Arc;
+
+    use nexttoken_model::{DType, Image};
+
+    let dir = fixture();
+    let config_json = std::fs::read_to_string(dir.join("config.json")).unwrap();
+    let config = Config::from_json(&config_json).unwrap();
+    let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+    let from_disk = Model::load(&dir, "tiny").unwrap();
+    let ids = [464, 3139, 286, 4881, 318];
+    let run = |m: &Model| m.forward(&ids, &mut KvCache::new(m.config()), &mut NoRecorder);
+    let want = run(&from_disk).unwrap();
+    for dtype in [DType::F32, DType::F16] {
+        let image = || -> Arc<Image> { Arc::new(bytes.clone()) };
+        let label = Path::new("tiny");
+        let weights = Weights::from_image(image(), label, &config, dtype).unwrap();
+        assert_eq!(weights.wte.dtype(), dtype);
+        assert_eq!(weights.wte.is_mapped(), dtype == DType::F32, "{dtype:?}");
+        assert!(weights.wpe.is_mapped(), "f32 vectors stay in place");
+        let model = Model::from_image("tiny", &config_json, image(), dtype).unwrap();
+        let got = run(&model).unwrap();
+        let tolerance = if dtype == DType::F32 { 0.0 } else { 1e-2 };
+        let diff = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(diff <= tolerance, "{dtype:?}: {diff}");
+    }
+}

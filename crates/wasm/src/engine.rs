@@ -1,14 +1,20 @@
 //! The loaded model and the requests it answers, in the JSON of docs/api.md.
 
+use std::sync::Arc;
+
 use nexttoken_model::trace::ModelInfo;
-use nexttoken_model::{trace, GenerateOptions, Model, Sampling};
+use nexttoken_model::{trace, DType, GenerateOptions, Model, Sampling};
 use serde::Deserialize;
 use serde_json::json;
+
+use crate::memory::Image;
 
 /// One model, once loaded.
 #[derive(Default)]
 pub struct Engine {
     model: Option<Model>,
+    /// How the loaded model stores its matrices.
+    dtype: DType,
 }
 
 #[derive(Deserialize)]
@@ -34,14 +40,33 @@ fn thirty() -> usize {
 }
 
 impl Engine {
-    /// Replaces the model with one read from its `config.json` and safetensors bytes.
-    pub fn load(&mut self, name: &[u8], config: &[u8], weights: &[u8]) -> Result<(), String> {
-        let name = std::str::from_utf8(name).map_err(|e| format!("model name: {e}"))?;
-        let config = std::str::from_utf8(config).map_err(|e| format!("config.json: {e}"))?;
+    /// Replaces the model with one read from its `config.json` and `model.safetensors`,
+    /// whose tensors of the stored type are used in place.
+    pub fn load(
+        &mut self,
+        name: &[u8],
+        config: &[u8],
+        dtype: &[u8],
+        weights: Image,
+    ) -> Result<(), String> {
+        let text = |bytes, what| std::str::from_utf8(bytes).map_err(|e| format!("{what}: {e}"));
+        let (name, config) = (text(name, "model name")?, text(config, "config.json")?);
+        let dtype: DType = text(dtype, "dtype")?.parse()?;
         self.model = None; // its memory serves the next model
-        let model = Model::from_bytes(name, config, weights).map_err(|e| e.to_string())?;
-        self.model = Some(model);
+        let model = Model::from_image(name, config, Arc::new(weights), dtype);
+        self.model = Some(model.map_err(|e| e.to_string())?);
+        self.dtype = dtype;
         Ok(())
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    pub fn model(&self) -> Result<&Model, String> {
+        self.model
+            .as_ref()
+            .ok_or_else(|| "no model is loaded yet".to_string())
     }
 
     /// The status and JSON answer to `path` with `body`.

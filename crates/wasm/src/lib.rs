@@ -7,15 +7,16 @@
 //! bytes there and hands the buffer to a call, which owns and frees it. Answers wait in one
 //! output buffer ([`nt_out_ptr`], [`nt_out_len`]) until the next call.
 
+mod bench;
 mod engine;
 mod memory;
 
 pub use engine::Engine;
-pub use memory::{nt_alloc, nt_free, nt_out_len, nt_out_ptr};
+pub use memory::{nt_alloc, nt_free, nt_image, nt_out_len, nt_out_ptr};
 
 use std::cell::RefCell;
 
-use memory::{set_output, take};
+use memory::{set_output, take, take_image};
 
 thread_local! {
     static ENGINE: RefCell<Engine> = RefCell::new(Engine::default());
@@ -28,7 +29,8 @@ extern "C" {
     fn nt_now() -> f64;
 }
 
-/// Loads a model from its `config.json` and `model.safetensors` (GPT-2's vocabulary);
+/// Loads a model from its `config.json` and the `model.safetensors` image made by
+/// [`nt_image`] (GPT-2's vocabulary), storing the matrices as `dtype` (`f32`, `f16`, `bf16`);
 /// returns 0, or 1 with the error's message as the output.
 ///
 /// # Safety
@@ -39,20 +41,40 @@ pub unsafe extern "C" fn nt_load(
     name_len: usize,
     config: *mut u8,
     config_len: usize,
-    weights: *mut u8,
-    weights_len: usize,
+    dtype: *mut u8,
+    dtype_len: usize,
 ) -> u32 {
     set_up();
     let (name, config) = (take(name, name_len), take(config, config_len));
-    let weights = take(weights, weights_len);
-    let loaded = ENGINE.with_borrow_mut(|engine| engine.load(&name, &config, &weights));
-    match loaded {
-        Ok(()) => 0,
-        Err(message) => {
-            set_output(message.into_bytes());
-            1
-        }
-    }
+    let dtype = take(dtype, dtype_len);
+    let loaded = match take_image() {
+        Some(image) => ENGINE.with_borrow_mut(|engine| engine.load(&name, &config, &dtype, image)),
+        None => Err("no model.safetensors was written (nt_image) before the load".into()),
+    };
+    finish(loaded.map(|()| Vec::new()))
+}
+
+/// Times prefill and decoding on the loaded model as `nexttoken bench` does natively (see
+/// bench.rs); `body` is JSON of its sizes. Returns 0 with the JSON report as the output, or
+/// 1 with the error's message.
+///
+/// # Safety
+/// As for [`nt_load`].
+#[no_mangle]
+pub unsafe extern "C" fn nt_bench(body: *mut u8, body_len: usize) -> u32 {
+    set_up();
+    let body = take(body, body_len);
+    finish(ENGINE.with_borrow(|engine| engine.bench(&body)))
+}
+
+/// 0 with `Ok`'s bytes as the output, or 1 with the error's message.
+fn finish(result: Result<Vec<u8>, String>) -> u32 {
+    let (status, output) = match result {
+        Ok(bytes) => (0, bytes),
+        Err(message) => (1, message.into_bytes()),
+    };
+    set_output(output);
+    status
 }
 
 /// Answers one request of docs/api.md: `path` as the page would send it, `body` its JSON
@@ -76,12 +98,24 @@ pub unsafe extern "C" fn nt_request(
 
 /// Once per instance: the clock, and a panic hook that leaves the message as the output, so
 /// the page can say what broke before the instance traps.
+/// Milliseconds on the browser's clock.
+#[cfg(target_arch = "wasm32")]
+fn now_ms() -> f64 {
+    // SAFETY: an import without arguments that returns a number.
+    unsafe { nt_now() }
+}
+
+/// Natively (the crate's own tests) nothing is timed this way.
+#[cfg(not(target_arch = "wasm32"))]
+fn now_ms() -> f64 {
+    0.0
+}
+
 fn set_up() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         #[cfg(target_arch = "wasm32")]
-        // SAFETY: an import without arguments that returns a number.
-        nexttoken_model::compute::clock::set_clock(|| unsafe { nt_now() });
+        nexttoken_model::compute::clock::set_clock(now_ms);
         std::panic::set_hook(Box::new(|info| set_output(info.to_string().into_bytes())));
     });
 }

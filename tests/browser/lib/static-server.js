@@ -11,6 +11,7 @@ const TYPES = {
   '.json': 'application/json; charset=utf-8',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
+  '.wasm': 'application/wasm',
 };
 
 // Resolves to { url, requests, close }; `requests` lists every path asked for.

@@ -22,7 +22,7 @@ class Engine {
   // Copies bytes into a buffer the next call owns; returns [pointer, length].
   put(bytes) {
     const data = typeof bytes === 'string' ? encoder.encode(bytes) : bytes;
-    const ptr = this.exports.nt_alloc(data.length);
+    const ptr = this.exports.nt_alloc(data.length) >>> 0; // wasm32 pointers are unsigned
     // The memory may have grown (and its old buffer been detached) in nt_alloc.
     new Uint8Array(this.exports.memory.buffer, ptr, data.length).set(data);
     return [ptr, data.length];
@@ -30,7 +30,7 @@ class Engine {
 
   output() {
     const { nt_out_ptr: ptr, nt_out_len: len, memory } = this.exports;
-    return decoder.decode(new Uint8Array(memory.buffer, ptr(), len()));
+    return decoder.decode(new Uint8Array(memory.buffer, ptr() >>> 0, len() >>> 0));
   }
 
   // A trap leaves the instance unusable: say what broke (the panic hook left it as output).
@@ -43,10 +43,32 @@ class Engine {
     }
   }
 
-  // Loads a model from its config.json text and model.safetensors bytes.
-  load(name, configText, weights) {
-    const args = [...this.put(name), ...this.put(configText), ...this.put(weights)];
+  // Room for a model.safetensors of `length` bytes inside the engine, so a download streams
+  // straight there; returns write(chunk, offset). The next load() takes it.
+  image(length) {
+    const ptr = this.exports.nt_image(length) >>> 0;
+    if (ptr === 0) throw new Error(`the ${Math.round(length / 1e6)} MB of weights do not fit in this browser's WebAssembly memory`);
+    return (chunk, offset) => new Uint8Array(this.exports.memory.buffer, ptr + offset, chunk.length).set(chunk);
+  }
+
+  // Loads a model from its config.json text and the image written since image(), storing the
+  // matrices as dtype ('f32', 'f16' or 'bf16').
+  load(name, configText, dtype = 'f32') {
+    const args = [...this.put(name), ...this.put(configText), ...this.put(dtype)];
     if (this.call(() => this.exports.nt_load(...args)) !== 0) throw new Error(this.output());
+  }
+
+  // load() from bytes already in hand.
+  loadBytes(name, configText, weights, dtype = 'f32') {
+    this.image(weights.length)(weights, 0);
+    this.load(name, configText, dtype);
+  }
+
+  // bench.rs's report on the loaded model for these sizes.
+  bench(sizes) {
+    const args = this.put(JSON.stringify(sizes));
+    if (this.call(() => this.exports.nt_bench(...args)) !== 0) throw new Error(this.output());
+    return JSON.parse(this.output());
   }
 
   // The answer to one API request, as the server would give it: { status, data }.

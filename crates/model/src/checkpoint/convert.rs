@@ -11,10 +11,9 @@ use std::sync::Arc;
 
 use half::slice::HalfFloatSliceExt;
 use half::{bf16, f16};
-use memmap2::Mmap;
 
 use super::pages;
-use crate::compute::buf::{Buf, DType};
+use crate::compute::buf::{Buf, DType, Image};
 
 /// Values converted per chunk: 256 KiB of f32.
 const CHUNK: usize = 1 << 16;
@@ -22,12 +21,12 @@ const CHUNK: usize = 1 << 16;
 /// Where a tensor's bytes live.
 #[derive(Clone, Copy)]
 pub(crate) enum Source<'a> {
-    /// `bytes` are a sub-slice of `map`, the whole file read into memory: tensors of the
+    /// `bytes` are a sub-slice of `map`, the whole file in memory: tensors of the
     /// stored type are used in place, others converted from `bytes`.
-    Loaded { map: &'a Arc<Mmap> },
+    Loaded { map: &'a Arc<Image> },
     /// `bytes` are a sub-slice of `map`, the mapping of `file`: every tensor is read from
     /// `file`, never through the mapping, which only locates it.
-    Mapped { file: &'a File, map: &'a Arc<Mmap> },
+    Mapped { file: &'a File, map: &'a Arc<Image> },
     /// `bytes` are in memory (a model embedded in the binary).
     Memory,
 }

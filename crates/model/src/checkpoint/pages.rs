@@ -24,7 +24,7 @@ pub(crate) fn read_file(mut file: &File, len: usize) -> std::io::Result<Mmap> {
 
 /// Asks for huge pages under `v`'s allocation; call it before the memory is first written,
 /// when the pages are chosen.
-#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
+#[cfg_attr(not(target_os = "linux"), allow(unused_variables, clippy::ptr_arg))]
 pub(crate) fn advise<T>(v: &Vec<T>) {
     #[cfg(target_os = "linux")]
     {

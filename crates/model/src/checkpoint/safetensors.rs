@@ -4,17 +4,16 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use memmap2::Mmap;
 use safetensors::{Dtype, SafeTensors};
 
 use super::convert::{self, Source};
 use super::pages;
-use crate::compute::buf::{Buf, DType};
+use crate::compute::buf::{Buf, DType, Image};
 use crate::{Error, Result};
 
 pub(crate) struct SafetensorsFile {
     path: PathBuf,
-    map: Arc<Mmap>,
+    map: Arc<Image>,
 }
 
 impl SafetensorsFile {

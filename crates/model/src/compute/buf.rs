@@ -1,5 +1,5 @@
-//! A read-only weight buffer of f32, bf16 or f16 values that is either memory-mapped straight
-//! from a checkpoint or owned.
+//! A read-only weight buffer of f32, bf16 or f16 values that is either viewed in place in a
+//! checkpoint's image in memory or owned.
 //!
 //! 16-bit storage halves the bytes every decode step streams from memory; the matrix kernels in
 //! [`super::kernels`] read it directly and compute in f32.
@@ -11,7 +11,10 @@ use std::sync::Arc;
 
 use half::slice::HalfFloatSliceExt;
 use half::{bf16, f16};
-use memmap2::Mmap;
+
+/// A whole checkpoint file in memory (read into huge pages, memory-mapped, or handed over by
+/// an embedder such as the browser engine) whose tensors buffers may use in place.
+pub type Image = dyn Deref<Target = [u8]> + Send + Sync;
 
 /// How a buffer stores its values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -80,7 +83,7 @@ enum Storage {
 enum Elems<T> {
     Owned(Vec<T>),
     Mapped {
-        map: Arc<Mmap>,
+        map: Arc<Image>,
         offset: usize,
         len: usize,
         _values: PhantomData<T>,
@@ -89,7 +92,7 @@ enum Elems<T> {
 
 impl<T> Elems<T> {
     /// Views `bytes` (a sub-slice of `map`) in place when they are aligned for `T`.
-    fn mapped(map: &Arc<Mmap>, bytes: &[u8]) -> Option<Elems<T>> {
+    fn mapped(map: &Arc<Image>, bytes: &[u8]) -> Option<Elems<T>> {
         let aligned = (bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>());
         (aligned && cfg!(target_endian = "little")).then(|| Elems::Mapped {
             map: Arc::clone(map),
@@ -163,7 +166,7 @@ impl Buf {
 
     /// Views little-endian `bytes` of `dtype` (a sub-slice of `map`) without copying when
     /// they are aligned; `None` when they are not (the caller then copies).
-    pub(crate) fn mapped(map: &Arc<Mmap>, bytes: &[u8], dtype: DType) -> Option<Buf> {
+    pub(crate) fn mapped(map: &Arc<Image>, bytes: &[u8], dtype: DType) -> Option<Buf> {
         Some(Buf(match dtype {
             DType::F32 => Storage::F32(Elems::mapped(map, bytes)?),
             DType::Bf16 => Storage::Bf16(Elems::mapped(map, bytes)?),

@@ -9,7 +9,7 @@ use safetensors::{Dtype, SafeTensors};
 use super::config::Config;
 use crate::checkpoint::convert::{self, Source};
 use crate::checkpoint::pages;
-use crate::compute::buf::{Buf, DType};
+use crate::compute::buf::{Buf, DType, Image};
 use crate::{Error, Result};
 
 /// `ln_1`, `ln_2`, `ln_f`: a learned gain and bias per channel.
@@ -127,7 +127,7 @@ impl Weights {
             _ => unsafe { Mmap::map(&file) },
         }
         .map_err(|e| Error::io(path, e))?;
-        let map = Arc::new(map);
+        let map: Arc<Image> = Arc::new(map);
         let source = match dtype {
             DType::F32 => Source::Loaded { map: &map },
             _ => Source::Mapped {
@@ -136,6 +136,19 @@ impl Weights {
             },
         };
         Reader::new(path, &map, source, dtype)?.weights(config)
+    }
+
+    /// Reads a whole safetensors file already in memory (the browser engine streams a download
+    /// into one), with the matrices stored as `dtype`: tensors of that type are used in place,
+    /// so an f32 file costs no second copy. `label` names it in errors.
+    pub fn from_image(
+        image: Arc<Image>,
+        label: &Path,
+        config: &Config,
+        dtype: DType,
+    ) -> Result<Weights> {
+        let source = Source::Loaded { map: &image };
+        Reader::new(label, &image, source, dtype)?.weights(config)
     }
 
     /// Reads a safetensors image held in memory (a model embedded in the binary); `label`

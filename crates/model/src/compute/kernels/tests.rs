@@ -161,3 +161,24 @@ fn empty_products_touch_nothing() {
         assert!(y.iter().all(|&v| v == 0.0));
     }
 }
+
+/// The branch-free conversion the WebAssembly kernels use gives `half`'s value for every one
+/// of the 65,536 bit patterns (NaNs stay NaNs with the same sign).
+#[test]
+fn branch_free_f16_conversion_is_exact() {
+    for bits in 0..=u16::MAX {
+        let (got, want) = (super::f16_to_f32(bits), half::f16::from_bits(bits).to_f32());
+        if want.is_nan() {
+            assert!(
+                got.is_nan() && got.is_sign_negative() == want.is_sign_negative(),
+                "{bits:#06x}"
+            );
+        } else {
+            assert_eq!(
+                got.to_bits(),
+                want.to_bits(),
+                "{bits:#06x}: {got} vs {want}"
+            );
+        }
+    }
+}
