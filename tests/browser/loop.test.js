@@ -1,5 +1,7 @@
-// The learner's loop (issue #11): generated tokens flow through every stage, against the real
-// server (run.sh starts it on the tiny fixture model and sets NEXTTOKEN_URL).
+// The learner's loop (issue #11) against the real server (run.sh starts it on the tiny fixture
+// model, 64 positions, and sets NEXTTOKEN_URL): generated tokens flow through every stage, the
+// next-token panel stays in view, keys step and go back, an edited prompt runs afresh, and
+// focus never falls to the page's body.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { apiClient, DEFAULT_SAMPLING } from './lib/api.js';
@@ -25,6 +27,14 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
+});
+
+const focused = () => page.evaluate(() => document.activeElement?.dataset.testid ?? document.activeElement?.tagName);
+
+// Whether the element's box lies wholly inside the viewport.
+const inView = (locator) => locator.evaluate((node) => {
+  const r = node.getBoundingClientRect();
+  return r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth && r.height > 0;
 });
 
 async function step(times = 1) {
@@ -93,4 +103,144 @@ describe('generated tokens in every stage', () => {
     await page.waitForFunction((n) => /: (\d+) tokens/.exec(document.querySelector('[data-testid="lens-prompt"]')?.textContent ?? '')?.[1] === String(n), prompt.length + 2);
     await byTestId(page, 'tab-pipeline').click();
   });
+});
+
+describe('the next-token panel', () => {
+  for (const [width, height] of [[1280, 800], [390, 844]]) {
+    test(`candidates and Step are in view together after Run at ${width}×${height}, and stay there`, async () => {
+      await page.setViewportSize({ width, height });
+      await runPrompt(page, PROMPT);
+      await page.evaluate(() => window.scrollTo(0, 0));
+      const first = byTestId(page, 'candidate-row').first();
+      for (const where of ['top', 'bottom']) {
+        assert.ok(await inView(first), `the top candidate is off screen at the ${where}`);
+        assert.ok(await inView(byTestId(page, 'step-button')), `Step is off screen at the ${where}`);
+        assert.ok(await inView(byTestId(page, 'output')), `the text is off screen at the ${where}`);
+        await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+      }
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(wide <= width, `the page is ${wide}px wide at ${width}px`);
+      await page.setViewportSize({ width: 1280, height: 900 });
+    });
+  }
+
+  test('the phone dock opens to every candidate and the sampling settings', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await runPrompt(page, PROMPT);
+    assert.equal(await page.locator('#loop-more').isVisible(), false);
+    await byTestId(page, 'dock-toggle').click();
+    assert.equal(await byTestId(page, 'dock-toggle').getAttribute('aria-expanded'), 'true');
+    assert.ok(await byTestId(page, 'temperature-slider').isVisible());
+    await byTestId(page, 'dock-toggle').click();
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  test('the newest generated token is marked in the running text', async () => {
+    await runPrompt(page, PROMPT);
+    await step(2);
+    const marks = await page.locator('#generated .gen-token').evaluateAll((spans) => spans.map((s) => s.classList.contains('newest')));
+    assert.deepEqual(marks, [false, true]);
+  });
+
+  test('the . and , keys step and go back, but type into the prompt box', async () => {
+    await runPrompt(page, PROMPT);
+    await page.evaluate(() => document.activeElement.blur());
+    await page.keyboard.press('.');
+    await idle(page);
+    await page.keyboard.press('.');
+    await idle(page);
+    assert.equal((await generatedIds(page)).length, 2);
+    await page.keyboard.press(',');
+    await idle(page);
+    assert.equal((await generatedIds(page)).length, 1);
+    assert.equal(await byTestId(page, 'step-button').getAttribute('aria-keyshortcuts'), '.');
+    assert.match(await byTestId(page, 'keys').textContent(), /\. step, , back/);
+    await byTestId(page, 'prompt-input').focus();
+    await page.keyboard.press('End');
+    await page.keyboard.press('.');
+    await idle(page);
+    assert.equal(await byTestId(page, 'prompt-input').inputValue(), `${PROMPT}.`);
+    assert.equal((await generatedIds(page)).length, 1, 'typing a dot does not step');
+  });
+});
+
+describe('an edited prompt', () => {
+  test('makes the next Step a fresh run of the new text, and says so', async () => {
+    await runPrompt(page, PROMPT);
+    await step(2);
+    const edited = 'A different beginning';
+    await byTestId(page, 'prompt-input').fill(edited);
+    assert.ok(await byTestId(page, 'edited-note').isVisible());
+    assert.equal(await byTestId(page, 'step-button').textContent(), 'Run ▶');
+    await byTestId(page, 'step-button').click();
+    await page.waitForFunction((t) => document.getElementById('tokens').dataset.prompt === t, edited);
+    await idle(page);
+    assert.deepEqual(await generatedIds(page), [], 'the old text was not continued');
+    assert.equal(await byTestId(page, 'edited-note').isVisible(), false);
+    assert.equal(await byTestId(page, 'step-button').textContent(), 'Step ▶');
+    const ids = (await api.tokenize(edited)).tokens.map((t) => t.id);
+    const chips = await byTestId(page, 'token-chip').evaluateAll((list) => list.map((c) => Number(c.querySelector('.chip-id').textContent)));
+    assert.deepEqual(chips, ids);
+  });
+
+  test('a candidate clicked after an edit runs the new text instead of branching the old one', async () => {
+    await runPrompt(page, PROMPT);
+    const edited = 'Yet another start';
+    await byTestId(page, 'prompt-input').fill(edited);
+    await byTestId(page, 'candidate-row').nth(1).click();
+    await page.waitForFunction((t) => document.getElementById('tokens').dataset.prompt === t, edited);
+    await idle(page);
+    assert.deepEqual(await generatedIds(page), []);
+  });
+});
+
+describe('the end of the context', () => {
+  test('is said in words, with no "null", and Step says why it is off', async () => {
+    const prompt = `a${' a'.repeat(61)}`;
+    assert.equal((await api.tokenize(prompt)).count, model.n_positions - 2);
+    await runPrompt(page, prompt);
+    await step(2);
+    assert.ok(await byTestId(page, 'step-button').isDisabled());
+    assert.ok(await byTestId(page, 'play-button').isDisabled());
+    const why = await byTestId(page, 'gen-status').textContent();
+    assert.match(why, new RegExp(`context of ${model.n_positions} positions`));
+    assert.match(await byTestId(page, 'timeline-end').textContent(), /no token can follow/);
+    assert.ok(!(await byTestId(page, 'timeline').textContent()).includes('null'));
+    const describedBy = await byTestId(page, 'step-button').getAttribute('aria-describedby');
+    assert.equal(describedBy, 'gen-status');
+  });
+});
+
+describe('focus', () => {
+  test('Back to the first step hands focus to Step, not the page', async () => {
+    await runPrompt(page, PROMPT);
+    await step(1);
+    await byTestId(page, 'back-button').focus();
+    await page.keyboard.press('Enter');
+    await idle(page);
+    assert.ok(await byTestId(page, 'back-button').isDisabled());
+    assert.equal(await focused(), 'step-button');
+  });
+
+  test('a candidate taken by keyboard keeps focus in the list', async () => {
+    await runPrompt(page, PROMPT);
+    await byTestId(page, 'candidate-row').nth(2).focus();
+    await page.keyboard.press('Enter');
+    await idle(page);
+    assert.equal((await generatedIds(page)).length, 1);
+    assert.equal(await focused(), 'candidate-row');
+  });
+
+  test('Run keeps focus on Run', async () => {
+    await byTestId(page, 'prompt-input').fill(PROMPT);
+    await byTestId(page, 'run-button').focus();
+    await page.keyboard.press('Enter');
+    await idle(page);
+    assert.equal(await focused(), 'run-button');
+  });
+});
+
+test('no console errors', () => {
+  assert.deepEqual(browser.log.pageErrors, []);
+  assert.deepEqual(browser.log.consoleErrors, []);
 });

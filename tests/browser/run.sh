@@ -66,5 +66,5 @@ long_url="$url"
 
 cd "$here"
 NEXTTOKEN_URL="$live_url" NEXTTOKEN_BUNDLED_URL="$bundled_url" NEXTTOKEN_LONG_URL="$long_url" NEXTTOKEN_EXPORT_DIR="$work/site" \
-  node --test --test-concurrency=1 live.test.js loop.test.js views.test.js bundled.test.js static.test.js approx.test.js \
-  recorded.test.js long.test.js
+  node --test --test-concurrency=1 live.test.js loop.test.js errors.test.js views.test.js bundled.test.js static.test.js approx.test.js \
+  recorded.test.js long.test.js a11y.test.js

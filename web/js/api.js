@@ -10,9 +10,36 @@ export async function connect() {
   const meta = document.querySelector('meta[name="nexttoken-mode"]');
   if (meta?.content === 'static') return staticSource(await getJson('data/curated.json'));
   if (!(await serverIsUp())) return staticSource(await getJson('data/curated.json'));
-  const [model, prompts] = await Promise.all([getJson('/api/model'), getJson('web/prompts.json')]);
-  return liveSource(model, prompts);
+  const model = await getJson('/api/model');
+  return liveSource(model, await promptsFor(model));
 }
+
+// The bundled model only read State of the Union speeches: GPT-2's examples would make it look
+// broken, so it has its own, ones it continues sensibly.
+const promptsFor = (model) => getJson(model.source === 'bundled' ? 'web/prompts-sotu-tiny.json' : 'web/prompts.json');
+
+// A failed request in words a learner can act on. `detail` (the address, the status and the
+// server's or browser's own words) is for a disclosure, never the headline.
+export class RequestError extends Error {
+  constructor(message, { detail, kind, code = null }) {
+    super(message);
+    this.detail = detail;
+    this.kind = kind;
+    this.code = code; // the server's error code (docs/api.md), when it sent one
+  }
+
+  // Trying again can help when the server was away, busy or slow; not with input it refused.
+  get retryable() {
+    return this.kind !== 'input';
+  }
+}
+
+const RESTART = 'Start it again with nexttoken serve (or cargo run --release in the nexttoken folder), then press Retry.';
+const BY_STATUS = {
+  500: ['internal', 'The server hit a bug and could not answer. Press Retry; if it happens again, restart the server.'],
+  503: ['busy', 'The server is busy with other requests. Press Retry in a moment.'],
+  504: ['timeout', 'The model took too long to answer. Press Retry, or try a shorter prompt.'],
+};
 
 async function serverIsUp() {
   try {
@@ -26,8 +53,8 @@ async function getJson(url) {
   return (await request(url)).data;
 }
 
-// Returns the parsed body and the round trip; a server error becomes its own one-sentence message.
-// `signal` (an AbortSignal) cancels the request.
+// Returns the parsed body and the round trip; a failure becomes a RequestError in plain words.
+// `signal` (an AbortSignal) cancels the request: its AbortError passes through as it is.
 export async function request(url, body, { signal } = {}) {
   const init = body === undefined ? { signal } : {
     method: 'POST',
@@ -36,10 +63,21 @@ export async function request(url, body, { signal } = {}) {
     signal,
   };
   const started = performance.now();
-  const response = await fetch(url, init);
+  const what = `${init.method ?? 'GET'} ${url}`;
+  let response;
+  try {
+    response = await fetch(url, init);
+  } catch (err) {
+    if (err.name === 'AbortError') throw err; // cancelled here, not failed there
+    throw new RequestError(`The server stopped. ${RESTART}`, { kind: 'offline', detail: `${what}: ${err.message}` });
+  }
   const data = await response.json().catch(() => null);
-  if (!response.ok) {
-    throw new Error(data?.error?.message ?? `${url} answered ${response.status} ${response.statusText}`);
+  signal?.throwIfAborted();
+  if (!response.ok || data == null) {
+    const detail = `${what} answered ${response.status} ${response.statusText}${data?.error ? ` (${data.error.code}): ${data.error.message}` : ''}`;
+    const [kind, message] = BY_STATUS[response.status] ?? ['input', data?.error?.message
+      ?? 'The server sent an answer this page cannot read. Press Retry; if it happens again, restart the server.'];
+    throw new RequestError(message, { kind, detail, code: data?.error?.code });
   }
   return { data, roundTripMs: performance.now() - started };
 }
@@ -57,17 +95,20 @@ function liveSource(model, prompts) {
     async refreshModel() {
       this.model = await getJson('/api/model');
     },
-    // The server answers with the new name only; the page needs the whole model description.
+    // The server answers with the new name only; the page needs the whole model description,
+    // and the examples that suit the new model.
     async switchModel() {
       await request('/api/model/switch', {});
       await this.refreshModel();
+      this.prompts = await promptsFor(this.model);
     },
     async tokenize(text) {
       return (await request('/api/tokenize', { text })).data;
     },
     // One generation step comes back too: its candidates are the first next-token distribution.
     async run(prompt, settings) {
-      const { data, roundTripMs } = await request('/api/trace', { prompt, steps: 1, ...requestBody(settings) });
+      const { data, roundTripMs } = await request('/api/trace', { prompt, steps: 1, ...requestBody(settings) })
+        .catch((err) => this.explain(err, prompt));
       const { chosen, ...next } = data.steps[0];
       return {
         prompt,
@@ -79,6 +120,15 @@ function liveSource(model, prompts) {
         elapsedMs: data.elapsed_ms,
         roundTripMs,
       };
+    },
+    // A prompt over the context gets the numbers and what to do, in the page's words.
+    async explain(err, prompt) {
+      if (err.code !== 'prompt_too_long') throw err;
+      const { count } = await this.tokenize(prompt);
+      const n = this.model.n_positions;
+      throw new RequestError(`Your prompt is ${count.toLocaleString('en-US')} tokens, but ${this.model.name} reads at most `
+        + `${n.toLocaleString('en-US')} positions and the next token needs one of them. Shorten the prompt to `
+        + `${(n - 1).toLocaleString('en-US')} tokens or fewer, then press Run.`, err);
     },
     async step(tokens, draw, settings, force) {
       const body = { tokens, draw, ...requestBody(settings), force };

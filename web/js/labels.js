@@ -6,12 +6,18 @@ import { count, ms } from './format.js';
 const SOURCES = {
   hub: 'loaded from the Hugging Face cache',
   dir: 'loaded from a local folder',
-  bundled: 'built into the nexttoken binary',
+  bundled: 'built into the nexttoken binary and trained only on State of the Union speeches (1790–2021)',
 };
+
+// The tagline names GPT-2 only when GPT-2 is what runs.
+const isGpt2 = (m) => /^(openai-community\/)?(distil)?gpt2(-medium|-large|-xl)?$/.test(m.name);
 
 export function renderModel(source) {
   const m = source.model;
   const live = source.mode === 'live';
+  byId('tagline').textContent = `Watch ${isGpt2(m) ? 'GPT-2' : m.source === 'bundled' ? 'a small language model' : 'a language model'} `
+    + 'turn a prompt into an answer, one token at a time.';
+  document.title = `nexttoken: watch ${isGpt2(m) ? 'GPT-2' : m.name} pick the next token`;
   byId('model-name').textContent = `${m.name} (${m.n_layer} blocks, ${m.n_embd} wide)`;
   byId('mode-label').textContent = live ? 'live: computed now by this server' : 'recorded: a static export';
   byId('static-banner').hidden = live;

@@ -1,5 +1,6 @@
-// Stage 5: the top candidates of one step, their probabilities, and where the rest of the
-// probability went. Each row is a button: clicking it takes that token at this step.
+// Stage 5 and the next-token panel: the top candidates of one step (in the panel), their
+// probabilities, and where the rest of the probability went (in stage 5). Each row is a
+// button: clicking it takes that token at this step.
 import { el, keepFocus, setStyle } from './dom.js';
 import { bits, count, pct, tokenNodes } from './format.js';
 
@@ -15,24 +16,26 @@ export function renderCandidates(list, summary, { entry, vocabSize, onPick }) {
   summary.replaceChildren(...summaryItems(explanation, vocabSize));
 }
 
+// The row's name is its visible text (so speech input can say what it sees), joined into a
+// sentence by words only screen readers get.
 function row(c, widest, chosenId, onPick) {
   const chosen = c.id === chosenId;
   const cls = ['cand', c.kept ? 'kept' : 'cut', chosen ? 'chosen' : ''].join(' ');
-  const label = `${c.display}: ${pct(c.sample_prob)} chance with these settings, ${pct(c.prob)} at temperature 1, logit ${c.logit.toFixed(2)}${c.kept ? '' : ', cut'}${chosen ? ', picked' : ''}`;
+  const said = (text) => el('span', { class: 'sr-only' }, text);
   return el('li', {},
     el('button', {
       type: 'button', class: cls, testid: 'candidate-row', title: `Take this token (id ${c.id}) here`,
       dataset: { rank: c.rank, id: c.id, prob: c.prob, sampleProb: c.sample_prob },
-      'aria-label': label, 'aria-current': chosen ? 'true' : null, onclick: () => onPick(c.id),
+      'aria-current': chosen ? 'true' : null, onclick: () => onPick(c.id),
     },
     el('span', { class: 'rank' }, `${c.rank + 1}`),
     el('span', { class: 'cand-token' }, tokenNodes(c)),
     bars(c, widest),
-    el('span', { class: 'p', testid: 'candidate-prob' }, pct(c.sample_prob)),
-    el('span', { class: 'p1' }, `T=1 ${pct(c.prob)}`),
-    el('span', { class: 'logit' }, c.logit.toFixed(2)),
-    el('span', { class: 'tags' }, c.kept ? null : el('span', { class: 'tag cut' }, 'cut'),
-      chosen ? el('span', { class: 'tag picked' }, 'picked') : null)));
+    el('span', { class: 'p' }, said(': '), el('span', { testid: 'candidate-prob' }, pct(c.sample_prob)), said(' chance with these settings')),
+    el('span', { class: 'p1' }, said(', at temperature 1 '), pct(c.prob)),
+    el('span', { class: 'logit' }, said(', logit '), c.logit.toFixed(2)),
+    el('span', { class: 'tags' }, c.kept ? null : el('span', { class: 'tag cut' }, said(', '), 'cut'),
+      chosen ? el('span', { class: 'tag picked' }, said(', '), 'picked') : null)));
 }
 
 // Two bars per row, scaled to the widest shown: the hollow one is the model's own probability,

@@ -1,18 +1,17 @@
-// State and wiring: connects to a data source, runs prompts, steps, and keeps every stage on
-// screen in line with the session. Each stage's drawing lives in its own module.
+// State and wiring: connects to a data source, runs prompts, steps, and keeps every stage and
+// the next-token panel in line with the session. Drawing lives in one module per stage and in
+// screen.js.
 import { connect } from './api.js';
-import { byId, debounce, el, sleep } from './dom.js';
+import { byId, debounce, sleep } from './dom.js';
 import { watchDownload } from './download.js';
-import { renderEmbeddings } from './embeddings.js';
-import { tokenNodes } from './format.js';
-import { renderControls, renderOutput, renderTimeline } from './generation.js';
+import { initErrors, showError } from './errors.js';
 import { renderModel, renderTiming } from './labels.js';
-import { renderCandidates } from './logits.js';
-import { initPrompt, showPrompt } from './prompt.js';
-import { renderResidual } from './residual.js';
+import { initLoop } from './loop.js';
+import { initPrompt, showExamples, showPrompt } from './prompt.js';
 import { initSampling, readSettings } from './sampling.js';
+import { keepScrollablesFocusable } from './scrollable.js';
+import { renderScreen } from './screen.js';
 import { Session, settingsKey } from './session.js';
-import { renderTokens } from './tokens.js';
 import { initViews } from './views/index.js';
 import { applySettingsLink, readLink, settingsLink, writeLink } from './views/link.js';
 import { pipelineExport } from './views/pipeline.js';
@@ -31,11 +30,12 @@ boot();
 
 async function boot() {
   byId('boot-note').hidden = true;
-  byId('error-close').addEventListener('click', () => showError(null));
+  initErrors();
   try {
     source = await connect();
   } catch (err) {
-    showError(`The page could not load its data: ${err.message}`);
+    showError(err, () => location.reload());
+    document.body.dataset.state = 'failed';
     return;
   }
   session = new Session(source);
@@ -43,19 +43,32 @@ async function boot() {
   // A shared link (docs in views/link.js) sets the controls before anything reads them.
   const link = readLink();
   applySettingsLink(link);
-  views = initViews({ source, getRun: () => session.run, pipeline: pipelineExport(() => session), onChange: saveLink, onError: showError });
+  const onViewError = (err) => showError(err, err?.retryable ? () => views.update() : null);
+  views = initViews({ source, getRun: () => session.run, pipeline: pipelineExport(() => session), onChange: saveLink, onError: onViewError });
   Object.assign(views.state, { layer: link.layer ?? 0, head: link.head ?? 0, pos: link.pos, edit: link.edit });
   initSampling({ onChange: settingsChanged, onSeedChange: render, approximate: source.mode === 'static' });
-  // A new prompt starts from its own tokens: a link's surgery edits belonged to its prompt.
-  initPrompt({ source, onRun: (prompt) => { views.state.edit = null; return runPrompt(prompt); } });
+  initPrompt({ source, onRun: runFromPrompt, onEdit: render });
+  keepScrollablesFocusable();
+  initLoop({ keys: { '.': () => press(byId('step')), ',': () => press(byId('back')) } });
   watchDownload(source, switchModel);
-  byId('step').addEventListener('click', () => !ui.playing && act(stepOnce));
+  byId('step').addEventListener('click', onStep);
   byId('back').addEventListener('click', () => !ui.playing && act(async () => session.back()));
   byId('play').addEventListener('click', togglePlay);
   const prompt = link.prompt ?? source.prompts[0].prompt;
   showPrompt(prompt);
   if (await runPrompt(prompt)) await replay(link);
   views.show(link.view);
+}
+
+// A new prompt starts from its own tokens: a link's surgery edits belonged to its prompt.
+function runFromPrompt(prompt) {
+  views.state.edit = null;
+  return runPrompt(prompt);
+}
+
+// A key acts as a click would, and only when the button could be clicked.
+function press(button) {
+  if (!button.disabled && button.getAttribute('aria-disabled') !== 'true') button.click();
 }
 
 // Takes the link's generated tokens again (forced, so they match whatever sampled them) and
@@ -81,8 +94,9 @@ function saveLink() {
   });
 }
 
-// Runs one user action at a time; its error is shown in words, never thrown away.
-async function act(action) {
+// Runs one user action at a time; its error is shown in words with a Retry that runs `retry`
+// (the same action, by default), never thrown away.
+async function act(action, retry = () => act(action)) {
   if (ui.busy) return false;
   setFlag('busy', true);
   showError(null);
@@ -90,7 +104,7 @@ async function act(action) {
   try {
     await action();
   } catch (err) {
-    showError(err.message);
+    showError(err, err.retryable ? retry : null);
     ok = false;
   }
   ui.busy = false;
@@ -98,27 +112,20 @@ async function act(action) {
   return ok;
 }
 
+// A prompt that fails to run leaves nothing on screen from the one before: stages that kept the
+// old numbers under the new text would be read as the new prompt's.
 async function runPrompt(prompt) {
   ui.playing = false;
   while (ui.busy) await sleep(50); // let a step in flight land first, so the run is not dropped
   return act(async () => {
-    const run = await session.start(prompt, readSettings());
-    renderTiming({ ...run, what: 'Prompt' });
-  });
-}
-
-// The stages that show every position follow the sequence: the prompt's tokens, then each
-// generated one. Drawn again only when the sequence itself changed.
-let drawnRun = null;
-function renderSequence() {
-  const { run } = session;
-  if (run === drawnRun) return;
-  drawnRun = run;
-  if (!run) return;
-  renderTokens(byId('tokens'), byId('token-count'), run);
-  renderEmbeddings(byId('embeddings'), run, source.model);
-  renderResidual(byId('residual'), run);
-  views.update();
+    try {
+      const run = await session.start(prompt, readSettings());
+      renderTiming({ ...run, what: 'Prompt' });
+    } catch (err) {
+      session.clear();
+      throw err;
+    }
+  }, () => runPrompt(prompt));
 }
 
 // Everything on screen came from the old model, so the prompt runs again on the new one.
@@ -126,9 +133,21 @@ async function switchModel() {
   const ok = await act(async () => {
     await source.switchModel();
     renderModel(source);
+    showExamples(source, runFromPrompt);
     watchDownload(source, switchModel);
   });
   if (ok && session.run) await runPrompt(session.run.prompt);
+}
+
+// The text in the prompt box is not what the stages show: the next action runs it afresh.
+function edited() {
+  return source.mode === 'live' && byId('prompt').value !== session.run?.prompt;
+}
+
+function onStep() {
+  if (ui.playing) return;
+  if (edited()) runFromPrompt(byId('prompt').value);
+  else act(stepOnce);
 }
 
 async function stepOnce() {
@@ -137,7 +156,12 @@ async function stepOnce() {
 }
 
 function pick(id) {
-  if (ui.playing || session.entry(session.view)?.chosen?.id === id) return;
+  if (ui.playing) return;
+  if (edited()) {
+    runFromPrompt(byId('prompt').value);
+    return;
+  }
+  if (session.entry(session.view)?.chosen?.id === id) return;
   act(async () => {
     const result = await session.take(session.view, id, readSettings());
     renderTiming({ ...result, what: `Step ${session.steps.length} (your pick)` });
@@ -155,6 +179,7 @@ async function togglePlay() {
     return;
   }
   if (ui.busy) return;
+  if (edited() && !(await runFromPrompt(byId('prompt').value))) return;
   // Pause then Play during the wait between steps starts a new loop: the old one must stop.
   const loop = ++playLoop;
   const current = () => ui.playing && loop === playLoop;
@@ -195,52 +220,19 @@ async function refresh() {
       render();
     }
   } catch (err) {
-    showError(err.message);
+    showError(err, err.retryable ? () => refresh() : null);
   }
   setFlag('refreshing', false);
 }
 
 function render() {
   document.body.dataset.state = ui.busy || ui.playing || ui.refreshing ? 'busy' : 'idle';
-  if (!session?.run) return;
-  renderSequence();
-  const step = canStep();
-  renderOutput(session);
-  renderTimeline(session, { canStep: step, onSelect: select });
-  renderControls({ hasRun: true, busy: ui.busy, playing: ui.playing, canStep: step, canBack: session.steps.length > 0 });
-  renderView();
+  if (!session) return;
+  renderScreen({ source, session, views, ui, canStep: canStep(), edited: edited(), onPick: pick, onSelect: select });
   saveLink();
-}
-
-function renderView() {
-  const entry = session.entry(session.view);
-  const list = byId('candidates');
-  byId('view-label').replaceChildren(...viewLabel(entry));
-  if (!entry) {
-    list.replaceChildren();
-    return;
-  }
-  renderCandidates(list, byId('dist-summary'), { entry, vocabSize: source.model.vocab_size, onPick: pick });
-  if (entry.key !== settingsKey(readSettings())) list.classList.add('stale');
-}
-
-function viewLabel(entry) {
-  const n = session.view + 1;
-  if (session.view < session.steps.length) {
-    const listed = entry.explanation.candidates.some((c) => c.id === entry.chosen.id);
-    return [`Step ${n}: the model picked `, el('span', { class: 'token-inline' }, tokenNodes(entry.chosen)),
-      listed ? ' from these.' : ', a token ranked below the 30 shown: sampling can reach any kept token.',
-      source.mode === 'static' ? ' Taking another needs the server.' : ' Click another to take it instead.'];
-  }
-  return [`Step ${n}: the next token, not picked yet. Step ${source.mode === 'static' ? 'replays the recorded one' : 'samples one; clicking takes it'}.`];
 }
 
 function setFlag(flag, value) {
   ui[flag] = value;
   render();
-}
-
-function showError(message) {
-  byId('error').hidden = !message;
-  byId('error-text').textContent = message ?? '';
 }

@@ -2,11 +2,12 @@
 import { byId, debounce, el } from './dom.js';
 import { plural } from './format.js';
 
-export function initPrompt({ source, onRun }) {
+// `onEdit` runs on every keystroke: the page then knows its stages describe another text.
+export function initPrompt({ source, onRun, onEdit }) {
   const input = byId('prompt');
   const isStatic = source.mode === 'static';
-  byId('examples').replaceChildren(...source.prompts.map((p) => exampleButton(p, onRun)));
-  input.addEventListener('input', () => { fitRows(input); markExample(input.value); });
+  showExamples(source, onRun);
+  input.addEventListener('input', () => { fitRows(input); markExample(input.value); onEdit(); });
   byId('run').addEventListener('click', () => onRun(input.value));
   // Enter alone must stay a newline: code prompts need them.
   input.addEventListener('keydown', (event) => {
@@ -26,6 +27,12 @@ export function initPrompt({ source, onRun }) {
   const countTokens = debounce(() => showCount(source, input.value, limit()), 250);
   input.addEventListener('input', countTokens);
   byId('prompt-count').textContent = 'Ctrl+Enter runs too.';
+}
+
+// The example buttons of the model serving now (a model switch changes them).
+export function showExamples(source, onRun) {
+  byId('examples').replaceChildren(...source.prompts.map((p) => exampleButton(p, onRun)));
+  markExample(byId('prompt').value);
 }
 
 // Shows `text` in the prompt box, tall enough for its lines (code prompts have several).

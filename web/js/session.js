@@ -13,6 +13,7 @@ export class Session {
     this.view = 0;
     this.version = 0; // bumped by every change, so a late answer for an old state is dropped
     this.whole = null; // `run`, kept until the sequence changes
+    this.failed = false; // the last prompt did not run, so nothing describes it
   }
 
   // The whole sequence, prompt then generated tokens, as every stage and view draws it:
@@ -41,6 +42,7 @@ export class Session {
   async start(prompt, settings) {
     const origin = await this.source.run(prompt, settings);
     this.origin = origin;
+    this.failed = false;
     this.steps = [];
     this.next = { explanation: origin.next, key: settingsKey(settings) };
     this.view = 0;
@@ -51,6 +53,7 @@ export class Session {
   // Forgets the run: nothing on screen may describe a prompt that is no longer the one asked for.
   clear() {
     this.origin = null;
+    this.failed = true;
     this.steps = [];
     this.next = null;
     this.view = 0;

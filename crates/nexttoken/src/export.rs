@@ -10,10 +10,13 @@ use nexttoken_model::trace::{ModelInfo, Step, TokenRef};
 use nexttoken_model::{trace, GenerateOptions, KvCache, Model, ResidNorms, Sampling};
 use serde::{Deserialize, Serialize};
 
+use crate::models::BUNDLED_MODEL;
 use crate::server::assets::{Web, INDEX};
 
 /// Where the page keeps its curated prompts, inside `web/`.
 pub const PROMPTS: &str = "prompts.json";
+/// The bundled model's own curated prompts, inside `web/`.
+pub const BUNDLED_PROMPTS: &str = "prompts-sotu-tiny.json";
 /// Candidates recorded per step: enough for the page's bars, small enough for phones.
 pub const CANDIDATES: usize = 30;
 /// The page carries this comment where the static-mode tag belongs.
@@ -246,8 +249,22 @@ pub fn embedded_files() -> Vec<(String, Vec<u8>)> {
 
 /// The curated prompts of the page built into this binary.
 pub fn embedded_prompts() -> Result<Vec<CuratedPrompt>> {
-    let file = Web::get(PROMPTS).context("web/prompts.json is missing from this build")?;
-    serde_json::from_slice(&file.data).context("reading web/prompts.json")
+    prompts_file(PROMPTS)
+}
+
+/// The curated prompts for `model`: the bundled model, which read only State of the Union
+/// speeches, has its own (the page picks the same file).
+pub fn embedded_prompts_for(model: &Model) -> Result<Vec<CuratedPrompt>> {
+    prompts_file(if model.name == BUNDLED_MODEL {
+        BUNDLED_PROMPTS
+    } else {
+        PROMPTS
+    })
+}
+
+fn prompts_file(name: &str) -> Result<Vec<CuratedPrompt>> {
+    let file = Web::get(name).with_context(|| format!("web/{name} is missing from this build"))?;
+    serde_json::from_slice(&file.data).with_context(|| format!("reading web/{name}"))
 }
 
 /// The whole export with the embedded page.
@@ -256,6 +273,6 @@ pub fn export(model: &Model, out: &Path, steps: usize) -> Result<Written> {
     if !files.iter().any(|(path, _)| path == INDEX) {
         bail!("web/index.html is missing from this build: the page must exist to be exported");
     }
-    let curated = curated(model, &embedded_prompts()?, steps)?;
+    let curated = curated(model, &embedded_prompts_for(model)?, steps)?;
     write_site(out, &files, &curated)
 }

@@ -22,3 +22,25 @@ fn bundled_model_matches_transformers_and_has_learned() {
     assert_eq!(argmax, 1829, "\" States\" follows \"the United\"");
     assert!((logits[argmax] - 11.868273).abs() < 1e-4);
 }
+
+/// The page's examples for the bundled model (web/prompts-sotu-tiny.json, also what `nexttoken
+/// export` records with it) are ones it continues sensibly: its greedy next token on each is
+/// the one a reader of those speeches expects.
+#[test]
+fn the_bundled_examples_suit_the_bundled_model() {
+    let model = bundled().unwrap();
+    let prompts = nexttoken::export::embedded_prompts_for(&model).unwrap();
+    let expected = [" States", " of", " 30", " the", " be"];
+    assert_eq!(prompts.len(), expected.len());
+    for (p, want) in prompts.iter().zip(expected) {
+        let ids = model.tokenizer.encode(&p.prompt);
+        let logits = model
+            .forward(&ids, &mut KvCache::new(model.config()), &mut NoRecorder)
+            .unwrap();
+        let argmax = (0..logits.len())
+            .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+            .unwrap();
+        let bytes = model.tokenizer.token_bytes(argmax as u32).unwrap();
+        assert_eq!(bytes, want.as_bytes(), "after {:?}", p.prompt);
+    }
+}
