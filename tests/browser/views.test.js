@@ -167,6 +167,10 @@ describe('analysis views', () => {
   test('every view exports JSON and CSV, the pipeline a PNG', async () => {
     for (const view of ['pipeline', 'surgery', 'attention', 'lens']) {
       await openView(view);
+      // The sequence now ends with the tokens the test before took: each view fetches it anew,
+      // and a view exports only what it has on screen.
+      await page.waitForLoadState('networkidle');
+      await idle(page);
       const json = await downloaded('export-json');
       assert.match(json.name, new RegExp(`^nexttoken-${view}-.*\\.json$`));
       assert.equal(JSON.parse(json.body.toString()).prompt, PROMPT);
