@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the browser engine (crates/wasm) for wasm32-unknown-unknown and the native binary, then
-# checks in Node.js that both give the same numbers.
+# checks in Node.js that both answer every request of the API alike (tests/wasm/parity.test.js).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"

@@ -1,42 +1,23 @@
-//! The loaded model and the requests it answers, in the JSON of docs/api.md.
+//! The loaded model and the requests it answers: nexttoken-api's, exactly as the server's.
 
 use std::sync::Arc;
 
-use nexttoken_model::trace::ModelInfo;
-use nexttoken_model::{trace, DType, GenerateOptions, Model, Sampling};
-use serde::Deserialize;
-use serde_json::json;
+use nexttoken_api::{Answer, Bounds};
+use nexttoken_model::{DType, Model};
 
 use crate::memory::Image;
+
+/// What a tab may keep of logits and states for stepping: GPT-2 small holds 72 KiB of keys
+/// and values a position, so this keeps about 900 positions while the model itself stays in
+/// the tab's memory budget.
+const CACHE_BYTES: usize = 64 << 20;
 
 /// One model, once loaded.
 #[derive(Default)]
 pub struct Engine {
-    model: Option<Model>,
+    api: Option<nexttoken_api::Engine>,
     /// How the loaded model stores its matrices.
     dtype: DType,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TraceRequest {
-    prompt: String,
-    #[serde(default = "one")]
-    steps: usize,
-    #[serde(default)]
-    sampling: Sampling,
-    #[serde(default)]
-    seed: u64,
-    #[serde(default = "thirty")]
-    top_n: usize,
-}
-
-fn one() -> usize {
-    1
-}
-
-fn thirty() -> usize {
-    30
 }
 
 impl Engine {
@@ -52,9 +33,14 @@ impl Engine {
         let text = |bytes, what| std::str::from_utf8(bytes).map_err(|e| format!("{what}: {e}"));
         let (name, config) = (text(name, "model name")?, text(config, "config.json")?);
         let dtype: DType = text(dtype, "dtype")?.parse()?;
-        self.model = None; // its memory serves the next model
+        self.api = None; // its memory serves the next model
         let model = Model::from_image(name, config, Arc::new(weights), dtype);
-        self.model = Some(model.map_err(|e| e.to_string())?);
+        let model = Arc::new(model.map_err(|e| e.to_string())?);
+        self.api = Some(nexttoken_api::Engine::new(
+            model,
+            Bounds::default(),
+            CACHE_BYTES,
+        ));
         self.dtype = dtype;
         Ok(())
     }
@@ -64,40 +50,18 @@ impl Engine {
     }
 
     pub fn model(&self) -> Result<&Model, String> {
-        self.model
-            .as_ref()
-            .ok_or_else(|| "no model is loaded yet".to_string())
+        let api = self.api.as_ref().ok_or("no model is loaded yet")?;
+        Ok(&api.model)
     }
 
-    /// The status and JSON answer to `path` with `body`.
-    pub fn request(&self, path: &[u8], body: &[u8]) -> (u32, String) {
-        let Some(model) = &self.model else {
-            return error(503, "no_model", "no model is loaded yet");
-        };
-        match path {
-            b"/api/model" => (200, json!(ModelInfo::of(model)).to_string()),
-            b"/api/trace" => match self.trace(model, body) {
-                Ok(answer) => (200, answer),
-                Err(message) => error(400, "bad_request", &message),
+    /// The answer to `method path` with `body`, as the server gives it.
+    pub fn request(&self, method: &str, path: &str, body: &[u8]) -> Answer {
+        match &self.api {
+            Some(api) => nexttoken_api::handle(api, "browser", method, path, body),
+            None => Answer {
+                status: 503,
+                body: r#"{"error":{"code":"no_model","message":"no model is loaded yet"}}"#.into(),
             },
-            _ => error(404, "not_found", "no such route in the browser engine"),
         }
     }
-
-    fn trace(&self, model: &Model, body: &[u8]) -> Result<String, String> {
-        let req: TraceRequest = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-        req.sampling.validate(model.config().vocab_size)?;
-        let options = GenerateOptions {
-            sampling: req.sampling,
-            seed: req.seed,
-            top_n: req.top_n,
-        };
-        let trace = trace(model, &req.prompt, req.steps, options).map_err(|e| e.to_string())?;
-        serde_json::to_string(&trace).map_err(|e| e.to_string())
-    }
-}
-
-fn error(status: u32, code: &str, message: &str) -> (u32, String) {
-    let body = json!({ "error": { "code": code, "message": message } });
-    (status, body.to_string())
 }

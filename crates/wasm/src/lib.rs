@@ -77,27 +77,30 @@ fn finish(result: Result<Vec<u8>, String>) -> u32 {
     status
 }
 
-/// Answers one request of docs/api.md: `path` as the page would send it, `body` its JSON
-/// (empty for a GET). Returns the HTTP status; the output holds the JSON answer.
+/// Answers one request of docs/api.md: its method (`GET`, `POST`), its path as the page
+/// sends it, and its JSON body (empty for a GET). Returns the HTTP status; the output holds
+/// the JSON answer.
 ///
 /// # Safety
 /// As for [`nt_load`].
 #[no_mangle]
 pub unsafe extern "C" fn nt_request(
+    method: *mut u8,
+    method_len: usize,
     path: *mut u8,
     path_len: usize,
     body: *mut u8,
     body_len: usize,
 ) -> u32 {
     set_up();
-    let (path, body) = (take(path, path_len), take(body, body_len));
-    let (status, answer) = ENGINE.with_borrow(|engine| engine.request(&path, &body));
-    set_output(answer.into_bytes());
-    status
+    let (method, path) = (take(method, method_len), take(path, path_len));
+    let body = take(body, body_len);
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    let answer = ENGINE.with_borrow(|engine| engine.request(&text(&method), &text(&path), &body));
+    set_output(answer.body.into_bytes());
+    u32::from(answer.status)
 }
 
-/// Once per instance: the clock, and a panic hook that leaves the message as the output, so
-/// the page can say what broke before the instance traps.
 /// Milliseconds on the browser's clock.
 #[cfg(target_arch = "wasm32")]
 fn now_ms() -> f64 {

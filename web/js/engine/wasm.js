@@ -71,10 +71,12 @@ class Engine {
     return JSON.parse(this.output());
   }
 
-  // The answer to one API request, as the server would give it: { status, data }.
+  // The answer to one API request, as the server would give it: { status, data }. `body` is
+  // a value to send as JSON, JSON text as it is, or undefined for a GET.
   request(path, body) {
-    const json = body === undefined ? '' : JSON.stringify(body);
-    const args = [...this.put(path), ...this.put(json)];
+    const method = body === undefined ? 'GET' : 'POST';
+    const json = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+    const args = [...this.put(method), ...this.put(path), ...this.put(json)];
     const status = this.call(() => this.exports.nt_request(...args));
     return { status, data: JSON.parse(this.output()) };
   }

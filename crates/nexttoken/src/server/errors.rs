@@ -47,11 +47,7 @@ impl ApiError {
     }
 
     pub fn body_too_large(max_body_bytes: usize) -> Self {
-        Self::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!("the body is larger than the limit of {max_body_bytes} bytes"),
-        )
+        nexttoken_api::Error::body_too_large(max_body_bytes).into()
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
@@ -88,14 +84,17 @@ impl ApiError {
     }
 }
 
-/// The model crate reports bad input as `Error::Input`; the server validates first, so any
-/// other error is the server's fault.
+/// The endpoints' errors carry their status as a number, having no HTTP library to hand.
+impl From<nexttoken_api::Error> for ApiError {
+    fn from(e: nexttoken_api::Error) -> Self {
+        let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        ApiError::new(status, e.code, e.message)
+    }
+}
+
 impl From<nexttoken_model::Error> for ApiError {
     fn from(e: nexttoken_model::Error) -> Self {
-        match e {
-            nexttoken_model::Error::Input(msg) => Self::bad("bad_request", msg),
-            other => Self::internal(other.to_string()),
-        }
+        nexttoken_api::Error::from(e).into()
     }
 }
 

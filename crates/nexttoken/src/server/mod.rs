@@ -1,4 +1,6 @@
-//! The HTTP server (docs/api.md): the page and the JSON API over one loaded model.
+//! The HTTP server (docs/api.md): the page and the JSON API over one loaded model. The API's
+//! endpoints are nexttoken-api's; here they get HTTP, a pool of model threads with deadlines,
+//! connection limits and the switch to a downloaded GPT-2.
 
 pub mod assets;
 pub mod connections;
@@ -8,9 +10,7 @@ pub mod guard;
 pub mod handlers;
 pub mod limits;
 pub mod memory;
-pub mod overview_cache;
 pub mod pool;
-pub mod prefix_cache;
 pub mod router;
 pub mod state;
 pub mod upgrade;

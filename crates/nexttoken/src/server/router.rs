@@ -13,8 +13,7 @@ use axum::Router;
 use super::assets;
 use super::errors::ApiError;
 use super::guard;
-use super::handlers::{attention, bpe, compare, heads, lens, vocab};
-use super::handlers::{distribution, info, step, switch, tokenize, trace};
+use super::handlers::{self as h, info, switch};
 use super::state::AppState;
 
 /// Scripts, styles and data only from this server; inline styles for the page's computed
@@ -27,18 +26,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/health", get(info::health))
         .route("/api/model", get(info::model))
         .route("/api/model/switch", post(switch::switch))
-        .route("/api/tokenize", post(tokenize::tokenize))
-        .route("/api/trace", post(trace::trace_handler))
-        .route("/api/step", post(step::step))
-        .route("/api/distribution", post(distribution::distribution))
-        .route("/api/bpe", post(bpe::bpe))
-        .route("/api/vocab/lookup", post(vocab::lookup))
-        .route("/api/vocab/{id}", get(vocab::entry))
-        .route("/api/compare", post(compare::compare))
-        .route("/api/attention", post(attention::attention))
-        .route("/api/attention/overview", post(attention::overview))
-        .route("/api/heads", post(heads::heads))
-        .route("/api/lens", post(lens::lens))
+        .route("/api/tokenize", post(h::tokenize))
+        .route("/api/trace", post(h::trace))
+        .route("/api/step", post(h::step))
+        .route("/api/distribution", post(h::distribution))
+        .route("/api/bpe", post(h::bpe))
+        .route("/api/vocab/lookup", post(h::lookup))
+        .route("/api/vocab/{id}", get(h::vocab_entry))
+        .route("/api/compare", post(h::compare))
+        .route("/api/attention", post(h::attention))
+        .route("/api/attention/overview", post(h::overview))
+        .route("/api/heads", post(h::heads))
+        .route("/api/lens", post(h::lens))
         .route("/", get(assets::index))
         .route("/web/{*path}", get(assets::asset))
         .method_not_allowed_fallback(method_not_allowed)

@@ -1,29 +1,30 @@
 //! What every handler shares: the loaded model (swappable once GPT-2 arrives), the limits,
 //! the model pool and the background download.
 
+use std::ops::Deref;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use nexttoken_model::{Batcher, KvCache, Model, NoRecorder};
+use nexttoken_api::Engine;
+use nexttoken_model::Model;
 
-use super::errors::ApiError;
 use super::limits::Limits;
-use super::overview_cache::OverviewCache;
 use super::pool::{Pool, PoolConfig};
-use super::prefix_cache::PrefixCache;
 use super::upgrade::Upgrade;
 use crate::models::Source;
 
-/// A model and what belongs to it alone: its source, its cached logits, states and attention
-/// thumbnails, and the thread that batches the forward passes of concurrent traces.
+/// The engine the API's endpoints run on (a model and its caches), and where its model came
+/// from.
 pub struct Loaded {
-    pub model: Arc<Model>,
+    pub engine: Engine,
     pub source: Source,
-    /// Logits after recent sequences, and the states of stepped ones for `/api/step` to
-    /// continue, within `Limits::cache_bytes`.
-    pub cache: PrefixCache,
-    /// Every layer's attention thumbnails of recent sequences.
-    pub overviews: OverviewCache,
-    pub batcher: Batcher,
+}
+
+impl Deref for Loaded {
+    type Target = Engine;
+
+    fn deref(&self) -> &Engine {
+        &self.engine
+    }
 }
 
 pub struct AppState {
@@ -49,7 +50,7 @@ impl AppState {
         upgrade: Option<Arc<Upgrade>>,
     ) -> Arc<Self> {
         Arc::new(AppState {
-            loaded: RwLock::new(loaded(model, source, limits.cache_bytes)),
+            loaded: RwLock::new(loaded(model, source, &limits)),
             limits,
             pool: Pool::new(pool),
             upgrade,
@@ -63,31 +64,14 @@ impl AppState {
 
     /// Serves `model` from now on; requests already running finish on the old one.
     pub fn switch(&self, model: Model, source: Source) {
-        let next = loaded(Arc::new(model), source, self.limits.cache_bytes);
+        let next = loaded(Arc::new(model), source, &self.limits);
         *self.loaded.write().unwrap_or_else(PoisonError::into_inner) = next;
     }
 }
 
-impl Loaded {
-    /// The logits after `tokens`: from the cache, else one forward pass (then cached).
-    pub fn logits_after(&self, tokens: Vec<u32>) -> Result<Arc<Vec<f32>>, ApiError> {
-        if let Some(logits) = self.cache.logits(&tokens) {
-            return Ok(logits);
-        }
-        let mut cache = KvCache::new(self.model.config());
-        let logits = self.model.forward(&tokens, &mut cache, &mut NoRecorder)?;
-        let logits = Arc::new(logits);
-        self.cache.put_logits(tokens, Arc::clone(&logits));
-        Ok(logits)
-    }
-}
-
-fn loaded(model: Arc<Model>, source: Source, cache_bytes: usize) -> Arc<Loaded> {
+fn loaded(model: Arc<Model>, source: Source, limits: &Limits) -> Arc<Loaded> {
     Arc::new(Loaded {
-        batcher: Batcher::new(Arc::clone(&model)),
-        model,
+        engine: Engine::new(model, limits.bounds(), limits.cache_bytes),
         source,
-        cache: PrefixCache::new(cache_bytes),
-        overviews: OverviewCache::default(),
     })
 }

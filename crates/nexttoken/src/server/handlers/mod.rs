@@ -1,15 +1,86 @@
-//! One module per endpoint of docs/api.md.
+//! The routes' handlers: parse the body, run nexttoken-api's endpoint on the model pool
+//! against the model serving now, and answer with its JSON. `info` and `switch` add what only
+//! this server has.
 
-pub mod attention;
-pub mod bounds;
-pub mod bpe;
-pub mod compare;
-pub mod distribution;
-pub mod heads;
 pub mod info;
-pub mod lens;
-pub mod step;
 pub mod switch;
-pub mod tokenize;
-pub mod trace;
-pub mod vocab;
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::Json;
+use nexttoken_api::{self as api, Engine};
+
+use crate::server::errors::ApiError;
+use crate::server::extract::ApiJson;
+use crate::server::state::AppState;
+
+type Answer<T> = Result<Json<T>, ApiError>;
+
+/// Runs `endpoint` on a pool thread against the model serving when the request arrived.
+async fn on_pool<T: Send + 'static>(
+    state: &AppState,
+    endpoint: impl FnOnce(&Engine) -> Result<T, api::Error> + Send + 'static,
+) -> Answer<T> {
+    let loaded = state.loaded();
+    let answer = state.pool.run(move || Ok(endpoint(&loaded)?)).await?;
+    Ok(Json(answer))
+}
+
+/// A trace checks between steps whether its request is still wanted, and stops if not.
+pub async fn trace(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<api::trace::TraceRequest>,
+) -> Answer<api::trace::TraceResponse> {
+    let loaded = state.loaded();
+    let answer = state
+        .pool
+        .run_cancellable(move |cancel| {
+            let traced = api::trace::trace(&loaded, req, || !cancel.is_cancelled())?;
+            match cancel.is_cancelled() {
+                true => Err(ApiError::gone()),
+                false => Ok(traced),
+            }
+        })
+        .await?;
+    Ok(Json(answer))
+}
+
+/// Defines handlers that run their endpoint on the pool with the parsed body.
+macro_rules! pooled {
+    ($($name:ident: $request:ty => $response:ty = $endpoint:path;)+) => {$(
+        pub async fn $name(
+            State(state): State<Arc<AppState>>,
+            ApiJson(req): ApiJson<$request>,
+        ) -> Answer<$response> {
+            on_pool(&state, move |engine| $endpoint(engine, req)).await
+        }
+    )+};
+}
+
+pooled! {
+    tokenize: api::tokenize::TokenizeRequest => api::tokenize::TokenizeResponse
+        = api::tokenize::tokenize;
+    step: api::step::StepRequest => api::step::StepResponse = api::step::step;
+    distribution: api::distribution::DistributionRequest
+        => nexttoken_model::explain::StepExplanation = api::distribution::distribution;
+    bpe: api::bpe::BpeRequest => api::bpe::BpeResponse = api::bpe::bpe;
+    lookup: api::vocab::LookupRequest => api::vocab::LookupResponse = api::vocab::lookup;
+    compare: api::compare::CompareRequest => api::compare::CompareResponse
+        = api::compare::compare;
+    attention: api::attention::AttentionRequest => api::attention::AttentionResponse
+        = api::attention::attention;
+    overview: api::attention::OverviewRequest => api::attention::OverviewResponse
+        = api::attention::overview;
+    heads: api::heads::HeadsRequest => api::heads::HeadsResponse = api::heads::heads;
+    lens: api::lens::LensRequest => nexttoken_model::lens::LogitLens = api::lens::lens;
+}
+
+/// The id arrives as a path segment; the endpoint parses it, keeping a bad one in the API's
+/// error shape.
+pub async fn vocab_entry(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Answer<api::vocab::VocabEntry> {
+    on_pool(&state, move |engine| api::vocab::entry(engine, &id)).await
+}

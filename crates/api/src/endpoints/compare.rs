@@ -3,17 +3,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::Json;
 use nexttoken_model::generate::namer;
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 
-use super::bounds;
-use crate::server::errors::ApiError;
-use crate::server::extract::ApiJson;
-use crate::server::limits::present;
-use crate::server::state::{AppState, Loaded};
+use crate::bounds::{self, present};
+use crate::{Engine, Error};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,29 +39,19 @@ pub struct Ranked {
     prob: f64,
 }
 
-pub async fn compare(
-    State(state): State<Arc<AppState>>,
-    ApiJson(req): ApiJson<CompareRequest>,
-) -> Result<Json<CompareResponse>, ApiError> {
-    let loaded = state.loaded();
-    let before = bounds::tokens(&loaded.model, &req.before)?;
-    let after = bounds::tokens(&loaded.model, &req.after)?;
+pub fn compare(engine: &Engine, req: CompareRequest) -> Result<CompareResponse, Error> {
+    let before = bounds::tokens(&engine.model, &req.before)?;
+    let after = bounds::tokens(&engine.model, &req.after)?;
     let top_n = bounds::compare_top_n(req.top_n.as_ref())?;
-    let response = state
-        .pool
-        .run(move || {
-            let before = Side::of(&loaded, before)?;
-            let after = Side::of(&loaded, after)?;
-            let kl_nats = kl(&before.log_probs, &after.log_probs);
-            Ok(CompareResponse {
-                before: before.top(&loaded, top_n),
-                after: after.top(&loaded, top_n),
-                kl_nats,
-                kl_bits: kl_nats / std::f64::consts::LN_2,
-            })
-        })
-        .await?;
-    Ok(Json(response))
+    let before = Side::of(engine, before)?;
+    let after = Side::of(engine, after)?;
+    let kl_nats = kl(&before.log_probs, &after.log_probs);
+    Ok(CompareResponse {
+        before: before.top(engine, top_n),
+        after: after.top(engine, top_n),
+        kl_nats,
+        kl_bits: kl_nats / std::f64::consts::LN_2,
+    })
 }
 
 /// One sequence's next-token logits and their log-probabilities (f64, so a tiny KL is exact).
@@ -77,18 +62,18 @@ struct Side {
 
 impl Side {
     /// From the logits cache `/api/distribution` shares, else one forward pass (then cached).
-    fn of(loaded: &Loaded, tokens: Vec<u32>) -> Result<Side, ApiError> {
-        let logits = loaded.logits_after(tokens)?;
+    fn of(engine: &Engine, tokens: Vec<u32>) -> Result<Side, Error> {
+        let logits = engine.logits_after(tokens)?;
         let log_probs = log_softmax(&logits);
         Ok(Side { logits, log_probs })
     }
 
     /// The `n` most likely tokens, ties by lower id.
-    fn top(&self, loaded: &Loaded, n: usize) -> Vec<Ranked> {
+    fn top(&self, engine: &Engine, n: usize) -> Vec<Ranked> {
         let mut ids: Vec<u32> = (0..self.logits.len() as u32).collect();
         let lp = &self.log_probs;
         ids.sort_unstable_by(|a, b| lp[*b as usize].total_cmp(&lp[*a as usize]).then(a.cmp(b)));
-        let name = namer(&loaded.model);
+        let name = namer(&engine.model);
         ids.into_iter()
             .take(n)
             .enumerate()

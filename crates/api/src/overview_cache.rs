@@ -6,9 +6,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::OnceCell;
-
-use super::lock;
+use crate::lock;
 
 /// Entries kept: a GPT-2-small entry at 64 cells a side is 2.4 MB (12 × 12 × 64 × 64 floats).
 pub const CAPACITY: usize = 4;
@@ -16,9 +14,10 @@ pub const CAPACITY: usize = 4;
 /// `[layer][head]` → a `size × size` grid.
 pub type Thumbnails = Vec<Vec<Vec<Vec<f32>>>>;
 
-/// Filled once by whichever request gets there first; concurrent requests for the same
-/// sequence wait for it rather than running the model again.
-pub type Slot = Arc<OnceCell<Arc<Thumbnails>>>;
+/// Filled once by whichever request gets there first, holding the lock while it computes:
+/// concurrent requests for the same sequence wait for it rather than running the model again.
+/// A failed computation leaves it empty for the next request to try.
+pub type Slot = Arc<Mutex<Option<Arc<Thumbnails>>>>;
 
 /// The token ids and the grid size (cells a side).
 type Key = (Vec<u32>, usize);

@@ -1,18 +1,12 @@
 //! `POST /api/bpe`: how the tokenizer cut a text, pre-token by pre-token, from raw bytes
 //! through every merge to the final tokens, for the tokenizer surgery view.
 
-use std::sync::Arc;
-
-use axum::extract::State;
-use axum::Json;
 use nexttoken_model::tokenizer::{token_display, MergeStep, PreToken, TokenInfo};
 use nexttoken_model::Tokenizer;
 use serde::{Deserialize, Serialize};
 
-use super::bounds::{self, BPE_MAX_BYTES, PARTS_MAX_BYTES};
-use crate::server::errors::ApiError;
-use crate::server::extract::ApiJson;
-use crate::server::state::AppState;
+use crate::bounds::{self, BPE_MAX_BYTES, PARTS_MAX_BYTES};
+use crate::{Engine, Error};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,26 +35,16 @@ pub struct BpePreToken {
     tokens: Vec<TokenInfo>,
 }
 
-pub async fn bpe(
-    State(state): State<Arc<AppState>>,
-    ApiJson(req): ApiJson<BpeRequest>,
-) -> Result<Json<BpeResponse>, ApiError> {
+pub fn bpe(engine: &Engine, req: BpeRequest) -> Result<BpeResponse, Error> {
     bounds::text("text", &req.text, BPE_MAX_BYTES)?;
-    let model = Arc::clone(&state.loaded().model);
-    let response = state
-        .pool
-        .run(move || {
-            let tokenizer = &model.tokenizer;
-            let pre_tokens: Vec<BpePreToken> = tokenizer
-                .explain(&req.text)
-                .into_iter()
-                .map(|p| describe(tokenizer, p))
-                .collect();
-            let count = pre_tokens.iter().map(|p| p.tokens.len()).sum();
-            Ok(BpeResponse { count, pre_tokens })
-        })
-        .await?;
-    Ok(Json(response))
+    let tokenizer = &engine.model.tokenizer;
+    let pre_tokens: Vec<BpePreToken> = tokenizer
+        .explain(&req.text)
+        .into_iter()
+        .map(|p| describe(tokenizer, p))
+        .collect();
+    let count = pre_tokens.iter().map(|p| p.tokens.len()).sum();
+    Ok(BpeResponse { count, pre_tokens })
 }
 
 fn describe(tokenizer: &Tokenizer, pre: PreToken) -> BpePreToken {

@@ -1,19 +1,12 @@
 //! `POST /api/lens`: the logit lens at one position, what the residual stream would predict if
 //! the model stopped after each layer.
 
-use std::sync::Arc;
-
-use axum::extract::State;
-use axum::Json;
 use nexttoken_model::lens::{logit_lens, LogitLens};
 use serde::Deserialize;
 use serde_json::Number;
 
-use super::bounds;
-use crate::server::errors::ApiError;
-use crate::server::extract::ApiJson;
-use crate::server::limits::present;
-use crate::server::state::AppState;
+use crate::bounds::{self, present};
+use crate::{Engine, Error};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,17 +18,10 @@ pub struct LensRequest {
     top: Option<Number>,
 }
 
-pub async fn lens(
-    State(state): State<Arc<AppState>>,
-    ApiJson(req): ApiJson<LensRequest>,
-) -> Result<Json<LogitLens>, ApiError> {
-    let model = Arc::clone(&state.loaded().model);
-    let tokens = bounds::tokens(&model, &req.tokens)?;
+pub fn lens(engine: &Engine, req: LensRequest) -> Result<LogitLens, Error> {
+    let model = &engine.model;
+    let tokens = bounds::tokens(model, &req.tokens)?;
     let position = bounds::position(req.position.as_ref(), tokens.len())?;
     let top = bounds::lens_top(req.top.as_ref())?;
-    let lens = state
-        .pool
-        .run(move || Ok(logit_lens(&model, &tokens, position, top)?))
-        .await?;
-    Ok(Json(lens))
+    Ok(logit_lens(model, &tokens, position, top)?)
 }

@@ -2,20 +2,13 @@
 //! surgery view needs to split a token (every way into two tokens, and its single bytes) or to
 //! merge two (whether their joined bytes are a token).
 
-use std::sync::Arc;
-
-use axum::extract::{Path, State};
-use axum::Json;
 use nexttoken_model::tokenizer::TokenInfo;
 use nexttoken_model::Tokenizer;
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 
-use super::bounds::{self, LOOKUP_MAX_BYTES};
-use crate::server::errors::ApiError;
-use crate::server::extract::ApiJson;
-use crate::server::limits;
-use crate::server::state::AppState;
+use crate::bounds::{self, LOOKUP_MAX_BYTES};
+use crate::{Engine, Error};
 
 #[derive(Serialize)]
 pub struct VocabEntry {
@@ -34,23 +27,20 @@ pub struct Split {
 }
 
 /// The id arrives as a path segment; parsing it here keeps a bad one in the API's error shape.
-pub async fn entry(
-    State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
-) -> Result<Json<VocabEntry>, ApiError> {
-    let model = Arc::clone(&state.loaded().model);
+pub fn entry(engine: &Engine, id: &str) -> Result<VocabEntry, Error> {
+    let model = &engine.model;
     let number: Number = id.parse().map_err(|_| {
-        ApiError::bad(
+        Error::bad(
             "invalid_token",
             format!("token id {id:?} is not a non-negative integer"),
         )
     })?;
-    let id = limits::token_id(&model, &number)?;
+    let id = bounds::token_id(model, &number)?;
     let tokenizer = &model.tokenizer;
     let token = tokenizer
         .token_info(id)
-        .ok_or_else(|| ApiError::internal(format!("token {id} has no bytes")))?;
-    Ok(Json(VocabEntry {
+        .ok_or_else(|| Error::internal(format!("token {id} has no bytes")))?;
+    Ok(VocabEntry {
         splits: splits(tokenizer, &token.bytes),
         byte_tokens: token
             .bytes
@@ -58,7 +48,7 @@ pub async fn entry(
             .filter_map(|&b| info_of(tokenizer, &[b]))
             .collect(),
         token,
-    }))
+    })
 }
 
 fn info_of(tokenizer: &Tokenizer, bytes: &[u8]) -> Option<TokenInfo> {
@@ -96,10 +86,7 @@ pub struct LookupResponse {
     encoded: Option<Vec<TokenInfo>>,
 }
 
-pub async fn lookup(
-    State(state): State<Arc<AppState>>,
-    ApiJson(req): ApiJson<LookupRequest>,
-) -> Result<Json<LookupResponse>, ApiError> {
+pub fn lookup(engine: &Engine, req: LookupRequest) -> Result<LookupResponse, Error> {
     let bytes = match (&req.text, &req.bytes) {
         (Some(text), None) => {
             bounds::text("text", text, LOOKUP_MAX_BYTES)?;
@@ -107,20 +94,16 @@ pub async fn lookup(
         }
         (None, Some(values)) => bounds::byte_string(values, LOOKUP_MAX_BYTES)?,
         _ => {
-            return Err(ApiError::bad(
+            return Err(Error::bad(
                 "bad_request",
                 "send exactly one of text (a string) or bytes (an array of 0..=255)",
             ))
         }
     };
     if bytes.is_empty() {
-        return Err(ApiError::bad(
-            "invalid_text",
-            "the text to look up is empty",
-        ));
+        return Err(Error::bad("invalid_text", "the text to look up is empty"));
     }
-    let model = Arc::clone(&state.loaded().model);
-    let tokenizer = &model.tokenizer;
+    let tokenizer = &engine.model.tokenizer;
     let id = tokenizer.token_to_id(&bytes);
     let encoded = std::str::from_utf8(&bytes).ok().map(|text| {
         let ids = tokenizer.encode(text);
@@ -128,10 +111,10 @@ pub async fn lookup(
             .filter_map(|id| tokenizer.token_info(id))
             .collect()
     });
-    Ok(Json(LookupResponse {
+    Ok(LookupResponse {
         token: id.and_then(|id| tokenizer.token_info(id)),
         id,
         bytes,
         encoded,
-    }))
+    })
 }

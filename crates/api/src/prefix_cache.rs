@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use nexttoken_model::{KvCache, Prefix};
 
-use super::lock;
+use crate::lock;
 
 /// The default budget: GPT-2 small holds 72 KiB of keys and values a position, so 256 MiB
 /// keep about 3,600 positions (three and a half full contexts, or hundreds of short ones).

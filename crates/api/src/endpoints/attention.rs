@@ -5,19 +5,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::Json;
 use nexttoken_model::heads::pattern;
 use nexttoken_model::{KvCache, Model, Recorder};
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 
-use super::bounds;
-use crate::server::errors::ApiError;
-use crate::server::extract::ApiJson;
-use crate::server::limits::present;
-use crate::server::overview_cache::Thumbnails;
-use crate::server::state::AppState;
+use crate::bounds::{self, present};
+use crate::overview_cache::Thumbnails;
+use crate::{lock, Engine, Error};
 
 /// Decimals kept per weight: enough for any colour scale, and it keeps a 1,024-token pattern
 /// (525k numbers in its lower triangle) under 4 MB of JSON.
@@ -39,27 +34,21 @@ pub struct AttentionResponse {
     pattern: Vec<Vec<f32>>,
 }
 
-pub async fn attention(
-    State(state): State<Arc<AppState>>,
-    ApiJson(req): ApiJson<AttentionRequest>,
-) -> Result<Json<AttentionResponse>, ApiError> {
-    let model = Arc::clone(&state.loaded().model);
-    let tokens = bounds::tokens(&model, &req.tokens)?;
-    let layer = bounds::layer(&model, &req.layer)?;
-    let head = bounds::head(&model, &req.head)?;
+pub fn attention(engine: &Engine, req: AttentionRequest) -> Result<AttentionResponse, Error> {
+    let model = &engine.model;
+    let tokens = bounds::tokens(model, &req.tokens)?;
+    let layer = bounds::layer(model, &req.layer)?;
+    let head = bounds::head(model, &req.head)?;
     let t = tokens.len();
-    let full = state
-        .pool
-        .run(move || Ok(pattern(&model, &tokens, layer, head)?))
-        .await?;
+    let full = pattern(model, &tokens, layer, head)?;
     let pattern = (0..t)
         .map(|i| full[i * t..=i * t + i].iter().map(|&w| round(w)).collect())
         .collect();
-    Ok(Json(AttentionResponse {
+    Ok(AttentionResponse {
         layer,
         head,
         pattern,
-    }))
+    })
 }
 
 fn round(w: f32) -> f32 {
@@ -87,37 +76,30 @@ pub struct OverviewResponse {
     heads: Vec<Vec<Vec<f32>>>,
 }
 
-pub async fn overview(
-    State(state): State<Arc<AppState>>,
-    ApiJson(req): ApiJson<OverviewRequest>,
-) -> Result<Json<OverviewResponse>, ApiError> {
-    let loaded = state.loaded();
-    let model = Arc::clone(&loaded.model);
-    let tokens = bounds::tokens(&model, &req.tokens)?;
-    let layer = bounds::layer(&model, &req.layer)?;
+pub fn overview(engine: &Engine, req: OverviewRequest) -> Result<OverviewResponse, Error> {
+    let model = &engine.model;
+    let tokens = bounds::tokens(model, &req.tokens)?;
+    let layer = bounds::layer(model, &req.layer)?;
     let t = tokens.len();
     let size = bounds::overview_size(req.size.as_ref())?.min(t);
-    let slot = loaded.overviews.slot(&tokens, size);
-    let all = slot
-        .get_or_try_init(|| async move {
-            let thumbnails = state
-                .pool
-                .run(move || every_layer(&model, &tokens, size))
-                .await?;
-            Ok::<_, ApiError>(Arc::new(thumbnails))
-        })
-        .await?;
-    Ok(Json(OverviewResponse {
+    let slot = engine.overviews.slot(&tokens, size);
+    let mut filled = lock(&slot);
+    let all = match &*filled {
+        Some(all) => Arc::clone(all),
+        None => Arc::clone(filled.insert(Arc::new(every_layer(model, &tokens, size)?))),
+    };
+    drop(filled);
+    Ok(OverviewResponse {
         layer,
         tokens: t,
         size,
         heads: all[layer].clone(),
-    }))
+    })
 }
 
 /// Every layer's heads downsampled to `size × size`, from one forward pass that keeps one
 /// layer's patterns at a time.
-fn every_layer(model: &Model, tokens: &[u32], size: usize) -> Result<Thumbnails, ApiError> {
+fn every_layer(model: &Model, tokens: &[u32], size: usize) -> Result<Thumbnails, Error> {
     let mut rec = Downsampled {
         size,
         layers: Vec::new(),

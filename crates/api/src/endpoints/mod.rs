@@ -1,0 +1,13 @@
+//! One module per endpoint of docs/api.md: its request, its answer and the function between.
+
+pub mod attention;
+pub mod bpe;
+pub mod compare;
+pub mod distribution;
+pub mod heads;
+pub mod info;
+pub mod lens;
+pub mod step;
+pub mod tokenize;
+pub mod trace;
+pub mod vocab;
