@@ -2,7 +2,7 @@
 """HF transformers + torch on the same checkpoint and prompts as `nexttoken bench`, printing the
 same JSON keys. Eager attention, `logits_to_keep=1`, batch 1, torch.set_num_threads(THREADS).
 
-    python bench/hf_bench.py --model DIR [--threads 2] [--runs 5] [--prompt-tokens 32]
+    python bench/hf_bench.py --model DIR|FILE.gguf [--threads 2] [--runs 5] [--prompt-tokens 32]
                              [--decode-tokens 64] [--prefill-tokens 256] [--no-recorded]
 """
 import argparse
@@ -19,7 +19,9 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 warnings.filterwarnings("ignore")
 
 import torch  # noqa: E402
-from transformers import GPT2LMHeadModel  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from transformers import AutoModelForCausalLM  # noqa: E402
 
 
 def prompt(n, vocab):
@@ -72,8 +74,12 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     start = time.perf_counter()
-    model = GPT2LMHeadModel.from_pretrained(a.model, dtype=torch.float32,
-                                            attn_implementation="eager").eval()
+    path = Path(a.model)
+    # A GGUF file (SmolLM2's) is dequantised to f32 by transformers, as nexttoken does.
+    where = dict(pretrained_model_name_or_path=path.parent, gguf_file=path.name) if path.suffix == ".gguf" \
+        else dict(pretrained_model_name_or_path=path)
+    model = AutoModelForCausalLM.from_pretrained(**where, dtype=torch.float32,
+                                                 attn_implementation="eager").eval()
     load_ms = (time.perf_counter() - start) * 1e3
     vocab = model.config.vocab_size
     pre_ids, dec_ids, steps = prompt(a.prefill_tokens, vocab), prompt(a.prompt_tokens, vocab), a.decode_tokens

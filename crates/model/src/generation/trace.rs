@@ -39,6 +39,17 @@ pub struct ModelInfo {
     pub n_embd: usize,
     pub vocab_size: usize,
     pub n_positions: usize,
+    /// The family (`gpt2`, `llama`): what the page explains about it.
+    #[serde(default = "gpt2")]
+    pub architecture: String,
+    /// Key/value heads per block: `n_head / n_kv_head` query heads share each (0 in traces
+    /// written before this field; GPT-2 has one per query head).
+    #[serde(default)]
+    pub n_kv_head: usize,
+}
+
+fn gpt2() -> String {
+    "gpt2".into()
 }
 
 /// A token as shown to learners.
@@ -75,6 +86,8 @@ impl ModelInfo {
             n_embd: c.n_embd,
             vocab_size: c.vocab_size,
             n_positions: c.n_positions,
+            architecture: model.arch.family().to_string(),
+            n_kv_head: c.n_kv_head,
         }
     }
 }
