@@ -53,6 +53,9 @@ def record(model, ids):
         hooks.append(block.attn.register_forward_hook(keep(f"blocks.{l}.hook_attn_out")))
         hooks.append(block.mlp.register_forward_hook(keep(f"blocks.{l}.hook_mlp_out")))
         hooks.append(block.register_forward_hook(keep(f"blocks.{l}.hook_resid_post")))
+        # Every head's output before c_proj, heads side by side: (T, n_head * head_dim).
+        hooks.append(block.attn.c_proj.register_forward_pre_hook(
+            lambda _m, args, name=f"blocks.{l}.attn.hook_z": acts.__setitem__(name, args[0].clone())))
     input_ids = torch.tensor([ids])
     with torch.no_grad():
         out = model(input_ids, output_hidden_states=True, output_attentions=True)
@@ -70,6 +73,10 @@ def record(model, ids):
         golden[f"blocks.{l}.attn.hook_pattern"] = out.attentions[l]
         golden[f"blocks.{l}.hook_resid_mid"] = out.hidden_states[l] + acts[f"blocks.{l}.hook_attn_out"]
     golden.update(acts)
+    n_head = model.config.n_head
+    for l in range(model.config.n_layer):
+        z = golden[f"blocks.{l}.attn.hook_z"]
+        golden[f"blocks.{l}.attn.hook_z"] = z.reshape(*z.shape[:-1], n_head, -1)  # (1, T, H, D)
     return {k: v[0].float().clone().contiguous() for k, v in golden.items()}
 
 

@@ -57,6 +57,9 @@ def record(model, ids):
         hooks.append(layer.self_attn.register_forward_hook(keep(f"blocks.{l}.hook_attn_out")))
         hooks.append(layer.mlp.register_forward_hook(keep(f"blocks.{l}.hook_mlp_out")))
         hooks.append(layer.register_forward_hook(keep(f"blocks.{l}.hook_resid_post")))
+        # Every head's output before o_proj, heads side by side: (T, n_head * head_dim).
+        hooks.append(layer.self_attn.o_proj.register_forward_pre_hook(
+            lambda _m, args, name=f"blocks.{l}.attn.hook_z": acts.__setitem__(name, args[0].clone())))
     input_ids = torch.tensor([ids])
     with torch.no_grad():
         out = model(input_ids, output_hidden_states=True, output_attentions=True)
@@ -72,6 +75,10 @@ def record(model, ids):
         golden[f"blocks.{l}.attn.hook_pattern"] = out.attentions[l]
         golden[f"blocks.{l}.hook_resid_mid"] = out.hidden_states[l] + acts[f"blocks.{l}.hook_attn_out"]
     golden.update(acts)
+    n_head = model.config.num_attention_heads
+    for l in range(model.config.num_hidden_layers):
+        z = golden[f"blocks.{l}.attn.hook_z"]
+        golden[f"blocks.{l}.attn.hook_z"] = z.reshape(*z.shape[:-1], n_head, -1)  # (1, T, H, D)
     return {k: v[0].float().clone().contiguous() for k, v in golden.items()}
 
 

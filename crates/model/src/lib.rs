@@ -20,7 +20,7 @@ pub mod model;
 pub mod tokenizer;
 
 // The rooms' modules under their short names, as other crates know them.
-pub use analysis::{embedding, heads, lens, recorder};
+pub use analysis::{divergence, embedding, heads, lens, patch, recorder, surprisal};
 pub use compute::{kernels, ops, pool};
 pub use generation::{batcher, explain, generate, sampling, trace};
 

@@ -115,8 +115,8 @@ fn every_hook_and_greedy_continuation_match_hf() {
 /// A golden tensor: (shape, values).
 type Golden = (Vec<usize>, Vec<f32>);
 
-/// An activation's last position, shaped as the goldens keep it: (1, C), or (H, 1, S) for a
-/// pattern.
+/// An activation's last position, shaped as the goldens keep it: (1, C), (1, H, D) for
+/// `hook_z`, or (H, 1, S) for a pattern.
 fn last_position<'a>(
     act: &nexttoken_model::recorder::Activation,
     want: &'a Golden,
@@ -127,8 +127,9 @@ fn last_position<'a>(
         let rows = (0..h).flat_map(|head| act.data[(head * t + t - 1) * k..][..k].to_vec());
         (rows.collect(), vec![h, 1, k], want)
     } else {
-        let w = s[1];
-        (act.data[act.data.len() - w..].to_vec(), vec![1, w], want)
+        let w: usize = s[1..].iter().product(); // (C,), or (H, D) for hook_z
+        let shape = std::iter::once(1).chain(s[1..].iter().copied()).collect();
+        (act.data[act.data.len() - w..].to_vec(), shape, want)
     }
 }
 

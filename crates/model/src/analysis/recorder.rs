@@ -1,4 +1,5 @@
-//! Recording intermediates is a parameter of the forward pass, not a second model.
+//! Recording intermediates is a parameter of the forward pass, not a second model; so is
+//! patching one ([`crate::patch::Patch`]): a recorder may overwrite what it is handed.
 //!
 //! Names follow TransformerLens, so values can be checked against `run_with_cache`.
 
@@ -10,6 +11,19 @@ pub trait Recorder: Send {
     fn wants(&self, name: &str) -> bool;
     /// `data` is row-major with the given `shape`.
     fn record(&mut self, name: &str, shape: &[usize], data: &[f32]);
+
+    /// What the forward pass calls at every hook the recorder wants, with the activation it
+    /// goes on with: recording only reads it (the default); a patch overwrites it in place,
+    /// and the rest of the pass runs on the patched values.
+    fn hook(&mut self, name: &str, shape: &[usize], data: &mut [f32]) {
+        self.record(name, shape, data);
+    }
+
+    /// Whether [`Recorder::hook`] may change the activations: such a recorder must run inside
+    /// the pass, not on a copy of its activations.
+    fn edits(&self) -> bool {
+        false
+    }
 }
 
 /// Records nothing: the plain forward pass.
@@ -37,10 +51,12 @@ pub fn hook_names(embed_hooks: &[&str], n_layer: usize) -> Vec<String> {
     names
 }
 
-/// The per-block hooks, in the order they fire.
-pub const BLOCK_HOOKS: [&str; 6] = [
+/// The per-block hooks, in the order they fire. `attn.hook_z` is every head's output before
+/// the output projection, (T, n_head, head_dim): patching one head's slice patches that head.
+pub const BLOCK_HOOKS: [&str; 7] = [
     "hook_resid_pre",
     "attn.hook_pattern",
+    "attn.hook_z",
     "hook_attn_out",
     "hook_resid_mid",
     "hook_mlp_out",
@@ -148,5 +164,19 @@ impl<A: Recorder, B: Recorder> Recorder for Both<'_, A, B> {
         if self.1.wants(name) {
             self.1.record(name, shape, data);
         }
+    }
+
+    /// The first may patch what the second then records.
+    fn hook(&mut self, name: &str, shape: &[usize], data: &mut [f32]) {
+        if self.0.wants(name) {
+            self.0.hook(name, shape, data);
+        }
+        if self.1.wants(name) {
+            self.1.hook(name, shape, data);
+        }
+    }
+
+    fn edits(&self) -> bool {
+        self.0.edits() || self.1.edits()
     }
 }

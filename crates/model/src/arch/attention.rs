@@ -17,7 +17,7 @@
 
 use rayon::prelude::*;
 
-use super::sequence::{record, KvCache, Sequence};
+use super::sequence::{hook_rows, record, KvCache, Sequence};
 use super::Dims;
 use crate::compute::buf::Data;
 use crate::compute::kernels::Shape;
@@ -50,8 +50,9 @@ struct Task<'a> {
 
 /// Attention of layer `l` for the stacked queries `q` (T, stride) of every sequence in
 /// `batch` (head h at columns h·D..(h+1)·D), whose keys and values are already in their
-/// caches. Returns the heads' outputs side by side (T, H·D) and records each sequence's
-/// `blocks.{l}.attn.hook_pattern` (H, T, S) when asked.
+/// caches. Returns the heads' outputs side by side (T, H·D), after each sequence's recorder
+/// has seen (and perhaps patched) them as `blocks.{l}.attn.hook_z` (T, H, D); records each
+/// sequence's `blocks.{l}.attn.hook_pattern` (H, T, S) when asked.
 pub(crate) fn attend(
     dims: &Dims,
     l: usize,
@@ -110,6 +111,12 @@ pub(crate) fn attend(
             record(rec, &name, &[n_head, hd.t, hd.s], p);
         }
     }
+    hook_rows(
+        batch,
+        &format!("blocks.{l}.attn.hook_z"),
+        &[n_head, d],
+        &mut z,
+    );
     z
 }
 

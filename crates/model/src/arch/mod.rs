@@ -12,7 +12,7 @@ pub use sequence::{KvCache, Sequence};
 
 use crate::analysis::recorder::Recorder;
 use crate::compute::pool;
-use crate::Result;
+use crate::{Error, Result};
 
 /// The hyperparameters every family has, which generation, analysis and the page read.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -37,8 +37,9 @@ impl Dims {
     }
 }
 
-/// What a family's forward pass offers the rest of the crate. Only [`Architecture::run`] and
-/// the accessors are written per family; the checks and the thread pool are shared.
+/// What a family's forward pass offers the rest of the crate. Only [`Architecture::embed`],
+/// [`Architecture::run_from`] and the accessors are written per family; the checks and the
+/// thread pool are shared.
 pub trait Architecture: Send + Sync {
     fn dims(&self) -> &Dims;
 
@@ -48,10 +49,21 @@ pub trait Architecture: Send + Sync {
     /// Every hook name the forward pass offers, in the order it fires (TransformerLens's).
     fn hook_names(&self) -> Vec<String>;
 
-    /// Runs every sequence of `batch` after its own cache, appending each one's keys and
-    /// values, and returns each one's logits (V,) of its last new position. The inputs have
-    /// passed [`check`] and it runs on the pool: call [`Architecture::forward_batch`].
-    fn run(&self, batch: &mut [Sequence]) -> Vec<Vec<f32>>;
+    /// The residual stream entering block 0 for every sequence's new tokens, stacked (T, C).
+    fn embed(&self, batch: &mut [Sequence]) -> Vec<f32>;
+
+    /// Runs blocks `from..n_layer` on `x` (T, C), the stacked residual entering block `from`,
+    /// appending each sequence's keys and values to those blocks of its cache, then the final
+    /// norm and the unembedding: each one's logits (V,) of its last new position. The inputs
+    /// have passed the checks and it runs on the pool: call [`Architecture::forward_batch`]
+    /// or [`Architecture::resume_batch`].
+    fn run_from(&self, from: usize, x: Vec<f32>, batch: &mut [Sequence]) -> Vec<Vec<f32>>;
+
+    /// A whole pass: the embedding, then every block.
+    fn run(&self, batch: &mut [Sequence]) -> Vec<Vec<f32>> {
+        let x = self.embed(batch);
+        self.run_from(0, x, batch)
+    }
 
     /// The final norm then the unembedding of residual rows (T, C): logits (T, V). The logit
     /// lens reads any layer's residual this way.
@@ -71,7 +83,7 @@ pub trait Architecture: Send + Sync {
     /// only. A sequence that fails the checks fails the batch before anything runs.
     fn forward_batch(&self, batch: &mut [Sequence]) -> Result<Vec<Vec<f32>>> {
         for seq in batch.iter() {
-            sequence::check(self.dims(), seq.tokens, seq.cache)?;
+            sequence::check(self.dims(), 0, seq.tokens, seq.cache)?;
         }
         if batch.is_empty() {
             return Ok(Vec::new());
@@ -97,5 +109,45 @@ pub trait Architecture: Send + Sync {
             rec: Some(rec),
         }];
         Ok(self.forward_batch(&mut batch)?.swap_remove(0))
+    }
+
+    /// Runs every sequence of `batch` from block `from` on, as [`Architecture::forward_batch`]
+    /// would from the start: `x` (T, C) is the stacked residual entering block `from` for every
+    /// sequence's new tokens (recorded in an earlier pass, perhaps patched), and each cache
+    /// holds the positions before them in blocks `from..` (see [`KvCache::resumable`]). Leaves
+    /// every cache as it found it. An activation patching sweep runs this way: everything
+    /// before the patched block and position is the unpatched run's, so it is not run again.
+    fn resume_batch(
+        &self,
+        from: usize,
+        x: Vec<f32>,
+        batch: &mut [Sequence],
+    ) -> Result<Vec<Vec<f32>>> {
+        let d = self.dims();
+        if from >= d.n_layer {
+            return Err(Error::Input(format!(
+                "block {from} does not exist: the model has {}",
+                d.n_layer
+            )));
+        }
+        let rows: usize = batch.iter().map(|s| s.tokens.len()).sum();
+        if x.len() != rows * d.n_embd {
+            return Err(Error::Input(format!(
+                "{} residual values for {rows} positions of width {}",
+                x.len(),
+                d.n_embd
+            )));
+        }
+        for seq in batch.iter() {
+            sequence::check(d, from, seq.tokens, seq.cache)?;
+        }
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let logits = pool::install(|| self.run_from(from, x, batch));
+        for seq in batch.iter_mut() {
+            seq.cache.forget_new(d.kv_width());
+        }
+        Ok(logits)
     }
 }

@@ -68,6 +68,36 @@ impl KvCache {
         self.len == 0
     }
 
+    /// A copy of the first `len` positions (all of them when `len` is larger) of blocks `from..`
+    /// only, the earlier blocks left empty: what [`crate::Architecture::resume_batch`] at block
+    /// `from` reads, at a fraction of a whole copy's cost. Only such a pass can run after it.
+    pub fn resumable(&self, from: usize, len: usize) -> KvCache {
+        let len = len.min(self.len);
+        let held = self.len.max(1);
+        let copy = |layers: &[Vec<f32>]| -> Vec<Vec<f32>> {
+            let keep = |(l, rows): (usize, &Vec<f32>)| {
+                if l < from {
+                    Vec::new()
+                } else {
+                    rows[..len * (rows.len() / held)].to_vec() // (len, KV)
+                }
+            };
+            layers.iter().enumerate().map(keep).collect()
+        };
+        KvCache {
+            keys: copy(&self.keys),
+            values: copy(&self.values),
+            len,
+        }
+    }
+
+    /// Drops what a resumed pass appended past `len`: every block back to `len` positions.
+    pub(crate) fn forget_new(&mut self, kv_width: usize) {
+        for rows in self.keys.iter_mut().chain(self.values.iter_mut()) {
+            rows.truncate(self.len * kv_width);
+        }
+    }
+
     /// Keeps the first `len` positions (all of them when `len` is larger): a position's keys
     /// and values depend only on the tokens up to it, so they stay exact for any sequence
     /// that starts with those tokens.
@@ -106,9 +136,10 @@ impl<'a> Sequence<'a> {
     }
 }
 
-/// Refuses what no forward pass can run: no tokens, a cache of another model, a context
-/// overflow, an id outside the vocabulary.
-pub(super) fn check(d: &Dims, tokens: &[u32], cache: &KvCache) -> Result<()> {
+/// Refuses what no forward pass from block `from` on can run: no tokens, a cache of another
+/// model or without its positions in those blocks, a context overflow, an id outside the
+/// vocabulary.
+pub(super) fn check(d: &Dims, from: usize, tokens: &[u32], cache: &KvCache) -> Result<()> {
     if tokens.is_empty() {
         return Err(Error::Input("at least one token is needed".into()));
     }
@@ -117,6 +148,17 @@ pub(super) fn check(d: &Dims, tokens: &[u32], cache: &KvCache) -> Result<()> {
             "the KV cache has {} layers, the model {}",
             cache.keys.len(),
             d.n_layer
+        )));
+    }
+    let held = cache.len * d.kv_width();
+    let layers = cache.keys.iter().chain(&cache.values);
+    if layers
+        .enumerate()
+        .any(|(i, rows)| i % d.n_layer >= from && rows.len() != held)
+    {
+        return Err(Error::Input(format!(
+            "the KV cache does not hold its {} positions in every block from {from} on",
+            cache.len
         )));
     }
     if cache.len + tokens.len() > d.n_positions {
@@ -135,17 +177,19 @@ pub(super) fn check(d: &Dims, tokens: &[u32], cache: &KvCache) -> Result<()> {
     }
 }
 
-/// Hands each sequence's rows of the stacked `data` (T, width) to its recorder, when it asks
-/// for `name`.
-pub(crate) fn record_rows(batch: &mut [Sequence], name: &str, width: usize, data: &[f32]) {
-    let mut row = 0;
+/// Hands each sequence's rows of the stacked `data` (T, ...row) to its recorder, when it asks
+/// for `name`: shape (T_i, ...row). The recorder may overwrite them (a patch), so the caller
+/// goes on with `data` as the hook leaves it.
+pub(crate) fn hook_rows(batch: &mut [Sequence], name: &str, row: &[usize], data: &mut [f32]) {
+    let width: usize = row.iter().product();
+    let mut start = 0;
     for seq in batch.iter_mut() {
         let t = seq.tokens.len();
-        if let Some(rec) = seq.rec.as_deref_mut() {
-            let rows = &data[row * width..(row + t) * width]; // (T_i, width)
-            record(rec, name, &[t, width], rows);
+        if let Some(rec) = seq.rec.as_deref_mut().filter(|r| r.wants(name)) {
+            let shape: Vec<usize> = std::iter::once(t).chain(row.iter().copied()).collect();
+            rec.hook(name, &shape, &mut data[start * width..(start + t) * width]);
         }
-        row += t;
+        start += t;
     }
 }
 

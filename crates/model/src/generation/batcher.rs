@@ -182,7 +182,8 @@ impl Forward for Session {
             .collect();
         let (reply, replies) = sync_channel(1);
         let mut state = self.shared.lock();
-        if state.direct {
+        // A patch must change the activations inside the pass, not a relayed copy.
+        if state.direct || rec.edits() {
             state.stats.count(1);
             drop(state);
             return model.forward(tokens, cache, rec);

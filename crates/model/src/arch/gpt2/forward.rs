@@ -10,7 +10,7 @@
 use super::config::Config;
 use super::weights::{Block, Weights};
 use crate::analysis::recorder::hook_names;
-use crate::arch::sequence::{last_rows, record_rows};
+use crate::arch::sequence::{hook_rows, last_rows};
 use crate::arch::{attention, Architecture, Dims, Sequence};
 use crate::compute::ops::{activate, add_assign, layer_norm, linear, matmul};
 
@@ -39,40 +39,30 @@ impl Gpt2 {
         }
     }
 
-    /// Looks up each token's row of `wte` and adds the row of `wpe` for its position.
-    fn embed(&self, batch: &mut [Sequence]) -> Vec<f32> {
-        let e = self.config.n_embd;
-        let (mut tok, mut pos) = (Vec::new(), Vec::new()); // (T, C) each
-        for seq in batch.iter() {
-            for &t in seq.tokens {
-                let start = tok.len();
-                tok.resize(start + e, 0.0);
-                self.weights.wte.read_f32(t as usize * e, &mut tok[start..]); // may be 16-bit
-            }
-            let p = seq.cache.len();
-            pos.extend_from_slice(&self.weights.wpe[p * e..(p + seq.tokens.len()) * e]);
-        }
-        record_rows(batch, "hook_embed", e, &tok);
-        record_rows(batch, "hook_pos_embed", e, &pos);
-        let mut x = tok;
-        add_assign(&mut x, &pos);
-        x
-    }
-
     fn block(&self, l: usize, w: &Block, x: &mut [f32], batch: &mut [Sequence]) {
         let (c, e) = (&self.config, self.config.n_embd);
-        record_rows(batch, &format!("blocks.{l}.hook_resid_pre"), e, x);
+        hook_rows(batch, &format!("blocks.{l}.hook_resid_pre"), &[e], x);
         let h = layer_norm(x, &w.ln_1, c.layer_norm_epsilon); // (T, C)
-        let attn_out = self.attention(l, w, &h, batch); // (T, C)
-        record_rows(batch, &format!("blocks.{l}.hook_attn_out"), e, &attn_out);
+        let mut attn_out = self.attention(l, w, &h, batch); // (T, C)
+        hook_rows(
+            batch,
+            &format!("blocks.{l}.hook_attn_out"),
+            &[e],
+            &mut attn_out,
+        );
         add_assign(x, &attn_out);
-        record_rows(batch, &format!("blocks.{l}.hook_resid_mid"), e, x);
+        hook_rows(batch, &format!("blocks.{l}.hook_resid_mid"), &[e], x);
         let mut hidden = linear(&layer_norm(x, &w.ln_2, c.layer_norm_epsilon), &w.mlp.c_fc); // (T, 4C)
         activate(&mut hidden, c.activation);
-        let mlp_out = linear(&hidden, &w.mlp.c_proj); // (T, C)
-        record_rows(batch, &format!("blocks.{l}.hook_mlp_out"), e, &mlp_out);
+        let mut mlp_out = linear(&hidden, &w.mlp.c_proj); // (T, C)
+        hook_rows(
+            batch,
+            &format!("blocks.{l}.hook_mlp_out"),
+            &[e],
+            &mut mlp_out,
+        );
         add_assign(x, &mlp_out);
-        record_rows(batch, &format!("blocks.{l}.hook_resid_post"), e, x);
+        hook_rows(batch, &format!("blocks.{l}.hook_resid_post"), &[e], x);
     }
 
     /// `c_attn` makes queries, keys and values side by side; the keys and values join each
@@ -115,17 +105,36 @@ impl Architecture for Gpt2 {
         hook_names(&["hook_embed", "hook_pos_embed"], self.config.n_layer)
     }
 
-    fn run(&self, batch: &mut [Sequence]) -> Vec<Vec<f32>> {
+    /// Looks up each token's row of `wte` and adds the row of `wpe` for its position.
+    fn embed(&self, batch: &mut [Sequence]) -> Vec<f32> {
+        let e = self.config.n_embd;
+        let (mut tok, mut pos) = (Vec::new(), Vec::new()); // (T, C) each
+        for seq in batch.iter() {
+            for &t in seq.tokens {
+                let start = tok.len();
+                tok.resize(start + e, 0.0);
+                self.weights.wte.read_f32(t as usize * e, &mut tok[start..]); // may be 16-bit
+            }
+            let p = seq.cache.len();
+            pos.extend_from_slice(&self.weights.wpe[p * e..(p + seq.tokens.len()) * e]);
+        }
+        hook_rows(batch, "hook_embed", &[e], &mut tok);
+        hook_rows(batch, "hook_pos_embed", &[e], &mut pos);
+        let mut x = tok;
+        add_assign(&mut x, &pos);
+        x
+    }
+
+    fn run_from(&self, from: usize, mut x: Vec<f32>, batch: &mut [Sequence]) -> Vec<Vec<f32>> {
         let (e, v) = (self.config.n_embd, self.config.vocab_size);
-        let mut x = self.embed(batch); // (T, C): every sequence's new rows stacked
-        for (l, block) in self.weights.h.iter().enumerate() {
+        for (l, block) in self.weights.h.iter().enumerate().skip(from) {
             self.block(l, block, &mut x, batch);
         }
-        let xf = layer_norm(&x, &self.weights.ln_f, self.config.layer_norm_epsilon); // (T, C)
-        record_rows(batch, "ln_final.hook_normalized", e, &xf);
+        let mut xf = layer_norm(&x, &self.weights.ln_f, self.config.layer_norm_epsilon); // (T, C)
+        hook_rows(batch, "ln_final.hook_normalized", &[e], &mut xf);
         if batch.iter().any(|s| s.wants("logits")) {
-            let all = self.unembed(&xf); // (T, V)
-            record_rows(batch, "logits", v, &all);
+            let mut all = self.unembed(&xf); // (T, V)
+            hook_rows(batch, "logits", &[v], &mut all);
             return last_rows(batch, v, &all);
         }
         let last = last_rows(batch, e, &xf).concat(); // (B, C): each sequence's last row

@@ -14,7 +14,7 @@ use super::config::Config;
 use super::weights::{Layer, Weights};
 use crate::analysis::recorder::hook_names;
 use crate::arch::rope::Rope;
-use crate::arch::sequence::{last_rows, record_rows};
+use crate::arch::sequence::{hook_rows, last_rows};
 use crate::arch::{attention, Architecture, Dims, Sequence};
 use crate::compute::ops::{add_assign, matmul, project, rms_norm, silu_mul};
 
@@ -46,36 +46,31 @@ impl Llama {
         }
     }
 
-    /// Looks up each token's row of `embed_tokens`.
-    fn embed(&self, batch: &mut [Sequence]) -> Vec<f32> {
-        let e = self.config.hidden_size;
-        let mut x = Vec::new(); // (T, C)
-        for &t in batch.iter().flat_map(|seq| seq.tokens) {
-            let start = x.len();
-            x.resize(start + e, 0.0);
-            self.weights
-                .embed_tokens
-                .read_f32(t as usize * e, &mut x[start..]);
-        }
-        record_rows(batch, "hook_embed", e, &x);
-        x
-    }
-
     fn layer(&self, l: usize, w: &Layer, x: &mut [f32], batch: &mut [Sequence]) {
         let (c, e) = (&self.config, self.config.hidden_size);
-        record_rows(batch, &format!("blocks.{l}.hook_resid_pre"), e, x);
+        hook_rows(batch, &format!("blocks.{l}.hook_resid_pre"), &[e], x);
         let h = rms_norm(x, &w.input_layernorm, c.rms_norm_eps); // (T, C)
-        let attn_out = self.attention(l, w, &h, batch); // (T, C)
-        record_rows(batch, &format!("blocks.{l}.hook_attn_out"), e, &attn_out);
+        let mut attn_out = self.attention(l, w, &h, batch); // (T, C)
+        hook_rows(
+            batch,
+            &format!("blocks.{l}.hook_attn_out"),
+            &[e],
+            &mut attn_out,
+        );
         add_assign(x, &attn_out);
-        record_rows(batch, &format!("blocks.{l}.hook_resid_mid"), e, x);
+        hook_rows(batch, &format!("blocks.{l}.hook_resid_mid"), &[e], x);
         let h = rms_norm(x, &w.post_attention_layernorm, c.rms_norm_eps); // (T, C)
         let mut gate = project(&h, &w.mlp.gate_proj); // (T, I)
         silu_mul(&mut gate, &project(&h, &w.mlp.up_proj));
-        let mlp_out = project(&gate, &w.mlp.down_proj); // (T, C)
-        record_rows(batch, &format!("blocks.{l}.hook_mlp_out"), e, &mlp_out);
+        let mut mlp_out = project(&gate, &w.mlp.down_proj); // (T, C)
+        hook_rows(
+            batch,
+            &format!("blocks.{l}.hook_mlp_out"),
+            &[e],
+            &mut mlp_out,
+        );
         add_assign(x, &mlp_out);
-        record_rows(batch, &format!("blocks.{l}.hook_resid_post"), e, x);
+        hook_rows(batch, &format!("blocks.{l}.hook_resid_post"), &[e], x);
     }
 
     /// Queries, keys and values; the queries and keys of each sequence turned by their
@@ -126,17 +121,31 @@ impl Architecture for Llama {
         hook_names(&["hook_embed"], self.config.num_hidden_layers)
     }
 
-    fn run(&self, batch: &mut [Sequence]) -> Vec<Vec<f32>> {
+    /// Looks up each token's row of `embed_tokens`.
+    fn embed(&self, batch: &mut [Sequence]) -> Vec<f32> {
+        let e = self.config.hidden_size;
+        let mut x = Vec::new(); // (T, C)
+        for &t in batch.iter().flat_map(|seq| seq.tokens) {
+            let start = x.len();
+            x.resize(start + e, 0.0);
+            self.weights
+                .embed_tokens
+                .read_f32(t as usize * e, &mut x[start..]);
+        }
+        hook_rows(batch, "hook_embed", &[e], &mut x);
+        x
+    }
+
+    fn run_from(&self, from: usize, mut x: Vec<f32>, batch: &mut [Sequence]) -> Vec<Vec<f32>> {
         let (e, v) = (self.config.hidden_size, self.config.vocab_size);
-        let mut x = self.embed(batch); // (T, C): every sequence's new rows stacked
-        for (l, layer) in self.weights.layers.iter().enumerate() {
+        for (l, layer) in self.weights.layers.iter().enumerate().skip(from) {
             self.layer(l, layer, &mut x, batch);
         }
-        let xf = rms_norm(&x, &self.weights.norm, self.config.rms_norm_eps); // (T, C)
-        record_rows(batch, "ln_final.hook_normalized", e, &xf);
+        let mut xf = rms_norm(&x, &self.weights.norm, self.config.rms_norm_eps); // (T, C)
+        hook_rows(batch, "ln_final.hook_normalized", &[e], &mut xf);
         if batch.iter().any(|s| s.wants("logits")) {
-            let all = self.unembed(&xf); // (T, V)
-            record_rows(batch, "logits", v, &all);
+            let mut all = self.unembed(&xf); // (T, V)
+            hook_rows(batch, "logits", &[v], &mut all);
             return last_rows(batch, v, &all);
         }
         let last = last_rows(batch, e, &xf).concat(); // (B, C): each sequence's last row
