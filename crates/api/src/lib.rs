@@ -8,6 +8,7 @@ pub mod bounds;
 pub mod endpoints;
 mod engine;
 mod error;
+pub mod lab;
 pub mod overview_cache;
 pub mod prefix_cache;
 mod route;

@@ -55,6 +55,9 @@ pub enum Command {
     },
     /// Time prefill and greedy decoding on random prompts (see bench/README.md).
     Bench(BenchArgs),
+    /// Activation patching on a clean / corrupted prompt pair: copy one activation of one run
+    /// into the other and measure how much of the answer comes back.
+    Patch(PatchArgs),
     /// Serve the page and the JSON API (docs/api.md); the default command.
     Serve(ServeArgs),
     /// Write the page and precomputed runs of the curated prompts to a folder that any static
@@ -184,6 +187,55 @@ pub struct BenchArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Clone)]
+pub struct PatchArgs {
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// The prompt the model answers, e.g. "When Mary and John went to the store, John gave a
+    /// drink to".
+    #[arg(long)]
+    pub clean: String,
+    /// The same prompt minimally changed, with as many tokens, e.g. "..., Mary gave a drink to".
+    #[arg(long)]
+    pub corrupted: String,
+    /// The clean prompt's answer: text that is exactly one token (mind the space: " Mary").
+    #[arg(long)]
+    pub answer: String,
+    /// The token the answer competes with, usually the corrupted prompt's answer (" John").
+    #[arg(long)]
+    pub other: String,
+    /// What to patch: the residual stream entering each block (resid), attention's or the
+    /// MLP's output (attn, mlp), each per block × position; each head's output at every
+    /// position (heads, block × head); or one block's heads per position (head-pos, --layer).
+    #[arg(long, value_enum, default_value = "resid")]
+    pub sweep: SweepArg,
+    /// The block of a head-pos sweep.
+    #[arg(long)]
+    pub layer: Option<usize>,
+    /// denoise: restore clean activations into the corrupted run; noise: put corrupted ones
+    /// into the clean run.
+    #[arg(long, value_enum, default_value = "denoise")]
+    pub direction: DirectionArg,
+    /// Print one JSON object: both prompts, the metric, its logit lens and the sweep's grid.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+pub enum SweepArg {
+    Resid,
+    Attn,
+    Mlp,
+    Heads,
+    HeadPos,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+pub enum DirectionArg {
+    Denoise,
+    Noise,
 }
 
 #[derive(Args, Clone)]

@@ -3,6 +3,7 @@
 mod bench;
 mod cli;
 mod commands;
+mod patching;
 
 use clap::Parser;
 use cli::{Cli, Command, ServeArgs};
@@ -49,6 +50,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             commands::generate(&models::load(model.model.as_deref())?.0, &gen, &prompt)
         }
         Some(Command::Bench(args)) => bench::run(&args),
+        Some(Command::Patch(args)) => patching::run(&args),
         Some(Command::Serve(args)) => serve(&args),
         Some(Command::Export { model, out, steps }) => {
             let (model, _) = models::load(model.model.as_deref())?;
