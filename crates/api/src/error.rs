@@ -37,6 +37,11 @@ impl Error {
         )
     }
 
+    /// What an abandoned run returns; nobody reads it, since its request has gone away.
+    pub fn cancelled() -> Self {
+        Self::new(503, "cancelled", "the request went away")
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "internal", message)
     }
@@ -47,12 +52,13 @@ impl Error {
     }
 }
 
-/// The model crate reports bad input as `Error::Input`; the endpoints check first, so any
-/// other error is the engine's fault.
+/// The model crate reports bad input as `Error::Input` and an abandoned run as `Cancelled`;
+/// the endpoints check first, so any other error is the engine's fault.
 impl From<nexttoken_model::Error> for Error {
     fn from(e: nexttoken_model::Error) -> Self {
         match e {
             nexttoken_model::Error::Input(msg) => Self::bad("bad_request", msg),
+            nexttoken_model::Error::Cancelled => Self::cancelled(),
             other => Self::internal(other.to_string()),
         }
     }

@@ -2,6 +2,7 @@
 //! (the browser engine): the routes, body parsing and error shapes of the HTTP server, so a
 //! page cannot tell the two apart.
 
+use nexttoken_model::Stop;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::error::Category;
@@ -21,7 +22,9 @@ pub fn handle(engine: &Engine, source: &str, method: &str, path: &str, body: &[u
         ("GET", "/api/health") => json(&e::info::health(engine)),
         ("GET", "/api/model") => json(&e::info::model(engine, source)),
         ("POST", "/api/tokenize") => run(engine, body, e::tokenize::tokenize),
-        ("POST", "/api/trace") => run(engine, body, |en, req| e::trace::trace(en, req, || true)),
+        ("POST", "/api/trace") => run(engine, body, |en, req| {
+            e::trace::trace(en, req, Stop::default())
+        }),
         ("POST", "/api/step") => run(engine, body, e::step::step),
         ("POST", "/api/distribution") => run(engine, body, e::distribution::distribution),
         ("POST", "/api/bpe") => run(engine, body, e::bpe::bpe),

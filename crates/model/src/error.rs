@@ -25,6 +25,9 @@ pub enum Error {
     /// The caller asked for something the model cannot do (too many tokens, unknown id, ...).
     #[error("{0}")]
     Input(String),
+    /// The pass was abandoned: its owner raised the [`Stop`](crate::arch::Stop) it carried.
+    #[error("stopped: the run was abandoned")]
+    Cancelled,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -27,7 +27,7 @@ pub use generation::{batcher, explain, generate, sampling, trace};
 pub use arch::gpt2::config::Config;
 pub use arch::gpt2::forward::Gpt2;
 pub use arch::gpt2::weights::Weights;
-pub use arch::{Architecture, Dims, KvCache, Sequence};
+pub use arch::{Architecture, Dims, KvCache, Sequence, Stop};
 pub use batcher::{Batcher, Session};
 pub use compute::buf::{Buf, DType, Data, Image};
 pub use error::{Error, Result};

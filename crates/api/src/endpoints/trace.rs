@@ -2,7 +2,7 @@
 //! embedding norms and the prompt's ids.
 
 use nexttoken_model::embedding::Embedding;
-use nexttoken_model::{trace_with, Sampling, Trace};
+use nexttoken_model::{trace_with, Sampling, Stop, Trace};
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 
@@ -31,13 +31,10 @@ pub struct TraceResponse {
     token_ids: Vec<u32>,
 }
 
-/// Runs the prompt and its steps, asking `keep_going` before each step (a server stops a run
-/// whose client left). The state it ends in is kept for the page's next `/api/step`.
-pub fn trace(
-    engine: &Engine,
-    req: TraceRequest,
-    keep_going: impl FnMut() -> bool,
-) -> Result<TraceResponse, Error> {
+/// Runs the prompt and its steps until `stop` is raised (a server stops a run whose client
+/// left): its forward passes check it before every layer, the prompt's included, and the run
+/// before every step. The state it ends in is kept for the page's next `/api/step`.
+pub fn trace(engine: &Engine, req: TraceRequest, stop: Stop) -> Result<TraceResponse, Error> {
     let model = &engine.model;
     let steps = bounds::steps(&engine.bounds, req.steps.as_ref())?;
     let options =
@@ -45,7 +42,8 @@ pub fn trace(
     let ids = bounds::prompt(model, &req.prompt, steps)?;
     // Decode steps join those of the other traces running now: one read of the weights per
     // step serves them all.
-    let session = engine.batcher.session();
+    let session = engine.batcher.session().with_stop(stop.clone());
+    let keep_going = || !stop.is_raised();
     let traced = trace_with(
         session,
         &req.prompt,

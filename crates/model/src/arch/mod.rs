@@ -8,7 +8,7 @@ pub mod llama;
 pub mod rope;
 mod sequence;
 
-pub use sequence::{KvCache, Sequence};
+pub use sequence::{KvCache, Sequence, Stop};
 
 use crate::analysis::recorder::Recorder;
 use crate::compute::pool;
@@ -54,9 +54,10 @@ pub trait Architecture: Send + Sync {
 
     /// Runs blocks `from..n_layer` on `x` (T, C), the stacked residual entering block `from`,
     /// appending each sequence's keys and values to those blocks of its cache, then the final
-    /// norm and the unembedding: each one's logits (V,) of its last new position. The inputs
-    /// have passed the checks and it runs on the pool: call [`Architecture::forward_batch`]
-    /// or [`Architecture::resume_batch`].
+    /// norm and the unembedding: each one's logits (V,) of its last new position. Before each
+    /// block it asks whether every sequence's [`Stop`] is raised and, if so, returns nothing.
+    /// The inputs have passed the checks and it runs on the pool: call
+    /// [`Architecture::forward_batch`] or [`Architecture::resume_batch`].
     fn run_from(&self, from: usize, x: Vec<f32>, batch: &mut [Sequence]) -> Vec<Vec<f32>>;
 
     /// A whole pass: the embedding, then every block.
@@ -80,7 +81,8 @@ pub trait Architecture: Send + Sync {
 
     /// Runs every sequence of `batch` after its own cache and returns each one's logits (V,)
     /// of its last new position. Each recorder sees its own sequence's activations (T, ...)
-    /// only. A sequence that fails the checks fails the batch before anything runs.
+    /// only. A sequence that fails the checks fails the batch before anything runs; a batch
+    /// whose every cache's [`Stop`] is raised ends within a layer, caches as they were.
     fn forward_batch(&self, batch: &mut [Sequence]) -> Result<Vec<Vec<f32>>> {
         for seq in batch.iter() {
             sequence::check(self.dims(), 0, seq.tokens, seq.cache)?;
@@ -89,6 +91,12 @@ pub trait Architecture: Send + Sync {
             return Ok(Vec::new());
         }
         let logits = pool::install(|| self.run(batch));
+        if sequence::all_stopped(batch) {
+            for seq in batch.iter_mut() {
+                seq.cache.forget_new(self.dims().kv_width());
+            }
+            return Err(Error::Cancelled);
+        }
         for seq in batch.iter_mut() {
             seq.cache.len += seq.tokens.len();
         }
@@ -148,6 +156,9 @@ pub trait Architecture: Send + Sync {
         for seq in batch.iter_mut() {
             seq.cache.forget_new(d.kv_width());
         }
-        Ok(logits)
+        match sequence::all_stopped(batch) {
+            true => Err(Error::Cancelled),
+            false => Ok(logits),
+        }
     }
 }

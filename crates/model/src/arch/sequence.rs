@@ -2,9 +2,28 @@
 //! its own recorder, stacked into one batch; and how each gets its rows of the stacked
 //! activations back.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use super::Dims;
 use crate::analysis::recorder::Recorder;
 use crate::{Error, Result};
+
+/// A flag the owner of a pass raises to abandon it (a server's client went away): a forward
+/// pass whose every sequence's cache carries a raised flag stops at the next layer and fails
+/// with [`Error::Cancelled`]. Clones share the flag, so it can be raised from another thread.
+#[derive(Debug, Clone, Default)]
+pub struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    pub fn raise(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_raised(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
 
 /// Keys and values of every position seen so far, per layer, so each new token attends to
 /// the past without recomputing it.
@@ -13,6 +32,9 @@ pub struct KvCache {
     pub(crate) keys: Vec<Vec<f32>>, // n_layer × (S, KV): KV = n_kv_head × head_dim
     pub(crate) values: Vec<Vec<f32>>, // n_layer × (S, KV)
     pub(crate) len: usize,
+    /// Checked between layers by the pass that extends this cache; it travels with the
+    /// cache into a batch, so it stops the pass that runs on another thread too.
+    stop: Option<Stop>,
 }
 
 impl KvCache {
@@ -25,6 +47,7 @@ impl KvCache {
             keys: (0..dims.n_layer).map(|_| full()).collect(),
             values: (0..dims.n_layer).map(|_| full()).collect(),
             len: 0,
+            stop: None,
         }
     }
 
@@ -35,6 +58,7 @@ impl KvCache {
             keys: Vec::new(),
             values: Vec::new(),
             len: 0,
+            stop: None,
         }
     }
 
@@ -57,6 +81,15 @@ impl KvCache {
         for layer in self.keys.iter_mut().chain(&mut self.values) {
             layer.shrink_to_fit();
         }
+    }
+
+    /// The flag the next passes over this cache check between layers (`None`: none).
+    pub fn set_stop(&mut self, stop: Option<Stop>) {
+        self.stop = stop;
+    }
+
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stop.as_ref().is_some_and(Stop::is_raised)
     }
 
     /// How many positions the cache holds.
@@ -88,10 +121,12 @@ impl KvCache {
             keys: copy(&self.keys),
             values: copy(&self.values),
             len,
+            stop: None,
         }
     }
 
-    /// Drops what a resumed pass appended past `len`: every block back to `len` positions.
+    /// Drops what a resumed or abandoned pass appended past `len`: every block back to `len`
+    /// positions (an abandoned pass appended some blocks' and not others').
     pub(crate) fn forget_new(&mut self, kv_width: usize) {
         for rows in self.keys.iter_mut().chain(self.values.iter_mut()) {
             rows.truncate(self.len * kv_width);
@@ -134,6 +169,11 @@ impl<'a> Sequence<'a> {
     pub(crate) fn wants(&self, name: &str) -> bool {
         self.rec.as_ref().is_some_and(|r| r.wants(name))
     }
+}
+
+/// Whether every sequence's owner has abandoned the pass: it then ends at the next layer.
+pub(crate) fn all_stopped(batch: &[Sequence]) -> bool {
+    batch.iter().all(|seq| seq.cache.is_stopped())
 }
 
 /// Refuses what no forward pass from block `from` on can run: no tokens, a cache of another

@@ -19,7 +19,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::analysis::recorder::{Activation, Recorder};
-use crate::arch::{Architecture, KvCache, Sequence};
+use crate::arch::{Architecture, KvCache, Sequence, Stop};
 use crate::model::{Forward, Model};
 use crate::{Error, Result};
 
@@ -48,6 +48,8 @@ pub struct Batcher {
 /// One generation's place in the batches; dropping it leaves.
 pub struct Session {
     shared: Arc<Shared>,
+    /// Raised when the generation is abandoned: its pass then ends within a layer.
+    stop: Option<Stop>,
 }
 
 struct Shared {
@@ -149,7 +151,17 @@ impl Batcher {
         self.shared.lock().sessions += 1;
         Session {
             shared: Arc::clone(&self.shared),
+            stop: None,
         }
+    }
+}
+
+impl Session {
+    /// This session, its passes abandoned within a layer once `stop` is raised (they fail
+    /// with [`Error::Cancelled`]); a batch shared with other sessions runs on for them.
+    pub fn with_stop(mut self, stop: Stop) -> Session {
+        self.stop = Some(stop);
+        self
     }
 }
 
@@ -168,6 +180,21 @@ impl Forward for Session {
     /// Runs `tokens` after the positions in `cache`, in the next batch, and returns the
     /// logits (V,) of the last, as the model alone would.
     fn forward(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+        rec: &mut dyn Recorder,
+    ) -> Result<Vec<f32>> {
+        cache.set_stop(self.stop.clone()); // travels with the cache into the batch
+        let logits = self.pass(tokens, cache, rec);
+        cache.set_stop(None); // a state kept for later never carries this run's flag
+        logits
+    }
+}
+
+impl Session {
+    /// One pass, in the next batch (or alone when there is no batch thread).
+    fn pass(
         &self,
         tokens: &[u32],
         cache: &mut KvCache,
@@ -307,6 +334,7 @@ impl BatchStats {
 fn answer(arch: &dyn Architecture, mut jobs: Vec<Job>) {
     let logits: Vec<Result<Vec<f32>>> = match run(arch, &mut jobs) {
         Ok(all) => all.into_iter().map(Ok).collect(),
+        Err(Error::Cancelled) => jobs.iter().map(|_| Err(Error::Cancelled)).collect(),
         // forward_batch checks every sequence first: one bad pass (a full context) fails the
         // batch before any cache changes, so each job runs again alone for its own answer.
         Err(_) => jobs

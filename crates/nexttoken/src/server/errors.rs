@@ -39,11 +39,7 @@ impl ApiError {
 
     /// What a cancelled job returns; nobody reads it, since its request has gone away.
     pub fn gone() -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "cancelled",
-            "the request went away",
-        )
+        nexttoken_api::Error::cancelled().into()
     }
 
     pub fn body_too_large(max_body_bytes: usize) -> Self {

@@ -10,6 +10,8 @@ use axum::http::StatusCode;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{timeout_at, Instant};
 
+use nexttoken_model::Stop;
+
 use super::errors::ApiError;
 
 #[derive(Debug, Clone, Copy)]
@@ -34,7 +36,7 @@ pub struct Pool {
 /// Whether the request a job works for is gone (client disconnected, or past its deadline),
 /// so a long job can stop between steps instead of computing an answer nobody reads.
 pub struct Cancel {
-    gone: Arc<AtomicBool>,
+    gone: Stop,
     counted: AtomicBool,
     cancelled: Arc<AtomicUsize>,
 }
@@ -42,7 +44,7 @@ pub struct Cancel {
 impl Cancel {
     /// True once the request is gone; the first call that sees it counts the job as cancelled.
     pub fn is_cancelled(&self) -> bool {
-        let gone = self.gone.load(Ordering::SeqCst);
+        let gone = self.gone.is_raised();
         if gone && !self.counted.swap(true, Ordering::SeqCst) {
             self.cancelled.fetch_add(1, Ordering::SeqCst);
         }
@@ -50,13 +52,20 @@ impl Cancel {
     }
 }
 
+impl Cancel {
+    /// The flag a model pass checks between layers (`Session::with_stop`), raised with this.
+    pub fn stop(&self) -> Stop {
+        self.gone.clone()
+    }
+}
+
 /// Held by the request's future: dropping it (the answer is sent, the deadline passed, or
 /// hyper dropped the future because the client went away) tells the job to stop.
-struct CancelOnDrop(Arc<AtomicBool>);
+struct CancelOnDrop(Stop);
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0.raise();
     }
 }
 
@@ -98,8 +107,8 @@ impl Pool {
     {
         let deadline = Instant::now() + self.config.request_timeout;
         let permit = self.acquire(deadline).await?;
-        let gone = Arc::new(AtomicBool::new(false));
-        let _on_drop = CancelOnDrop(Arc::clone(&gone));
+        let gone = Stop::default();
+        let _on_drop = CancelOnDrop(gone.clone());
         let cancel = Cancel {
             gone,
             counted: AtomicBool::new(false),

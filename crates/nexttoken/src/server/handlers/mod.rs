@@ -27,7 +27,8 @@ async fn on_pool<T: Send + 'static>(
     Ok(Json(answer))
 }
 
-/// A trace checks between steps whether its request is still wanted, and stops if not.
+/// A trace checks between layers and steps whether its request is still wanted, and stops if
+/// not.
 pub async fn trace(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<api::trace::TraceRequest>,
@@ -36,10 +37,10 @@ pub async fn trace(
     let answer = state
         .pool
         .run_cancellable(move |cancel| {
-            let traced = api::trace::trace(&loaded, req, || !cancel.is_cancelled())?;
+            let traced = api::trace::trace(&loaded, req, cancel.stop());
             match cancel.is_cancelled() {
                 true => Err(ApiError::gone()),
-                false => Ok(traced),
+                false => Ok(traced?),
             }
         })
         .await?;
