@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Browser tests of the page: builds nexttoken, serves the tiny fixture model on a free loopback
-# port, serves the bundled model offline (GPT-2 cannot download), exports the static site, and
-# runs the node:test suites in Debian's chromium.
+# port, serves the bundled model offline (GPT-2 cannot download), exports the static site and the
+# live site (the engine in WebAssembly, served with no nexttoken server), and runs the node:test
+# suites in Debian's chromium.
 # Needs: chromium at /usr/bin/chromium and `npm ci` done here (scripts/test.sh does both).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -63,8 +64,12 @@ start_server long "$bin" serve --model "$work/long-model"
 long_url="$url"
 
 "$bin" export --model "$model" --out "$work/site" >/dev/null
+# The live export: the bundled model computed in the browser (the engine built for wasm32 by the
+# exporter, a no-op after tests/wasm), the fixture beside it as the "GPT-2" the page may load.
+"$bin" export --live --with-weights "$model" --out "$work/live-site" >/dev/null
 
 cd "$here"
 NEXTTOKEN_URL="$live_url" NEXTTOKEN_BUNDLED_URL="$bundled_url" NEXTTOKEN_LONG_URL="$long_url" NEXTTOKEN_EXPORT_DIR="$work/site" \
+  NEXTTOKEN_LIVE_DIR="$work/live-site" NEXTTOKEN_BIN="$bin" \
   node --test --test-concurrency=1 live.test.js loop.test.js errors.test.js views.test.js bundled.test.js static.test.js approx.test.js \
-  recorded.test.js long.test.js a11y.test.js
+  recorded.test.js long.test.js a11y.test.js inbrowser.test.js

@@ -1,13 +1,20 @@
-// The page's two data sources behind one interface: the live server (`/api`) and a static
+// The page's data sources behind one interface: the live server (`/api`), the same API
+// answered by the engine running in this browser (a live export, engine/), and a static
 // export's recording (`data/curated.json`). Everything else in the page calls only these.
 import { approximate } from './approx.js';
+import { openEngine } from './engine/source.js';
 
 // Candidates per step: what the page lists and what a static export records.
 const TOP_N = 30;
 
-// Static mode is decided before any request, so an exported page never touches `/api`.
-export async function connect() {
+// The in-browser engine, when this page is a live export: `/api` requests go to it.
+let local = null;
+
+// An export's mode is decided before any request, so an exported page never asks a server.
+// A live export starts its engine first: onStarting({ model, bytes, total }) follows it.
+export async function connect({ onStarting } = {}) {
   const meta = document.querySelector('meta[name="nexttoken-mode"]');
+  if (meta?.content === 'browser') return browserSource(onStarting);
   if (meta?.content === 'static') return staticSource(await getJson('data/curated.json'));
   if (!(await serverIsUp())) return staticSource(await getJson('data/curated.json'));
   const model = await getJson('/api/model');
@@ -56,6 +63,7 @@ async function getJson(url) {
 // Returns the parsed body and the round trip; a failure becomes a RequestError in plain words.
 // `signal` (an AbortSignal) cancels the request: its AbortError passes through as it is.
 export async function request(url, body, { signal } = {}) {
+  if (local && url.startsWith('/api/')) return requestLocal(url, body, signal);
   const init = body === undefined ? { signal } : {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -73,13 +81,30 @@ export async function request(url, body, { signal } = {}) {
   }
   const data = await response.json().catch(() => null);
   signal?.throwIfAborted();
-  if (!response.ok || data == null) {
-    const detail = `${what} answered ${response.status} ${response.statusText}${data?.error ? ` (${data.error.code}): ${data.error.message}` : ''}`;
-    const [kind, message] = BY_STATUS[response.status] ?? ['input', data?.error?.message
-      ?? 'The server sent an answer this page cannot read. Press Retry; if it happens again, restart the server.'];
-    throw new RequestError(message, { kind, detail, code: data?.error?.code });
-  }
+  if (!response.ok || data == null) throw failure(what, response.status, response.statusText, data);
   return { data, roundTripMs: performance.now() - started };
+}
+
+function failure(what, status, statusText, data) {
+  const detail = `${what} answered ${status} ${statusText}${data?.error ? ` (${data.error.code}): ${data.error.message}` : ''}`;
+  const [kind, message] = BY_STATUS[status] ?? ['input', data?.error?.message
+    ?? 'The server sent an answer this page cannot read. Press Retry; if it happens again, restart the server.'];
+  return new RequestError(message, { kind, detail, code: data?.error?.code });
+}
+
+// The same request answered by the engine in this page, with the server's statuses and JSON.
+async function requestLocal(url, body, signal) {
+  const started = performance.now();
+  const what = `${body === undefined ? 'GET' : 'POST'} ${url} (in this browser)`;
+  let answer;
+  try {
+    answer = await local.request(url, body);
+  } catch (err) {
+    throw new RequestError('The engine in this page stopped. Press Retry to start it again.', { kind: 'offline', detail: `${what}: ${err.message}` });
+  }
+  signal?.throwIfAborted();
+  if (answer.status !== 200) throw failure(what, answer.status, '', answer.data);
+  return { data: answer.data, roundTripMs: performance.now() - started };
 }
 
 // A chosen token's embedding norms and residual column, as /api/step and the recording give them.
@@ -90,6 +115,8 @@ const requestBody = (settings) => ({ sampling: settings.sampling, seed: settings
 function liveSource(model, prompts) {
   return {
     mode: 'live',
+    // Where the numbers are computed: 'server', or 'browser' for the engine in this page.
+    runsIn: 'server',
     model,
     prompts,
     async refreshModel() {
@@ -141,6 +168,32 @@ function liveSource(model, prompts) {
       return (await request('/api/distribution', body)).data;
     },
   };
+}
+
+// The live interface on the engine in this browser; GPT-2 is fetched when the learner asks
+// (download.js shows `model.download`). Without WebAssembly the export's recording plays.
+async function browserSource(onStarting) {
+  try {
+    local = await openEngine(onStarting);
+  } catch (err) {
+    console.warn(`nexttoken: the in-browser engine did not start (${err.message}); playing the recording`);
+    return staticSource(await getJson('data/curated.json'));
+  }
+  const model = await getJson('/api/model');
+  return Object.assign(liveSource({ ...model, download: local.download }, await promptsFor(model)), {
+    runsIn: 'browser',
+    async refreshModel() {
+      this.model = { ...(await getJson('/api/model')), download: local.download };
+    },
+    fetchModel() {
+      local.startDownload();
+    },
+    async switchModel() {
+      await local.switchToDownloaded();
+      await this.refreshModel();
+      this.prompts = await promptsFor(this.model);
+    },
+  });
 }
 
 // Replays a recording: the recorded tokens in order, with the sliders applied to the 30

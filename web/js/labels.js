@@ -9,6 +9,20 @@ const SOURCES = {
   bundled: 'built into the nexttoken binary and trained only on State of the Union speeches (1790–2021)',
 };
 
+// The same, for the engine in this browser: where its weights came from.
+const BROWSER_SOURCES = {
+  hub: 'downloaded from the Hugging Face hub and kept in this browser',
+  site: 'downloaded from this site and kept in this browser',
+  bundled: 'shipped with this page and trained only on State of the Union speeches (1790–2021)',
+};
+
+// While a live export's engine starts in this browser: which model, and how much of it arrived.
+export function showStarting({ model, bytes, total }) {
+  byId('model-name').textContent = model;
+  const mb = (n) => (n / 1e6).toFixed(1);
+  byId('mode-label').textContent = `starting in this browser: ${total ? `${mb(bytes)} of ${mb(total)} MB` : 'loading'}`;
+}
+
 // The tagline names GPT-2 only when GPT-2 is what runs.
 const isGpt2 = (m) => /^(openai-community\/)?(distil)?gpt2(-medium|-large|-xl)?$/.test(m.name);
 
@@ -19,16 +33,23 @@ export function renderModel(source) {
     + 'turn a prompt into an answer, one token at a time.';
   document.title = `nexttoken: watch ${isGpt2(m) ? 'GPT-2' : m.name} pick the next token`;
   byId('model-name').textContent = `${m.name} (${m.n_layer} blocks, ${m.n_embd} wide)`;
-  byId('mode-label').textContent = live ? 'live: computed now by this server' : 'recorded: a static export';
+  const here = source.runsIn === 'browser';
+  byId('mode-label').textContent = !live ? 'recorded: a static export'
+    : here ? 'live: computed in this browser' : 'live: computed now by this server';
   byId('static-banner').hidden = live;
   document.body.dataset.mode = source.mode;
-  byId('about').textContent = live ? liveAbout(m) : staticAbout(m);
+  document.body.dataset.runsIn = source.runsIn ?? 'recording';
+  byId('about').textContent = live ? liveAbout(m, here) : staticAbout(m);
 }
 
-function liveAbout(m) {
-  const from = SOURCES[m.source] ? `, ${SOURCES[m.source]}` : '';
-  return `Every number on this page was computed when you asked for it, by the nexttoken server you are ` +
-    `connected to, running ${m.name}${from}: ${m.n_layer} blocks, ${m.n_head} attention heads, vectors of ` +
+function liveAbout(m, here) {
+  const sources = here ? BROWSER_SOURCES : SOURCES;
+  const from = sources[m.source] ? `, ${sources[m.source]}` : '';
+  const by = here
+    ? 'by the nexttoken engine running inside this browser tab (compiled to WebAssembly; nothing is sent anywhere)'
+    : 'by the nexttoken server you are connected to';
+  return `Every number on this page was computed when you asked for it, ${by}, ` +
+    `running ${m.name}${from}: ${m.n_layer} blocks, ${m.n_head} attention heads, vectors of ` +
     `${m.n_embd} numbers, a vocabulary of ${count(m.vocab_size)} tokens and room for ${count(m.n_positions)} positions. ` +
     `Probabilities are exact over the whole vocabulary, and sampling is seeded: the same prompt, settings and ` +
     `seed always give the same text. The timing in the header is the last request, measured here.`;

@@ -5,7 +5,7 @@ import { connect } from './api.js';
 import { byId, debounce, sleep } from './dom.js';
 import { watchDownload } from './download.js';
 import { initErrors, showError } from './errors.js';
-import { renderModel, renderTiming } from './labels.js';
+import { renderModel, renderTiming, showStarting } from './labels.js';
 import { initLoop } from './loop.js';
 import { initPrompt, showExamples, showPrompt } from './prompt.js';
 import { initSampling, readSettings } from './sampling.js';
@@ -32,7 +32,7 @@ async function boot() {
   byId('boot-note').hidden = true;
   initErrors();
   try {
-    source = await connect();
+    source = await connect({ onStarting: showStarting });
   } catch (err) {
     showError(err, () => location.reload());
     document.body.dataset.state = 'failed';

@@ -1,7 +1,7 @@
 // The browser engine as the page runs it (a module Web Worker, one thread): load the model by
 // streaming it into the engine, then time prefill and decoding (crates/wasm/src/bench.rs).
 import { instantiate } from '../web/js/engine/wasm.js';
-import { streamInto } from '../web/js/engine/download.js';
+import { streamInto } from '../web/js/engine/stream.js';
 
 self.onmessage = async ({ data: { dtype, sizes } }) => {
   try {
@@ -9,7 +9,7 @@ self.onmessage = async ({ data: { dtype, sizes } }) => {
     const config = await (await fetch('../model/config.json')).text();
     const started = performance.now();
     await streamInto(engine, await fetch('../model/model.safetensors'));
-    engine.load('bench', config, dtype);
+    engine.load('bench', config, { dtype });
     const load_ms = performance.now() - started;
     const report = engine.bench(sizes);
     const memory_mb = engine.exports.memory.buffer.byteLength / 1e6;

@@ -61,7 +61,8 @@ pub enum Command {
     /// Serve the page and the JSON API (docs/api.md); the default command.
     Serve(ServeArgs),
     /// Write the page and precomputed runs of the curated prompts to a folder that any static
-    /// host can serve, no server needed.
+    /// host can serve, no server needed; with --live, the whole live page, computed in the
+    /// reader's browser.
     Export {
         #[command(flatten)]
         model: ModelArg,
@@ -71,6 +72,18 @@ pub enum Command {
         /// Greedy tokens generated per curated prompt.
         #[arg(long, default_value_t = 12)]
         steps: usize,
+        /// Ship the engine, compiled to WebAssembly, so readers type their own prompts: the
+        /// page starts on --model (default: the bundled sotu-tiny) and can load GPT-2 small
+        /// from the Hugging Face hub. Builds crates/wasm with cargo unless --wasm is given.
+        #[arg(long)]
+        live: bool,
+        /// With --live: put this model (gpt2) beside the site, in 16 bits, for the page's
+        /// "Load GPT-2 small" to fetch before trying the hub.
+        #[arg(long, value_name = "MODEL", requires = "live")]
+        with_weights: Option<String>,
+        /// With --live: a prebuilt engine (nexttoken_wasm.wasm of the same version).
+        #[arg(long, value_name = "FILE", requires = "live")]
+        wasm: Option<PathBuf>,
     },
 }
 

@@ -2,5 +2,6 @@
 //! server's router in-process and the export without spawning the binary.
 
 pub mod export;
+pub mod live;
 pub mod models;
 pub mod server;

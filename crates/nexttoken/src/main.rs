@@ -7,7 +7,7 @@ mod patching;
 
 use clap::Parser;
 use cli::{Cli, Command, ServeArgs};
-use nexttoken::{export, models, server};
+use nexttoken::{export, live, models, server};
 
 fn main() {
     let cli = parse();
@@ -52,7 +52,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Patch(args)) => patching::run(&args),
         Some(Command::Serve(args)) => serve(&args),
-        Some(Command::Export { model, out, steps }) => {
+        Some(Command::Export {
+            model,
+            out,
+            steps,
+            live: true,
+            with_weights,
+            wasm,
+        }) => {
+            let options = live::LiveOptions {
+                start: model.model,
+                with_weights,
+                wasm,
+            };
+            let written = live::export_live(&out, steps, &options)?;
+            println!("{}", written.summary(&out));
+            Ok(())
+        }
+        Some(Command::Export {
+            model, out, steps, ..
+        }) => {
             let (model, _) = models::load(model.model.as_deref())?;
             let written = export::export(&model, &out, steps)?;
             println!("{}", written.summary(&out));

@@ -104,3 +104,85 @@ pub fn load_snapshot(dir: &Path, name: &str, dtype: DType) -> Result<Model> {
     Model::load_with(dir, name, dtype)
         .with_context(|| format!("loading {name} from {}", dir.display()))
 }
+
+/// GPT-2's vocabulary size: a model with its own vocabulary of this size has GPT-2's.
+const GPT2_VOCAB_SIZE: u32 = 50_257;
+
+/// A model's files as they are on disk (or in the binary), for a live site to serve.
+pub struct ModelFiles {
+    /// What the model is called where others see it.
+    pub name: String,
+    pub config: String,
+    /// `None`: the bundled model's weights, in the binary.
+    weights: Option<PathBuf>,
+}
+
+/// The files of what `name` names (the bundled model, a directory in Hugging Face layout, or a
+/// hub id, downloaded when missing). The browser engine runs GPT-2's architecture and
+/// vocabulary from safetensors, so other models are refused here, before anything is written.
+pub fn files(name: &str) -> Result<ModelFiles> {
+    if BUNDLED_ALIASES.contains(&name) {
+        return Ok(ModelFiles {
+            name: BUNDLED_MODEL.into(),
+            config: BUNDLED_CONFIG.into(),
+            weights: None,
+        });
+    }
+    let (dir, label) = if Path::new(name).is_dir() {
+        (PathBuf::from(name), path_label(Path::new(name)))
+    } else if looks_like_path(name) {
+        bail!("{name}: no such directory");
+    } else {
+        let hub = HubConfig::from_env();
+        let dir = nexttoken_hub::resolve(&hub, name, "main", &IndicatifProgress::new())?;
+        (dir, name.to_string())
+    };
+    let config = std::fs::read_to_string(dir.join("config.json"))
+        .with_context(|| format!("reading {}", dir.join("config.json").display()))?;
+    let config_json: serde_json::Value = serde_json::from_str(&config)
+        .with_context(|| format!("reading {}", dir.join("config.json").display()))?;
+    // The engine tokenizes with GPT-2's vocabulary (built in); a model whose own vocabulary
+    // has another size cannot be meant to read it.
+    let gpt2 = config_json["model_type"] == "gpt2";
+    let own_vocab = ["vocab.json", "tokenizer.json"]
+        .iter()
+        .any(|f| dir.join(f).is_file())
+        && config_json["vocab_size"] != GPT2_VOCAB_SIZE;
+    if !gpt2 || own_vocab || !dir.join("model.safetensors").is_file() {
+        bail!(
+            "{name}: the browser engine runs GPT-2 models with GPT-2's vocabulary from \
+             model.safetensors; this is not one"
+        );
+    }
+    Ok(ModelFiles {
+        name: label,
+        config,
+        weights: Some(dir.join("model.safetensors")),
+    })
+}
+
+impl ModelFiles {
+    /// Where the weights came from, as the page's `/api/model` says it.
+    pub fn source_label(&self) -> &'static str {
+        match self.weights {
+            None => "bundled",
+            Some(_) => "site",
+        }
+    }
+
+    pub fn weights(&self) -> Result<Vec<u8>> {
+        match &self.weights {
+            None => Ok(BUNDLED_WEIGHTS.to_vec()),
+            Some(path) => {
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+            }
+        }
+    }
+
+    /// The weights file, for models that have one.
+    pub fn weights_path(&self) -> Result<PathBuf> {
+        self.weights
+            .clone()
+            .with_context(|| format!("{} is built into nexttoken and has no file", self.name))
+    }
+}

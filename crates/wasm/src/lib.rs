@@ -29,26 +29,20 @@ extern "C" {
     fn nt_now() -> f64;
 }
 
-/// Loads a model from its `config.json` and the `model.safetensors` image made by
-/// [`nt_image`] (GPT-2's vocabulary), storing the matrices as `dtype` (`f32`, `f16`, `bf16`);
-/// returns 0, or 1 with the error's message as the output.
+/// Loads a model from the `model.safetensors` image made by [`nt_image`] (GPT-2's
+/// vocabulary); `options` is JSON: `{"name", "config" (config.json's object), "dtype" (how
+/// matrices are stored: f32, f16, bf16), "source" (where it came from, for /api/model)}`.
+/// Returns 0, or 1 with the error's message as the output.
 ///
 /// # Safety
-/// Each pointer and length must come from [`nt_alloc`], and is not used again by the caller.
+/// `options` and its length must come from [`nt_alloc`], and are not used again by the
+/// caller.
 #[no_mangle]
-pub unsafe extern "C" fn nt_load(
-    name: *mut u8,
-    name_len: usize,
-    config: *mut u8,
-    config_len: usize,
-    dtype: *mut u8,
-    dtype_len: usize,
-) -> u32 {
+pub unsafe extern "C" fn nt_load(options: *mut u8, options_len: usize) -> u32 {
     set_up();
-    let (name, config) = (take(name, name_len), take(config, config_len));
-    let dtype = take(dtype, dtype_len);
+    let options = take(options, options_len);
     let loaded = match take_image() {
-        Some(image) => ENGINE.with_borrow_mut(|engine| engine.load(&name, &config, &dtype, image)),
+        Some(image) => ENGINE.with_borrow_mut(|engine| engine.load(&options, image)),
         None => Err("no model.safetensors was written (nt_image) before the load".into()),
     };
     finish(loaded.map(|()| Vec::new()))

@@ -52,16 +52,16 @@ class Engine {
   }
 
   // Loads a model from its config.json text and the image written since image(), storing the
-  // matrices as dtype ('f32', 'f16' or 'bf16').
-  load(name, configText, dtype = 'f32') {
-    const args = [...this.put(name), ...this.put(configText), ...this.put(dtype)];
-    if (this.call(() => this.exports.nt_load(...args)) !== 0) throw new Error(this.output());
+  // matrices as dtype ('f32', 'f16' or 'bf16'); /api/model names `source` as where it came from.
+  load(name, configText, { dtype = 'f32', source = 'site' } = {}) {
+    const options = `{"name":${JSON.stringify(name)},"config":${configText},"dtype":"${dtype}","source":"${source}"}`;
+    if (this.call(() => this.exports.nt_load(...this.put(options))) !== 0) throw new Error(this.output());
   }
 
   // load() from bytes already in hand.
-  loadBytes(name, configText, weights, dtype = 'f32') {
+  loadBytes(name, configText, weights, options) {
     this.image(weights.length)(weights, 0);
-    this.load(name, configText, dtype);
+    this.load(name, configText, options);
   }
 
   // bench.rs's report on the loaded model for these sizes.
