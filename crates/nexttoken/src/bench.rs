@@ -45,8 +45,8 @@ struct Report {
 
 pub fn run(args: &BenchArgs) -> Result<()> {
     ensure!(
-        args.runs > 0 && args.prompt_tokens > 0 && args.prefill_tokens > 0,
-        "--runs, --prompt-tokens and --prefill-tokens must be at least 1"
+        args.prompt_tokens > 0 && args.prefill_tokens > 0,
+        "--prompt-tokens and --prefill-tokens must be at least 1"
     );
     let started = Instant::now();
     let (model, _) = models::load_with(args.model.model.as_deref(), args.dtype)?;
@@ -84,9 +84,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         peak_rss_recorded_mb: peak_rss_mb()?,
     };
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?)?;
     } else {
-        print(&report);
+        print(&report)?;
     }
     Ok(())
 }
@@ -190,21 +190,31 @@ fn peak_rss_mb() -> Result<f64> {
     Ok(kb * 1024.0 / 1e6)
 }
 
-fn print(r: &Report) {
-    println!(
+fn print(r: &Report) -> std::io::Result<()> {
+    outln!(
         "nexttoken {} on {} threads (weights {:.0} MB, loaded in {:.0} ms)",
-        r.dtype, r.threads, r.weights_mb, r.load_ms
-    );
-    println!(
+        r.dtype,
+        r.threads,
+        r.weights_mb,
+        r.load_ms
+    )?;
+    outln!(
         "prefill {} tokens: {:.1} ms (recorded {:.1} ms)",
-        r.prefill_tokens, r.prefill_ms, r.prefill_recorded_ms
-    );
-    println!(
+        r.prefill_tokens,
+        r.prefill_ms,
+        r.prefill_recorded_ms
+    )?;
+    outln!(
         "decode {} tokens after {}: {:.1} tok/s (recorded {:.1} tok/s)",
-        r.decode_tokens, r.prompt_tokens, r.decode_tok_s, r.decode_recorded_tok_s
-    );
-    println!(
+        r.decode_tokens,
+        r.prompt_tokens,
+        r.decode_tok_s,
+        r.decode_recorded_tok_s
+    )?;
+    outln!(
         "peak RSS {:.0} MB; medians of {} runs",
-        r.peak_rss_mb, r.runs
-    );
+        r.peak_rss_mb,
+        r.runs
+    )?;
+    Ok(())
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand};
 use nexttoken::server::guard::AllowedHosts;
 use nexttoken::server::{ConnectionLimits, Limits, PoolConfig, ServeOptions};
@@ -70,7 +71,7 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
         /// Greedy tokens generated per curated prompt.
-        #[arg(long, default_value_t = 12)]
+        #[arg(long, default_value_t = 12, value_parser = tokens())]
         steps: usize,
         /// Ship the engine, compiled to WebAssembly, so readers type their own prompts: the
         /// page starts on --model (default: the bundled sotu-tiny) and can load GPT-2 small
@@ -146,6 +147,14 @@ const MAX_CACHE_MB: u64 = 1 << 20;
 /// The largest context a config may declare (model crate): no run generates more tokens.
 const MAX_STEPS: i64 = 1 << 17;
 const DAY: u64 = 86_400;
+/// More candidates than any vocabulary has would only cost memory.
+const MAX_TOP: u64 = 1 << 20;
+
+/// A count of tokens, 0 to the largest context a model may declare: a run's positions are
+/// checked against its model later, with a message that names both.
+fn tokens() -> RangedU64ValueParser<usize> {
+    RangedU64ValueParser::new().range(0..=MAX_STEPS as u64)
+}
 
 impl ServeArgs {
     pub fn options(&self) -> ServeOptions {
@@ -186,16 +195,16 @@ pub struct BenchArgs {
     #[arg(long, default_value = "f32")]
     pub dtype: DType,
     /// Prompt length before the decode steps.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = tokens())]
     pub prompt_tokens: usize,
     /// Greedy steps timed after the prompt, one token each, with the KV cache.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = tokens())]
     pub decode_tokens: usize,
     /// Prompt length of the prefill measurement (logits of the last position only).
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = tokens())]
     pub prefill_tokens: usize,
     /// Timed repetitions of each measurement (after one untimed warm-up); medians are reported.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = RangedU64ValueParser::<usize>::new().range(1..=10_000))]
     pub runs: usize,
     /// Print one JSON object.
     #[arg(long)]
@@ -265,7 +274,8 @@ pub struct ModelArg {
 pub struct GenArgs {
     /// How many tokens to generate.
     // Negative numbers parse as values, so the error names the flag.
-    #[arg(long, short = 'n', default_value_t = 20, allow_negative_numbers = true)]
+    #[arg(long, short = 'n', default_value_t = 20, allow_negative_numbers = true,
+          value_parser = tokens())]
     pub steps: usize,
     /// Divide the logits by T before the softmax (turns sampling on).
     #[arg(long, allow_negative_numbers = true)]
@@ -280,7 +290,7 @@ pub struct GenArgs {
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub seed: u64,
     /// Candidates shown per step.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = RangedU64ValueParser::<usize>::new().range(0..=MAX_TOP))]
     pub top: usize,
 }
 

@@ -26,13 +26,13 @@ pub fn tokenize(text: Option<String>, json: bool) -> Result<()> {
         .collect();
     if json {
         let out = serde_json::json!({ "count": tokens.len(), "tokens": tokens });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?)?;
         return Ok(());
     }
     for t in &tokens {
-        println!("{:>6}  {}", t.id, t.display);
+        outln!("{:>6}  {}", t.id, t.display)?;
     }
-    println!("{} tokens", tokens.len());
+    outln!("{} tokens", tokens.len())?;
     Ok(())
 }
 
@@ -63,26 +63,30 @@ pub fn trace_cmd(model: &Model, gen: &GenArgs, prompt: &str, json: bool) -> Resu
     prompt_that_fits(model, prompt, gen.steps)?;
     let t = trace(model, prompt, gen.steps, options(gen))?;
     if json {
-        println!("{}", serde_json::to_string(&t)?);
+        outln!("{}", serde_json::to_string(&t)?)?;
     } else {
-        print_trace(&t);
+        print_trace(&t)?;
     }
     Ok(())
 }
 
-fn print_trace(t: &Trace) {
+fn print_trace(t: &Trace) -> std::io::Result<()> {
     let m = &t.model;
-    println!(
+    outln!(
         "model {} ({} layers × {} heads, d={}, vocab {})",
-        m.name, m.n_layer, m.n_head, m.n_embd, m.vocab_size
-    );
+        m.name,
+        m.n_layer,
+        m.n_head,
+        m.n_embd,
+        m.vocab_size
+    )?;
     let chips: Vec<String> = t
         .tokens
         .iter()
         .map(|tok| format!("[{}]{}", tok.id, tok.display))
         .collect();
-    println!("{} tokens: {}", t.tokens.len(), chips.join(" "));
-    println!("residual L2 norm per position (rows: before each block, then after the last):");
+    outln!("{} tokens: {}", t.tokens.len(), chips.join(" "))?;
+    outln!("residual L2 norm per position (rows: before each block, then after the last):")?;
     for (l, row) in t.resid_norms.iter().enumerate() {
         let cells: Vec<String> = row.iter().map(|v| format!("{v:8.2}")).collect();
         let label = if l < m.n_layer {
@@ -90,13 +94,15 @@ fn print_trace(t: &Trace) {
         } else {
             "final   ".into()
         };
-        println!("  {label} {}", cells.join(""));
+        outln!("  {label} {}", cells.join(""))?;
     }
     for (i, step) in t.steps.iter().enumerate() {
-        println!(
+        outln!(
             "step {i}: chose {:?}  (entropy {:.2} bits, nucleus {})",
-            step.chosen.display, step.entropy_bits, step.nucleus_size
-        );
+            step.chosen.display,
+            step.entropy_bits,
+            step.nucleus_size
+        )?;
         for c in &step.candidates {
             let mark = if c.id == step.chosen.id {
                 '>'
@@ -105,19 +111,20 @@ fn print_trace(t: &Trace) {
             } else {
                 'x'
             };
-            println!(
+            outln!(
                 "   {mark} {:>6} {:<16} logit {:>8.3}  p {:>6.2}%  sample {:>6.2}%",
                 c.id,
                 c.display,
                 c.logit,
                 100.0 * c.prob,
                 100.0 * c.sample_prob
-            );
+            )?;
         }
     }
     let text: String = t.steps.iter().map(|s| s.chosen.text.as_str()).collect();
-    println!("{}{}", t.prompt, text);
-    println!("({:.0} ms)", t.elapsed_ms);
+    outln!("{}{}", t.prompt, text)?;
+    outln!("({:.0} ms)", t.elapsed_ms)?;
+    Ok(())
 }
 
 pub fn generate(model: &Model, gen: &GenArgs, prompt: &str) -> Result<()> {

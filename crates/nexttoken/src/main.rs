@@ -1,5 +1,14 @@
 //! `nexttoken`: the CLI and the server.
 
+/// `println!` that hands the write's error back instead of panicking, so a reader that went
+/// away (`nexttoken tokenize … | head -1`) ends the command quietly (see `main`).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 mod bench;
 mod cli;
 mod commands;
@@ -12,9 +21,21 @@ use nexttoken::{export, live, models, server};
 fn main() {
     let cli = parse();
     if let Err(e) = run(cli) {
+        if closed_stdout(&e) {
+            return; // the reader has what it wanted (`| head`): nothing to report
+        }
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// Whether the error is a write to a stdout whose reader has gone.
+fn closed_stdout(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// clap's usage errors span several lines (tips, usage); this CLI's errors are one line.
@@ -74,7 +95,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let (model, _) = models::load(model.model.as_deref())?;
             let written = export::export(&model, &out, steps)?;
-            println!("{}", written.summary(&out));
+            outln!("{}", written.summary(&out))?;
             Ok(())
         }
         None => serve(&cli.serve),

@@ -37,9 +37,9 @@ pub fn run(args: &PatchArgs) -> Result<()> {
             // The two unpatched runs; the sweep's own time is sweep.elapsed_ms.
             "pair_ms": pair_ms,
         });
-        println!("{}", serde_json::to_string(&out)?);
+        outln!("{}", serde_json::to_string(&out)?)?;
     } else {
-        print(&model, &readout, &swept);
+        print(&model, &readout, &swept)?;
     }
     Ok(())
 }
@@ -96,12 +96,14 @@ fn mismatch(model: &Model, clean: &[u32], corrupted: &[u32]) -> String {
     )
 }
 
-fn print(model: &Model, pair: &PairReport, sweep: &SweepReport) {
+fn print(model: &Model, pair: &PairReport, sweep: &SweepReport) -> std::io::Result<()> {
     let c = model.config();
-    println!(
+    outln!(
         "model {} ({} layers × {} heads)",
-        model.name, c.n_layer, c.n_head
-    );
+        model.name,
+        c.n_layer,
+        c.n_head
+    )?;
     let cols: Vec<String> = pair
         .clean
         .tokens
@@ -119,16 +121,16 @@ fn print(model: &Model, pair: &PairReport, sweep: &SweepReport) {
             .iter()
             .map(|s| format!("{s:>width$.width$}"))
             .collect();
-        println!("{label:>10} {}", cells.join(" "));
+        outln!("{label:>10} {}", cells.join(" "))
     };
-    row("clean", &cols);
+    row("clean", &cols)?;
     let corrupted: Vec<String> = pair
         .corrupted
         .tokens
         .iter()
         .map(|t| t.display.clone())
         .collect();
-    row("corrupted", &corrupted);
+    row("corrupted", &corrupted)?;
     let marks: Vec<String> = (0..cols.len())
         .map(|i| {
             if pair.differ.contains(&i) {
@@ -138,36 +140,40 @@ fn print(model: &Model, pair: &PairReport, sweep: &SweepReport) {
             }
         })
         .collect();
-    row("", &marks);
-    println!(
+    row("", &marks)?;
+    outln!(
         "metric: logit({}) − logit({}) at the last position: clean {:.3}, corrupted {:.3}",
-        pair.answer.display, pair.other.display, pair.clean.metric, pair.corrupted.metric
-    );
-    println!("KL(clean ‖ corrupted) = {:.4} nats", pair.kl_nats);
+        pair.answer.display,
+        pair.other.display,
+        pair.clean.metric,
+        pair.corrupted.metric
+    )?;
+    outln!("KL(clean ‖ corrupted) = {:.4} nats", pair.kl_nats)?;
     let what = match sweep.direction {
         "denoise" => "clean activations restored into the corrupted run",
         _ => "corrupted activations put into the clean run",
     };
-    println!(
+    outln!(
         "{} sweep, {what}; cells: % of the way from the corrupted metric to the clean one",
         sweep.sweep
-    );
+    )?;
     let [rows_axis, cols_axis] = sweep.axes;
     let header: Vec<String> = match cols_axis {
         "position" => cols,
         _ => (0..sweep.shape[1]).map(|h| format!("head {h}")).collect(),
     };
-    row("", &header);
+    row("", &header)?;
     for r in &sweep.rows {
         let cells: Vec<String> = r
             .restored
             .iter()
             .map(|v| v.map_or("-".into(), percent))
             .collect();
-        row(&format!("{rows_axis} {}", r.row), &cells);
+        row(&format!("{rows_axis} {}", r.row), &cells)?;
     }
     let patches = sweep.shape[0] * sweep.shape[1];
-    println!("({patches} patched runs in {:.0} ms)", sweep.elapsed_ms);
+    outln!("({patches} patched runs in {:.0} ms)", sweep.elapsed_ms)?;
+    Ok(())
 }
 
 /// A share as a whole percentage; rounding noise around zero prints as 0%, not -0%.

@@ -15,6 +15,7 @@ pub mod router;
 pub mod state;
 pub mod upgrade;
 
+use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -100,7 +101,9 @@ async fn run(
         );
     }
     let url = format!("http://{local}/");
-    println!("nexttoken: serving {} at {url} (Ctrl-C stops)", model.name);
+    let line = format!("nexttoken: serving {} at {url} (Ctrl-C stops)", model.name);
+    // Informational: a closed stdout (`nexttoken | head -1`) must not stop the server.
+    let _ = writeln!(std::io::stdout(), "{line}");
     if options.open {
         open_browser(&url);
     }
