@@ -87,7 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 wasm,
             };
             let written = live::export_live(&out, steps, &options)?;
-            println!("{}", written.summary(&out));
+            outln!("{}", written.summary(&out))?;
             Ok(())
         }
         Some(Command::Export {
