@@ -119,6 +119,11 @@ describe('a 1,000-token prompt', () => {
     // A click on a token in the text picks it.
     await byTestId(page, 'lens-position').nth(3).click();
     await page.waitForFunction(() => document.querySelector('table.lens caption')?.textContent.includes('position 3)'));
+    // The text is one tab stop too: the arrow keys move the pick along it.
+    await byTestId(page, 'lens-position-text').focus();
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction(() => document.querySelector('table.lens caption')?.textContent.includes('position 4)'));
+    assert.equal(await focused(), 'lens-position-text');
   });
 
   test('attention: the zoom has labels, moves with the keys, and the menus keep focus', async () => {

@@ -9,8 +9,8 @@ pub mod endpoints;
 mod engine;
 mod error;
 pub mod lab;
-pub mod overview_cache;
 pub mod prefix_cache;
+pub mod recent;
 mod route;
 
 pub use bounds::Bounds;

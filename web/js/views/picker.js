@@ -5,6 +5,7 @@ import { el } from '../dom.js';
 import { count, tokenNodes } from '../format.js';
 
 const CONTEXT = 6; // tokens shown on each side of the pick
+const LINE = 10; // tokens an up or down arrow moves in the text, about a line
 
 // `onPick(pos, { now })`: `now` for a deliberate pick (a click, Enter), not a slider drag.
 export function positionPicker({ run, selected, testid, onPick }) {
@@ -19,10 +20,21 @@ export function positionPicker({ run, selected, testid, onPick }) {
   const spans = run.tokens.map((t, pos) => el('span', {
     class: pos >= boundary ? 'pick-token gen' : 'pick-token', testid, dataset: { pos }, title: `position ${pos}, id ${t.id}`,
   }, t.text));
-  const text = el('div', { class: 'picker-text', role: 'group', 'aria-label': 'The text: click a token to pick its position' }, spans);
+  // One tab stop that scrolls (so keyboards reach all of it): arrow keys move the pick a token
+  // at a time, Page Up/Down by a line's worth, Home/End to the ends, Enter asks at once.
+  const text = el('div', { class: 'picker-text', tabindex: 0, role: 'group', testid: `${testid}-text`,
+    'aria-label': 'The text: click a token, or use the arrow keys here, to pick its position' }, spans);
   text.addEventListener('click', (event) => {
     const span = event.target.closest('[data-pos]');
     if (span) choose(Number(span.dataset.pos), true);
+  });
+  text.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') return choose(current, true);
+    const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -LINE, ArrowDown: LINE, PageUp: -10 * LINE, PageDown: 10 * LINE,
+      Home: -Infinity, End: Infinity }[event.key];
+    if (step == null) return undefined;
+    event.preventDefault();
+    return choose(Math.min(Math.max(current + step, 0), last));
   });
   const box = el('div', { class: 'picker' },
     el('div', { class: 'picker-controls' }, el('span', { class: 'picker-label' }, 'Position'), slider, number,
@@ -43,8 +55,8 @@ export function positionPicker({ run, selected, testid, onPick }) {
     requestAnimationFrame(() => scrollWithin(text, spans[pos])); // once laid out
   };
   function choose(pos, now = false) {
-    if (!Number.isInteger(pos)) return;
-    const clamped = Math.min(Math.max(pos, 0), last);
+    if (!Number.isFinite(pos)) return;
+    const clamped = Math.min(Math.max(Math.round(pos), 0), last);
     if (now) number.value = String(clamped);
     select(clamped);
     onPick(clamped, { now });

@@ -3,16 +3,13 @@
 //! so a long prompt never sends every pattern at once. The thumbnails of every layer come from
 //! one forward pass, kept for the next layers' requests.
 
-use std::sync::Arc;
-
 use nexttoken_model::heads::pattern;
 use nexttoken_model::{KvCache, Model, Recorder};
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 
 use crate::bounds::{self, present};
-use crate::overview_cache::Thumbnails;
-use crate::{lock, Engine, Error};
+use crate::{Engine, Error};
 
 /// Decimals kept per weight: enough for any colour scale, and it keeps a 1,024-token pattern
 /// (525k numbers in its lower triangle) under 4 MB of JSON.
@@ -82,13 +79,9 @@ pub fn overview(engine: &Engine, req: OverviewRequest) -> Result<OverviewRespons
     let layer = bounds::layer(model, &req.layer)?;
     let t = tokens.len();
     let size = bounds::overview_size(req.size.as_ref())?.min(t);
-    let slot = engine.overviews.slot(&tokens, size);
-    let mut filled = lock(&slot);
-    let all = match &*filled {
-        Some(all) => Arc::clone(all),
-        None => Arc::clone(filled.insert(Arc::new(every_layer(model, &tokens, size)?))),
-    };
-    drop(filled);
+    let all = engine
+        .overviews
+        .get_or_make((tokens.clone(), size), || every_layer(model, &tokens, size))?;
     Ok(OverviewResponse {
         layer,
         tokens: t,
@@ -96,6 +89,9 @@ pub fn overview(engine: &Engine, req: OverviewRequest) -> Result<OverviewRespons
         heads: all[layer].clone(),
     })
 }
+
+/// `[layer][head]` → a `size × size` grid.
+pub type Thumbnails = Vec<Vec<Vec<Vec<f32>>>>;
 
 /// Every layer's heads downsampled to `size × size`, from one forward pass that keeps one
 /// layer's patterns at a time.

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::recorder::ActivationCache;
+use super::recorder::{Activation, ActivationCache};
 use crate::arch::KvCache;
 use crate::compute::ops::softmax;
 use crate::generation::generate::namer;
@@ -40,57 +40,85 @@ pub struct LogitLens {
 
 /// Runs `tokens` and decodes the residual at `position` after every layer; `top` tokens per row.
 pub fn logit_lens(model: &Model, tokens: &[u32], position: usize, top: usize) -> Result<LogitLens> {
-    if position >= tokens.len() {
+    check_position(position, tokens.len())?;
+    LensStream::record(model, tokens)?.at(model, position, top)
+}
+
+/// The residual stream of one sequence at every layer: what the lens decodes. One forward pass
+/// records it; any position can then be decoded without another (a server keeps it while a
+/// reader moves along the same text).
+pub struct LensStream {
+    /// Every `blocks.{L}.hook_resid_pre`, then the last block's `hook_resid_post`: (T, C) each.
+    layers: Vec<Activation>,
+    tokens: usize,
+}
+
+impl LensStream {
+    pub fn record(model: &Model, tokens: &[u32]) -> Result<LensStream> {
+        let n_layer = model.config().n_layer;
+        let mut hooks: Vec<String> = (0..n_layer)
+            .map(|l| format!("blocks.{l}.hook_resid_pre"))
+            .collect();
+        hooks.push(format!("blocks.{}.hook_resid_post", n_layer - 1));
+        let names: Vec<&str> = hooks.iter().map(String::as_str).collect();
+        let mut cache = ActivationCache::only(&names);
+        model.forward(tokens, &mut KvCache::new(model.config()), &mut cache)?;
+        // The hooks in the order they fired: every resid_pre, then the last resid_post.
+        Ok(LensStream {
+            layers: cache.entries,
+            tokens: tokens.len(),
+        })
+    }
+
+    /// Decodes the residual at `position` after every layer; `top` tokens per row.
+    pub fn at(&self, model: &Model, position: usize, top: usize) -> Result<LogitLens> {
+        check_position(position, self.tokens)?;
+        let probs: Vec<Vec<f32>> = self
+            .layers
+            .iter()
+            .map(|a| decode(model, &a.data, position))
+            .collect(); // (L + 1, V)
+        let final_id = argmax(&probs[probs.len() - 1]);
+        let name = namer(model);
+        let rows = self
+            .layers
+            .iter()
+            .zip(&probs)
+            .map(|(act, p)| {
+                let order = top_ids(p, top);
+                let top = order.iter().map(|&id| {
+                    let (text, display) = name(id);
+                    LensToken {
+                        id,
+                        text,
+                        display,
+                        prob: p[id as usize],
+                    }
+                });
+                let final_prob = p[final_id as usize];
+                LensRow {
+                    hook: act.name.clone(),
+                    top: top.collect(),
+                    final_rank: p.iter().filter(|&&q| q > final_prob).count(),
+                    final_prob,
+                }
+            })
+            .collect();
+        Ok(LogitLens {
+            position,
+            final_id,
+            rows,
+        })
+    }
+}
+
+fn check_position(position: usize, tokens: usize) -> Result<()> {
+    if position >= tokens {
         return Err(Error::Input(format!(
-            "position {position} is outside the {} tokens",
-            tokens.len()
+            "position {position} is outside the {tokens} tokens"
         )));
     }
-    let n_layer = model.config().n_layer;
-    let mut hooks: Vec<String> = (0..n_layer)
-        .map(|l| format!("blocks.{l}.hook_resid_pre"))
-        .collect();
-    hooks.push(format!("blocks.{}.hook_resid_post", n_layer - 1));
-    let names: Vec<&str> = hooks.iter().map(String::as_str).collect();
-    let mut cache = ActivationCache::only(&names);
-    model.forward(tokens, &mut KvCache::new(model.config()), &mut cache)?;
-    // The cache holds the hooks in the order they fired: every resid_pre, then the last resid_post.
-    let probs: Vec<Vec<f32>> = cache
-        .entries
-        .iter()
-        .map(|a| decode(model, &a.data, position))
-        .collect(); // (L + 1, V)
-    let final_id = argmax(&probs[n_layer]);
-    let name = namer(model);
-    let rows = cache
-        .entries
-        .iter()
-        .zip(&probs)
-        .map(|(act, p)| {
-            let order = top_ids(p, top);
-            let top = order.iter().map(|&id| {
-                let (text, display) = name(id);
-                LensToken {
-                    id,
-                    text,
-                    display,
-                    prob: p[id as usize],
-                }
-            });
-            let final_prob = p[final_id as usize];
-            LensRow {
-                hook: act.name.clone(),
-                top: top.collect(),
-                final_rank: p.iter().filter(|&&q| q > final_prob).count(),
-                final_prob,
-            }
-        })
-        .collect();
-    Ok(LogitLens {
-        position,
-        final_id,
-        rows,
-    })
+    Ok(())
 }
 
 /// softmax(unembed(final_norm(resid[position]))): the residual (T, C) read as a final

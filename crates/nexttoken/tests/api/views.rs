@@ -266,3 +266,22 @@ async fn lens_equals_the_model_crate() {
     assert_eq!(last["position"], tokens.len() - 1);
     assert_eq!(last["rows"][0]["top"].as_array().map(Vec::len), Some(5));
 }
+
+/// One server keeps the residual stream of the latest tokens: every position it decodes from
+/// it, and the positions of another sequence after it, must still be what the model crate says.
+#[tokio::test]
+async fn lens_positions_of_the_kept_stream_equal_the_model_crate() {
+    let server = app();
+    let tokens = prompt_ids();
+    let other: Vec<u32> = tokens.iter().rev().copied().collect();
+    for (ids, position) in [(&tokens, 0), (&tokens, 3), (&other, 1), (&tokens, 1)] {
+        let body = post_ok(
+            server.clone(),
+            "/api/lens",
+            json!({ "tokens": ids, "position": position, "top": 3 }),
+        )
+        .await;
+        let want = logit_lens(&model(), ids, position, 3).expect("lens");
+        assert_eq!(body, wire(&want), "position {position}");
+    }
+}
