@@ -64,12 +64,20 @@ start_server long "$bin" serve --model "$work/long-model"
 long_url="$url"
 
 "$bin" export --model "$model" --out "$work/site" >/dev/null
-# The live export: the bundled model computed in the browser (the engine built for wasm32 by the
-# exporter, a no-op after tests/wasm), the fixture beside it as the "GPT-2" the page may load.
-"$bin" export --live --with-weights "$model" --out "$work/live-site" >/dev/null
+
+# Every suite, or only those named: `bash tests/browser/run.sh long.test.js a11y.test.js`.
+suites=("$@")
+if [ ${#suites[@]} -eq 0 ]; then
+  suites=(live.test.js loop.test.js errors.test.js views.test.js bundled.test.js static.test.js approx.test.js
+    recorded.test.js long.test.js a11y.test.js inbrowser.test.js)
+fi
+if [[ " ${suites[*]} " == *" inbrowser.test.js "* ]]; then
+  # The live export: the bundled model computed in the browser (the engine built for wasm32 by
+  # the exporter, a no-op after tests/wasm), the fixture beside it as the "GPT-2" the page may load.
+  "$bin" export --live --with-weights "$model" --out "$work/live-site" >/dev/null
+fi
 
 cd "$here"
 NEXTTOKEN_URL="$live_url" NEXTTOKEN_BUNDLED_URL="$bundled_url" NEXTTOKEN_LONG_URL="$long_url" NEXTTOKEN_EXPORT_DIR="$work/site" \
   NEXTTOKEN_LIVE_DIR="$work/live-site" NEXTTOKEN_BIN="$bin" \
-  node --test --test-concurrency=1 live.test.js loop.test.js errors.test.js views.test.js bundled.test.js static.test.js approx.test.js \
-  recorded.test.js long.test.js a11y.test.js inbrowser.test.js
+  node --test --test-concurrency=1 "${suites[@]}"
