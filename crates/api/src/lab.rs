@@ -3,8 +3,8 @@
 //! and the rows of a patching sweep.
 
 use std::ops::Range;
-use std::time::Instant;
 
+use nexttoken_model::compute::clock::Stopwatch;
 use nexttoken_model::divergence::log_softmax;
 use nexttoken_model::generate::namer;
 use nexttoken_model::patch::{Direction, Pair, Prompt, Sweep};
@@ -160,7 +160,8 @@ pub fn sweep_report(
     rows: Option<Range<usize>>,
 ) -> Result<SweepReport> {
     let (n_rows, n_cols) = pair.shape(sweep);
-    let start = Instant::now();
+    // Stopwatch, not Instant: the browser engine has no std clock.
+    let start = Stopwatch::start();
     let mut out = Vec::new();
     pair.sweep(
         direction,
@@ -188,6 +189,6 @@ pub fn sweep_report(
         clean_metric: pair.metric(Prompt::Clean),
         corrupted_metric: pair.metric(Prompt::Corrupted),
         rows: out,
-        elapsed_ms: start.elapsed().as_secs_f64() * 1e3,
+        elapsed_ms: start.elapsed_ms(),
     })
 }

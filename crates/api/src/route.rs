@@ -34,6 +34,8 @@ pub fn handle(engine: &Engine, source: &str, method: &str, path: &str, body: &[u
         ("POST", "/api/attention/overview") => run(engine, body, e::attention::overview),
         ("POST", "/api/heads") => run(engine, body, e::heads::heads),
         ("POST", "/api/lens") => run(engine, body, e::lens::lens),
+        ("POST", "/api/pair") => run(engine, body, e::pair::pair),
+        ("POST", "/api/patch") => run(engine, body, e::patch::patch),
         ("GET", _) if vocab_id(path).is_some() => {
             e::vocab::entry(engine, vocab_id(path).unwrap_or_default()).and_then(|v| json(&v))
         }
@@ -60,7 +62,7 @@ fn vocab_id(path: &str) -> Option<&str> {
 }
 
 fn known(path: &str) -> bool {
-    const ROUTES: [&str; 14] = [
+    const ROUTES: [&str; 16] = [
         "/api/health",
         "/api/model",
         "/api/model/switch",
@@ -75,6 +77,8 @@ fn known(path: &str) -> bool {
         "/api/attention/overview",
         "/api/heads",
         "/api/lens",
+        "/api/pair",
+        "/api/patch",
     ];
     ROUTES.contains(&path) || vocab_id(path).is_some()
 }

@@ -20,6 +20,8 @@ mod guard;
 mod info;
 #[path = "api/memory.rs"]
 mod memory;
+#[path = "api/patch.rs"]
+mod patch;
 #[path = "api/pool.rs"]
 mod pool;
 #[path = "api/robustness.rs"]

@@ -7,6 +7,8 @@ pub mod distribution;
 pub mod heads;
 pub mod info;
 pub mod lens;
+pub mod pair;
+pub mod patch;
 pub mod step;
 pub mod tokenize;
 pub mod trace;

@@ -3,14 +3,14 @@
 //! binding) hands one in with [`set_clock`], and without one a run reports 0 ms.
 
 /// Measures from its creation.
-pub(crate) struct Stopwatch(f64);
+pub struct Stopwatch(f64);
 
 impl Stopwatch {
-    pub(crate) fn start() -> Stopwatch {
+    pub fn start() -> Stopwatch {
         Stopwatch(now_ms())
     }
 
-    pub(crate) fn elapsed_ms(&self) -> f64 {
+    pub fn elapsed_ms(&self) -> f64 {
         now_ms() - self.0
     }
 }

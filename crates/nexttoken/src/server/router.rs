@@ -38,6 +38,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/attention/overview", post(h::overview))
         .route("/api/heads", post(h::heads))
         .route("/api/lens", post(h::lens))
+        .route("/api/pair", post(h::pair))
+        .route("/api/patch", post(h::patch))
         .route("/", get(assets::index))
         .route("/web/{*path}", get(assets::asset))
         .method_not_allowed_fallback(method_not_allowed)

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::helpers::*;
 
-const PATHS: [&str; 13] = [
+const PATHS: [&str; 15] = [
     "/api/tokenize",
     "/api/trace",
     "/api/step",
@@ -26,10 +26,12 @@ const PATHS: [&str; 13] = [
     "/api/attention/overview",
     "/api/heads",
     "/api/lens",
+    "/api/pair",
+    "/api/patch",
     "/api/nope",
 ];
 
-const FIELDS: [&str; 25] = [
+const FIELDS: [&str; 32] = [
     "prompt",
     "text",
     "tokens",
@@ -55,6 +57,13 @@ const FIELDS: [&str; 25] = [
     "top",
     "bytes",
     "id",
+    "clean",
+    "corrupted",
+    "answer",
+    "other",
+    "sweep",
+    "direction",
+    "rows",
 ];
 
 /// Few steps, so the valid requests the generator finds stay quick.

@@ -75,6 +75,8 @@ pooled! {
         = api::attention::overview;
     heads: api::heads::HeadsRequest => api::heads::HeadsResponse = api::heads::heads;
     lens: api::lens::LensRequest => nexttoken_model::lens::LogitLens = api::lens::lens;
+    pair: api::pair::PairRequest => api::lab::PairReport = api::pair::pair;
+    patch: api::patch::PatchRequest => api::lab::SweepReport = api::patch::patch;
 }
 
 /// The id arrives as a path segment; the endpoint parses it, keeping a bad one in the API's
