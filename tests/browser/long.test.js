@@ -77,6 +77,22 @@ describe('a 1,000-token prompt', () => {
     });
   }
 
+  test('by keyboard, Step is a few Tabs after Run, past no chart', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await openView('pipeline');
+    await byTestId(page, 'run-button').focus();
+    const passed = [];
+    for (let i = 0; i < 10 && passed.at(-1) !== 'step-button'; i += 1) {
+      await page.keyboard.press('Tab');
+      passed.push(await page.evaluate(() => {
+        const at = document.activeElement;
+        return at.closest('main') ? `main: ${at.className || at.tagName}` : (at.dataset.testid ?? at.id);
+      }));
+    }
+    assert.equal(passed.at(-1), 'step-button', passed.join(' → '));
+    assert.ok(passed.length <= 3, `Step is ${passed.length} Tabs after Run: ${passed.join(' → ')}`);
+  });
+
   test('residual and embedding charts show a window with whole token labels and row labels', async () => {
     await page.setViewportSize({ width: 1280, height: 800 });
     await openView('pipeline');

@@ -183,6 +183,26 @@ describe('analysis views', () => {
     assert.deepEqual([...png.body.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
   });
 
+  test('an export pressed while its view is computing says so, then downloads the answer', async () => {
+    await openView('pipeline');
+    await runPrompt(page, `${PROMPT} again`);
+    // The lens answer is held back, so the button is pressed before the view has it.
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await page.route('**/api/lens', async (route) => { await held; await route.continue(); });
+    await openView('lens');
+    const file = page.waitForEvent('download');
+    await byTestId(page, 'export-json').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="export-note"]').textContent.includes('still computing'));
+    release();
+    const json = JSON.parse(await readFile(await (await file).path(), 'utf8'));
+    assert.equal(json.prompt, `${PROMPT} again`);
+    assert.equal(json.lens.rows.length, model.n_layer + 1);
+    assert.equal(await byTestId(page, 'export-note').textContent(), '');
+    await page.unroute('**/api/lens');
+    await openView('pipeline');
+  });
+
   test('no console errors, and no request to another host', async () => {
     assert.deepEqual(browser.log.pageErrors, []);
     assert.deepEqual(browser.log.consoleErrors, []);

@@ -44,7 +44,7 @@ async function boot() {
   const link = readLink();
   applySettingsLink(link);
   const onViewError = (err) => showError(err, err?.retryable ? () => views.update() : null);
-  views = initViews({ source, getRun: () => session.run, pipeline: pipelineExport(() => session), onChange: saveLink, onError: onViewError });
+  views = initViews({ source, getRun: () => session.run, pipeline: pipelineExport(() => session, () => ui.busy), onChange: saveLink, onError: onViewError });
   Object.assign(views.state, { layer: link.layer ?? 0, head: link.head ?? 0, pos: link.pos, edit: link.edit });
   initSampling({ onChange: settingsChanged, onSeedChange: render, approximate: source.mode === 'static' });
   initPrompt({ source, onRun: runFromPrompt, onEdit: render });

@@ -87,6 +87,7 @@ export function attentionView(box, ctx) {
       }
       await showHead();
     },
+    busy: () => shell.tasks.busy(),
     exportData() {
       if (!shown.pattern) return null;
       const { run, pattern, scores } = shown;

@@ -33,13 +33,14 @@ export function initViews({ source, getRun, pipeline, onChange, onError }) {
       tab.tabIndex = selected ? 0 : -1;
     }
     byId('pipeline').hidden = state.view !== 'pipeline';
+    byId('stage-prompt').hidden = state.view !== 'pipeline';
     for (const [name, view] of Object.entries(views)) view.box.hidden = name !== state.view;
     byId('export-png').hidden = state.view !== 'pipeline';
     update();
     onChange();
   };
   initTabs(show);
-  initToolbar({ state, views, pipeline, getRun });
+  initToolbar({ state, views, pipeline, getRun, isStatic: source.mode === 'static' });
   show(state.view);
   return { state, show, update };
 }
@@ -59,9 +60,31 @@ function initTabs(show) {
   });
 }
 
-function initToolbar({ state, views, pipeline, getRun }) {
+function initToolbar({ state, views, pipeline, getRun, isStatic }) {
   const current = () => (state.view === 'pipeline' ? pipeline : views[state.view]);
   const name = (ext) => `nexttoken-${state.view}-${slug(getRun()?.prompt)}.${ext}`;
+  const note = byId('export-note');
+  // A download asked for while the view is still computing waits for its answer (and says so);
+  // one with nothing to download says why, rather than doing nothing.
+  const whenReady = async (make, save) => {
+    const view = state.view;
+    let data = await make();
+    if (!data && current().busy()) {
+      note.textContent = 'This view is still computing: the download starts when its answer is on screen.';
+      while (!data && current().busy() && state.view === view) {
+        await new Promise((resolve) => { setTimeout(resolve, 100); });
+        data = await make();
+      }
+      if (state.view !== view) return;
+    }
+    note.textContent = data ? '' : whyNothing(view);
+    if (data) save(data);
+  };
+  const whyNothing = (view) => {
+    if (!getRun()) return 'Nothing to download yet: run a prompt first.';
+    if (view !== 'pipeline' && isStatic) return 'Nothing to download here: this view needs the server (nexttoken serve).';
+    return 'Nothing to download yet: this view has no answer on screen.';
+  };
   byId('copy-link').addEventListener('click', async () => {
     const box = byId('share-link');
     box.value = location.href;
@@ -70,16 +93,9 @@ function initToolbar({ state, views, pipeline, getRun }) {
     // The clipboard needs a secure context and permission; the link is in view either way.
     await navigator.clipboard?.writeText(location.href).catch(() => {});
   });
-  byId('export-json').addEventListener('click', () => {
-    const data = current().exportData();
-    if (data) download(name('json'), jsonBlob(data.json));
-  });
-  byId('export-csv').addEventListener('click', () => {
-    const data = current().exportData();
-    if (data) download(name('csv'), csvBlob(data.header, data.rows));
-  });
-  byId('export-png').addEventListener('click', async () => {
-    const blob = await pipeline.png();
-    if (blob) download(name('png'), blob);
-  });
+  byId('export-json').addEventListener('click', () => whenReady(() => current().exportData(),
+    (data) => download(name('json'), jsonBlob(data.json))));
+  byId('export-csv').addEventListener('click', () => whenReady(() => current().exportData(),
+    (data) => download(name('csv'), csvBlob(data.header, data.rows))));
+  byId('export-png').addEventListener('click', () => whenReady(() => pipeline.png(), (blob) => download(name('png'), blob)));
 }

@@ -61,6 +61,7 @@ export function lensView(box, ctx) {
       picker.select(pos);
       await load(pos);
     },
+    busy: () => shell.tasks.busy(),
     exportData() {
       if (!shown) return null;
       const { run: r, lens } = shown;

@@ -8,8 +8,10 @@ const WIDTH = 1200;
 const PAD = 24;
 const BAR_ROWS = 15;
 
-export function pipelineExport(getSession) {
+// `busy()`: a request of the pipeline is out, so its numbers are about to change.
+export function pipelineExport(getSession, busy) {
   return {
+    busy,
     exportData() {
       const session = getSession();
       if (!session?.run) return null;

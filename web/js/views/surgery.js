@@ -73,6 +73,7 @@ export function surgeryView(box, ctx) {
       const tokens = await shell.tasks.run('link', 'Opening the link’s edited tokens', () => Promise.all(linked.map((id) => viewsApi.vocab(id))));
       return tokens ? show(tokens) : reset();
     },
+    busy: () => shell.tasks.busy(),
     exportData() {
       if (!shown?.comparison) return null;
       const { run, comparison, after } = shown;

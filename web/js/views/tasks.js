@@ -9,6 +9,7 @@ const SHOW_AFTER_MS = 300;
 export function taskList(testid) {
   const box = el('div', { class: 'tasks', testid });
   const slots = new Map(); // key → { row, text, button, controller, timers }
+  let pending = 0; // requests out now
 
   const slot = (key) => {
     if (!slots.has(key)) {
@@ -56,6 +57,7 @@ export function taskList(testid) {
       if (!s.row.isConnected) box.append(s.row);
       return null;
     };
+    pending += 1;
     try {
       const result = await work(controller.signal);
       if (controller.signal.aborted) return settle(`${what}: cancelled.`, false);
@@ -63,12 +65,15 @@ export function taskList(testid) {
       return result;
     } catch (err) {
       return settle(controller.signal.aborted ? `${what}: cancelled.` : `${what} failed: ${err.message}`, !controller.signal.aborted);
+    } finally {
+      pending -= 1;
     }
   }
 
   return {
     box,
     run,
+    busy: () => pending > 0,
     // Stops everything and clears the rows: the view shows another sequence now.
     reset() {
       for (const s of slots.values()) {
