@@ -69,7 +69,7 @@ async function scanAll(url, tabs, steps) {
 
 describe('accessibility (axe-core)', () => {
   test('live page: every tab, light and dark, 1280 and 390 px', async () => {
-    await scanAll(LIVE, ['pipeline', 'surgery', 'attention', 'lens'], 2);
+    await scanAll(LIVE, ['pipeline', 'surgery', 'attention', 'lens', 'patch'], 2);
   });
 
   test('live page with a cut distribution, an error and the phone dock open', async () => {

@@ -69,7 +69,7 @@ long_url="$url"
 suites=("$@")
 if [ ${#suites[@]} -eq 0 ]; then
   suites=(live.test.js loop.test.js errors.test.js views.test.js bundled.test.js static.test.js approx.test.js
-    recorded.test.js long.test.js a11y.test.js inbrowser.test.js)
+    recorded.test.js long.test.js a11y.test.js patch.test.js inbrowser.test.js)
 fi
 if [[ " ${suites[*]} " == *" inbrowser.test.js "* ]]; then
   # The live export: the bundled model computed in the browser (the engine built for wasm32 by

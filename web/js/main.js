@@ -46,6 +46,7 @@ async function boot() {
   const onViewError = (err) => showError(err, err?.retryable ? () => views.update() : null);
   views = initViews({ source, getRun: () => session.run, pipeline: pipelineExport(() => session, () => ui.busy), onChange: saveLink, onError: onViewError });
   Object.assign(views.state, { layer: link.layer ?? 0, head: link.head ?? 0, pos: link.pos, edit: link.edit });
+  if (link.lab) Object.assign(views.state.lab, link.lab);
   initSampling({ onChange: settingsChanged, onSeedChange: render, approximate: source.mode === 'static' });
   initPrompt({ source, onRun: runFromPrompt, onEdit: render });
   keepScrollablesFocusable();
@@ -83,7 +84,7 @@ async function replay(link) {
 function saveLink() {
   if (!session?.run || !views) return;
   const { view, layer, head, pos, edit } = views.state;
-  const analysis = view === 'attention' ? { layer, head } : view === 'lens' ? { pos } : view === 'surgery' ? { edit } : {};
+  const analysis = { attention: { layer, head }, lens: { pos }, surgery: { edit }, patch: { lab: views.state.lab } }[view] ?? {};
   writeLink({
     prompt: session.run.prompt,
     view,

@@ -14,4 +14,7 @@ export const viewsApi = {
   overview: (tokens, layer, signal) => call('/api/attention/overview', { tokens, layer, size: 64 }, signal),
   heads: (tokens, signal) => call('/api/heads', { tokens }, signal),
   lens: (tokens, position, signal) => call('/api/lens', { tokens, position, top: 5 }, signal),
+  tokenize: (text, signal) => call('/api/tokenize', { text }, signal),
+  pair: (body, signal) => call('/api/pair', { ...body, top_n: 10 }, signal),
+  patch: (body, signal) => call('/api/patch', body, signal),
 };

@@ -4,21 +4,26 @@ import { byId } from '../dom.js';
 import { attentionView } from './attention.js';
 import { csvBlob, download, jsonBlob, slug } from './export.js';
 import { lensView } from './lens.js';
+import { EXAMPLES, patchView } from './patch/lab.js';
 import { surgeryView } from './surgery.js';
 
-export const VIEWS = ['pipeline', 'surgery', 'attention', 'lens'];
+export const VIEWS = ['pipeline', 'surgery', 'attention', 'lens', 'patch'];
 
 // `pipeline` gives the pipeline's exports; `onChange` runs after any view state changes (the
 // link follows). A view reports its own requests' progress and errors inside itself (so an
 // error never sits on another tab); `onError` is left for what a view could not catch.
 export function initViews({ source, getRun, pipeline, onChange, onError }) {
   // `edit`: surgery's edited token ids, null while they are the prompt's own.
-  const state = { view: 'pipeline', layer: 0, head: 0, pos: null, edit: null };
+  // `lab`: the Compare & patch lab's pair, answer pair and sweep settings.
+  const lab = { ...EXAMPLES[0], answer: null, other: null, sweep: 'resid', layer: 0, dir: 'denoise', ran: false };
+  delete lab.name;
+  const state = { view: 'pipeline', layer: 0, head: 0, pos: null, edit: null, lab };
   const ctx = { source, state, changed: () => onChange() };
   const views = {
     surgery: surgeryView(byId('view-surgery'), ctx),
     attention: attentionView(byId('view-attention'), ctx),
     lens: lensView(byId('view-lens'), ctx),
+    patch: patchView(byId('view-patch'), ctx),
   };
   const update = () => {
     const view = views[state.view];
@@ -35,7 +40,7 @@ export function initViews({ source, getRun, pipeline, onChange, onError }) {
     byId('pipeline').hidden = state.view !== 'pipeline';
     byId('stage-prompt').hidden = state.view !== 'pipeline';
     for (const [name, view] of Object.entries(views)) view.box.hidden = name !== state.view;
-    byId('export-png').hidden = state.view !== 'pipeline';
+    byId('export-png').hidden = !(state.view === 'pipeline' || views[state.view]?.png);
     update();
     onChange();
   };
@@ -97,5 +102,5 @@ function initToolbar({ state, views, pipeline, getRun, isStatic }) {
     (data) => download(name('json'), jsonBlob(data.json))));
   byId('export-csv').addEventListener('click', () => whenReady(() => current().exportData(),
     (data) => download(name('csv'), csvBlob(data.header, data.rows))));
-  byId('export-png').addEventListener('click', () => whenReady(() => pipeline.png(), (blob) => download(name('png'), blob)));
+  byId('export-png').addEventListener('click', () => whenReady(() => current().png(), (blob) => download(name('png'), blob)));
 }

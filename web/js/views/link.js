@@ -13,7 +13,21 @@ export function readLink(hash = location.hash) {
   }
   state.gen = ids(params.get('gen')) ?? [];
   state.edit = ids(params.get('edit'));
+  state.lab = readLab(params);
   return state;
+}
+
+// The Compare & patch lab's pair, answer pair and sweep; null when the link has no pair.
+function readLab(params) {
+  const [clean, corrupted] = [params.get('clean'), params.get('corrupted')];
+  if (clean == null || corrupted == null) return null;
+  const id = (key) => (/^\d+$/.test(params.get(key) ?? '') ? Number(params.get(key)) : null);
+  const sweep = params.get('sweep');
+  return {
+    clean, corrupted, answer: id('answer'), other: id('other'), ran: sweep != null,
+    sweep: ['resid', 'attn', 'mlp', 'heads', 'head_pos'].includes(sweep) ? sweep : 'resid',
+    layer: id('sweep_layer') ?? 0, dir: params.get('dir') === 'noise' ? 'noise' : 'denoise',
+  };
 }
 
 // Comma-separated token ids; null when absent or empty.
@@ -32,6 +46,11 @@ export function writeLink(state) {
   if (state.greedy) params.set('greedy', '1');
   if (state.gen?.length) params.set('gen', state.gen.join(','));
   if (state.edit?.length) params.set('edit', state.edit.join(','));
+  if (state.lab) {
+    const { clean, corrupted, answer, other, sweep, layer, dir, ran } = state.lab;
+    Object.entries({ clean, corrupted, answer, other }).forEach(([key, value]) => put(key, value));
+    if (ran) Object.entries({ sweep, sweep_layer: sweep === 'head_pos' ? layer : null, dir }).forEach(([key, value]) => put(key, value));
+  }
   const url = `${location.pathname}${location.search}#${params}`;
   if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);
   return location.href;
