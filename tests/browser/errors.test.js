@@ -114,4 +114,20 @@ describe('errors', () => {
     assert.equal(await focused(), 'step-button');
     await page.unroute('**/api/step');
   });
+
+  test('a thumbnail row whose request failed says so, and loads again from its own button', async () => {
+    await runPrompt(page, `${PROMPT} dog`);
+    await page.route('**/api/attention/overview', (route) => route.abort('connectionrefused'));
+    await byTestId(page, 'tab-attention').click();
+    const retry = page.locator('.thumb-row[data-layer="0"] [data-testid="attn-thumbs-retry"]');
+    await retry.waitFor();
+    assert.equal(await page.locator('.thumb-row[data-layer="0"]').textContent(), 'layer 0Not loaded.Load layer 0 again');
+    await page.unroute('**/api/attention/overview');
+    await retry.focus();
+    await page.keyboard.press('Enter');
+    await page.locator('.thumb-row[data-layer="0"] [data-testid="attn-thumb"]').first().waitFor();
+    assert.equal(await page.locator('.thumb-row[data-layer="0"] [data-testid="attn-thumb"]').count(), model.n_head);
+    assert.equal(await focused(), 'attn-thumb', 'focus moves from the button to the row it loaded');
+    await byTestId(page, 'tab-pipeline').click();
+  });
 });

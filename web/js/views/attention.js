@@ -127,16 +127,29 @@ function controls(nLayer, nHead, onPick) {
 }
 
 // A row per layer, fetched when it scrolls into view, one layer after another: the first
-// request makes the server compute every layer, and the rest are answered from that.
+// request makes the server compute every layer, and the rest are answered from that. A row
+// whose request failed or was cancelled says so and offers to load it again (the progress line
+// is shared by every layer, so the next layer's request would otherwise hide the failure).
 function lazyThumbs(run, nLayer, box, { shell, current, selected, onPick }) {
   let queue = Promise.resolve();
-  const fill = (row, layer) => {
+  // `retry`: the row's button that asked again; it stays (and keeps focus) until the answer.
+  const fill = (row, layer, retry = null) => {
     queue = queue.then(async () => {
       if (!current()) return;
+      if (retry) retry.textContent = `Loading layer ${layer}…`;
       const data = await shell.tasks.run('thumbs', 'Computing every head’s pattern for the thumbnails',
         (signal) => viewsApi.overview(run.tokenIds, layer, signal));
-      if (!data || !current()) return;
+      if (!current()) return;
+      if (!data) {
+        const button = retry ?? el('button', { type: 'button', class: 'inline-button', testid: 'attn-thumbs-retry',
+          onclick: () => fill(row, layer, button) });
+        button.textContent = `Load layer ${layer} again`;
+        if (!retry) row.replaceChildren(row.firstChild, el('span', { class: 'hint' }, 'Not loaded.'), button);
+        return;
+      }
+      const hadFocus = row.contains(document.activeElement);
       row.replaceChildren(row.firstChild, ...data.heads.map((grid, head) => thumb(grid, layer, head, onPick)));
+      if (hadFocus) row.querySelector('.thumb')?.focus();
       markThumbs(row, selected().layer, selected().head);
     });
   };
