@@ -195,6 +195,26 @@ describe('a 1,000-token prompt', () => {
     }
   });
 
+  test('the token chips scroll in their own box, a tab stop, with the newest token in view', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await openView('pipeline');
+    await byTestId(page, 'step-button').click();
+    await idle(page);
+    const box = page.locator('.chips-box');
+    const { height, tabIndex, label } = await box.evaluate((b) => ({ height: b.clientHeight, tabIndex: b.tabIndex, label: b.getAttribute('aria-label') }));
+    assert.ok(height <= 400, `the chips box is ${height} px tall`);
+    assert.equal(tabIndex, 0);
+    assert.match(label, /^2 Tokens .*\(scrolls\)$/);
+    const inBox = await page.locator('#tokens .chip.gen').last().evaluate((chip) => {
+      const b = chip.closest('.chips-box').getBoundingClientRect();
+      const c = chip.getBoundingClientRect();
+      return c.top >= b.top && c.bottom <= b.bottom;
+    });
+    assert.ok(inBox, 'the generated token is scrolled into view');
+    await byTestId(page, 'back-button').click();
+    await idle(page);
+  });
+
   test('no console errors', async () => {
     assert.deepEqual(browser.log.pageErrors, []);
     assert.deepEqual(browser.log.consoleErrors, []);

@@ -1,7 +1,7 @@
-// A region that scrolls sideways must be reachable by keyboard, or its far side is out of reach
-// for anyone without a mouse. A `.scroll` box (charts, heatmaps, tables) with nothing focusable
-// inside becomes a tab stop while, and only while, its content is wider than it; the arrow keys
-// then scroll it.
+// A region that scrolls must be reachable by keyboard, or its far side is out of reach for
+// anyone without a mouse. A `.scroll` box (charts, heatmaps, tables, a long prompt's tokens)
+// with nothing focusable inside becomes a tab stop while, and only while, its content is wider
+// or taller than it; the arrow keys then scroll it.
 const FOCUSABLE = 'a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])';
 const observed = new WeakSet();
 
@@ -20,7 +20,8 @@ export function keepScrollablesFocusable(root = document.body) {
 function mark(node) {
   const box = node.classList.contains('scroll') ? node : node.parentElement;
   if (!box?.classList.contains('scroll')) return;
-  const reachable = box.scrollWidth <= box.clientWidth + 1 || box.querySelector(FOCUSABLE) != null;
+  const fits = box.scrollWidth <= box.clientWidth + 1 && box.scrollHeight <= box.clientHeight + 1;
+  const reachable = fits || box.querySelector(FOCUSABLE) != null;
   if (reachable === (box.dataset.scrollStop !== 'true')) return;
   if (reachable) {
     delete box.dataset.scrollStop;
@@ -29,7 +30,7 @@ function mark(node) {
     box.dataset.scrollStop = 'true';
     box.tabIndex = 0;
     box.setAttribute('role', 'region');
-    box.setAttribute('aria-label', `${labelOf(box)} (scrolls sideways)`);
+    box.setAttribute('aria-label', `${labelOf(box)} (scrolls)`);
   }
 }
 

@@ -9,6 +9,9 @@ export function renderTokens(list, countLabel, run) {
   list.replaceChildren(...chips);
   list.dataset.prompt = run.prompt;
   const generated = run.tokens.length - run.promptTokens;
+  // The newest tokens in view when the list scrolls in its box.
+  const box = list.parentElement;
+  box.scrollTop = generated ? box.scrollHeight : 0;
   countLabel.textContent = generated ? `${plural(run.promptTokens, 'prompt token')} + ${count(generated)} generated` : plural(run.tokens.length, 'token');
 }
 
