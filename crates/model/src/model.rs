@@ -11,6 +11,7 @@ use crate::arch::gpt2::forward::Gpt2;
 use crate::arch::gpt2::weights::Weights;
 use crate::arch::llama::{self, forward::Llama};
 use crate::arch::{Architecture, Dims, KvCache};
+use crate::checkpoint::checks;
 use crate::checkpoint::gguf::Gguf;
 use crate::checkpoint::safetensors::SafetensorsFile;
 use crate::compute::buf::{DType, Image};
@@ -22,6 +23,9 @@ pub struct Model {
     pub name: String,
     pub arch: Box<dyn Architecture>,
     pub tokenizer: Tokenizer,
+    /// What the load assumed that the files did not say (a GPT-2 directory without tokenizer
+    /// files reads GPT-2's built-in vocabulary), for a binary to show.
+    pub notes: Vec<String>,
 }
 
 /// How a model is run: a [`Model`] runs a pass at once on the caller's thread; a
@@ -56,7 +60,7 @@ impl Model {
             return Model::load_gguf(path, name, dtype);
         }
         let config_path = path.join("config.json");
-        let text = std::fs::read_to_string(&config_path).map_err(|e| Error::io(&config_path, e))?;
+        let text = checks::read_text(&config_path, checks::MAX_CONFIG_BYTES)?;
         let bad = |msg: String| Error::Config {
             path: config_path.clone(),
             msg,
@@ -78,13 +82,14 @@ impl Model {
             Some("gpt2") | None => {
                 let config = Config::from_json(&text).map_err(bad)?;
                 let weights = Weights::load_as(&weights, &config, dtype)?;
-                let tokenizer = Tokenizer::from_dir(path)?.unwrap_or_else(Tokenizer::gpt2);
-                Model::assemble(
-                    name,
-                    Box::new(Gpt2::new(config, weights)),
-                    tokenizer,
-                    &config_path,
-                )
+                let (tokenizer, note) = match Tokenizer::from_dir(path)? {
+                    Some(own) => (own, None),
+                    None => (Tokenizer::gpt2(), Some(builtin_vocabulary(path))),
+                };
+                let arch = Box::new(Gpt2::new(config, weights));
+                let mut model = Model::assemble(name, arch, tokenizer, &config_path)?;
+                model.notes.extend(note);
+                Ok(model)
             }
             Some(other) => Err(bad(format!(
                 "model_type {other:?}: nexttoken runs \"gpt2\" and \"llama\" checkpoints"
@@ -159,6 +164,7 @@ impl Model {
             name: name.to_string(),
             arch,
             tokenizer,
+            notes: Vec::new(),
         })
     }
 
@@ -194,6 +200,14 @@ impl Model {
         }
         Ok(ids)
     }
+}
+
+fn builtin_vocabulary(dir: &Path) -> String {
+    format!(
+        "{} has no vocab.json + merges.txt or tokenizer.json: it reads GPT-2's own vocabulary, \
+         built into nexttoken",
+        dir.display()
+    )
 }
 
 /// `config.json`'s `model_type`, if it has one.

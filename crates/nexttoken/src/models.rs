@@ -53,7 +53,7 @@ pub fn load_with(name: Option<&str>, dtype: DType) -> Result<(Model, Source)> {
         Some(name) if Path::new(name).exists() => {
             let model = Model::load_with(Path::new(name), &path_label(Path::new(name)), dtype)
                 .with_context(|| format!("loading {name}"))?;
-            Ok((model, Source::Dir))
+            Ok((noted(model), Source::Dir))
         }
         Some(name) if looks_like_path(name) => bail!("{name}: no such file or directory"),
         Some(name) => {
@@ -101,8 +101,17 @@ pub fn cached_default(hub: &HubConfig) -> Option<PathBuf> {
 
 /// Loads a downloaded hub snapshot with its weight matrices stored as `dtype`.
 pub fn load_snapshot(dir: &Path, name: &str, dtype: DType) -> Result<Model> {
-    Model::load_with(dir, name, dtype)
-        .with_context(|| format!("loading {name} from {}", dir.display()))
+    let model = Model::load_with(dir, name, dtype)
+        .with_context(|| format!("loading {name} from {}", dir.display()))?;
+    Ok(noted(model))
+}
+
+/// Says on stderr what the load assumed (see `Model::notes`).
+fn noted(model: Model) -> Model {
+    for note in &model.notes {
+        eprintln!("note: {note}");
+    }
+    model
 }
 
 /// GPT-2's vocabulary size: a model with its own vocabulary of this size has GPT-2's.

@@ -96,7 +96,7 @@ pub struct Gguf {
 impl Gguf {
     /// Reads the header and checks that every tensor lies inside the file.
     pub fn open(path: &Path) -> Result<Gguf> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let file = super::checks::open_regular(path)?;
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let mut header = Header {
             r: BufReader::new(&file),
@@ -125,6 +125,11 @@ impl Gguf {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Every stored tensor's name.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tensors.keys().map(String::as_str)
     }
 
     /// Whether the file holds a tensor `name`.

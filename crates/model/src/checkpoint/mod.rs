@@ -1,6 +1,7 @@
 //! From checkpoint files to weight buffers: reading files into memory and converting stored
 //! dtypes, without holding two copies of the weights; and GGUF, dequantised at load.
 
+pub(crate) mod checks;
 pub(crate) mod convert;
 pub mod gguf;
 pub(crate) mod pages;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use safetensors::{Dtype, SafeTensors};
 
+use super::checks;
 use super::convert::{self, Source};
 use super::pages;
 use crate::compute::buf::{Buf, DType, Image};
@@ -18,7 +19,7 @@ pub(crate) struct SafetensorsFile {
 
 impl SafetensorsFile {
     pub(crate) fn read(path: &Path) -> Result<SafetensorsFile> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let file = checks::open_regular(path)?;
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let len = usize::try_from(len).map_err(|_| Error::Format {
             path: path.to_path_buf(),
@@ -38,6 +39,19 @@ impl SafetensorsFile {
             path: self.path.clone(),
             msg: format!("not a valid safetensors file: {e}"),
         })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Every stored tensor's name.
+    pub(crate) fn names(&self) -> Vec<String> {
+        let st = self.parse();
+        st.map_or_else(
+            |_| Vec::new(),
+            |st| st.names().into_iter().map(String::from).collect(),
+        )
     }
 
     /// Whether the file holds `name`.

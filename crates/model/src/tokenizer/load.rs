@@ -180,6 +180,11 @@ pub(crate) struct Tables {
 
 impl Tables {
     pub(crate) fn build(vocab: Vocabulary) -> Result<Tables, String> {
+        if vocab.merges.is_empty() {
+            // Byte-level BPE without merges cuts every text into single bytes: an empty or
+            // truncated merges file, not a vocabulary anyone trained.
+            return Err("no merges: every text would be cut into single bytes".into());
+        }
         let id_to_bytes = tokens_by_id(&vocab)?;
         let mut bytes_to_id = HashMap::with_capacity(id_to_bytes.len());
         for (id, bytes) in (0u32..).zip(&id_to_bytes) {

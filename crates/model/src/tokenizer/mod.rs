@@ -17,6 +17,7 @@ mod pretokenize;
 pub use display::{token_display, token_text};
 pub use explain::{MergeStep, PreToken, MAX_PARTS_BYTES};
 
+use crate::checkpoint::checks;
 use crate::checkpoint::gguf::Gguf;
 use crate::error::{Error, Result};
 use bpe::{Applied, Word};
@@ -64,14 +65,26 @@ impl Tokenizer {
     }
 
     /// The tokenizer stored in a model directory: `vocab.json` + `merges.txt`, else
-    /// `tokenizer.json`; `Ok(None)` when it has neither.
+    /// `tokenizer.json`; `Ok(None)` when it has none of them. Half of the pair alone is an
+    /// error: some other vocabulary would otherwise stand in for the model's own in silence.
     pub fn from_dir(dir: &Path) -> Result<Option<Tokenizer>> {
         let (vocab, merges) = (dir.join("vocab.json"), dir.join("merges.txt"));
-        if vocab.is_file() && merges.is_file() {
-            return Self::from_files(&vocab, &merges).map(Some);
-        }
         let json = dir.join("tokenizer.json");
-        if json.is_file() {
+        match (vocab.exists(), merges.exists()) {
+            (true, true) => return Self::from_files(&vocab, &merges).map(Some),
+            (true, false) | (false, true) if !json.exists() => {
+                let (has, lacks) = match vocab.exists() {
+                    true => ("vocab.json", "merges.txt"),
+                    false => ("merges.txt", "vocab.json"),
+                };
+                return Err(Error::Tokenizer(format!(
+                    "{} has {has} but no {lacks}: the vocabulary needs both (or tokenizer.json)",
+                    dir.display()
+                )));
+            }
+            _ => {}
+        }
+        if json.exists() {
             return Self::from_tokenizer_json(&json).map(Some);
         }
         Ok(None)
@@ -81,7 +94,7 @@ impl Tokenizer {
     /// apart included), else `vocab.json` + `merges.txt`; it must have one.
     pub fn from_tokenizer_files(dir: &Path) -> Result<Tokenizer> {
         let json = dir.join("tokenizer.json");
-        if json.is_file() {
+        if json.exists() {
             return Self::from_tokenizer_json(&json);
         }
         Self::from_dir(dir)?.ok_or_else(|| {
@@ -231,5 +244,5 @@ impl fmt::Debug for Tokenizer {
 }
 
 fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+    checks::read_text(path, checks::MAX_TOKENIZER_BYTES)
 }

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::checks;
 use crate::{Error, Result};
 
 /// The activation inside the MLP.
@@ -74,7 +75,7 @@ impl Config {
 
     /// Reads and validates `config.json`.
     pub fn from_file(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = checks::read_text(path, checks::MAX_CONFIG_BYTES)?;
         Config::from_json(&text).map_err(|msg| Error::Config {
             path: path.to_path_buf(),
             msg,

@@ -1,5 +1,7 @@
 //! The parameters of GPT-2, named as in the checkpoint (`wte`, `wpe`, `h.{i}.attn.c_attn`, `ln_f`).
 
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -7,6 +9,7 @@ use memmap2::Mmap;
 use safetensors::{Dtype, SafeTensors};
 
 use super::config::Config;
+use crate::checkpoint::checks;
 use crate::checkpoint::convert::{self, Source};
 use crate::checkpoint::pages;
 use crate::compute::buf::{Buf, DType, Image};
@@ -108,7 +111,7 @@ impl Weights {
     /// stored as `dtype`, converted at load when the file holds another type. Vectors (biases,
     /// gains, `wpe`) stay f32.
     pub fn load_as(path: &Path, config: &Config, dtype: DType) -> Result<Weights> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let file = checks::open_regular(path)?;
         let map = match dtype {
             // Used in place: read once into huge pages, where decoding streams them fastest.
             DType::F32 => {
@@ -165,6 +168,8 @@ struct Reader<'a> {
     source: Source<'a>,
     /// How matrices are stored.
     dtype: DType,
+    /// The stored names read so far: what is left over at the end is an error.
+    used: RefCell<HashSet<String>>,
 }
 
 impl<'a> Reader<'a> {
@@ -178,6 +183,7 @@ impl<'a> Reader<'a> {
             st,
             source,
             dtype,
+            used: RefCell::new(HashSet::new()),
         })
     }
 
@@ -190,13 +196,20 @@ impl<'a> Reader<'a> {
             Some(_) => Some(self.tensor("lm_head.weight", &[v, e], self.dtype)?),
             None => None,
         };
-        Ok(Weights {
+        let weights = Weights {
             wte: self.tensor("wte.weight", &[v, e], self.dtype)?,
             wpe: self.tensor("wpe.weight", &[p, e], DType::F32)?,
             h,
             ln_f: self.layer_norm("ln_f", e)?,
             lm_head,
-        })
+        };
+        // `h.{i}.attn.bias` and `.masked_bias` are the causal mask and its fill value, which
+        // Hugging Face's GPT-2 stores as buffers; the forward pass masks by position instead.
+        let buffer = |name: &str| name.ends_with(".attn.bias") || name.ends_with(".masked_bias");
+        let names = self.st.names();
+        let stored = names.iter().copied();
+        checks::all_used(&self.path, stored, &self.used.borrow(), buffer)?;
+        Ok(weights)
     }
 
     fn block(&self, name: &str, c: &Config) -> Result<Block> {
@@ -240,7 +253,9 @@ impl<'a> Reader<'a> {
         let (bytes, from) = self.view(name, &[rows, cols])?;
         let values =
             convert::read_f32(bytes, from, self.source).map_err(|e| Error::io(&self.path, e))?;
-        Ok(Buf::transposed(values, rows, cols, self.dtype))
+        let buf = Buf::transposed(values, rows, cols, self.dtype);
+        checks::finite(&self.path, name, &buf)?;
+        Ok(buf)
     }
 
     /// The stored key for `name`: with the `transformer.` prefix or without it.
@@ -253,7 +268,10 @@ impl<'a> Reader<'a> {
 
     fn tensor(&self, name: &str, shape: &[usize], dtype: DType) -> Result<Buf> {
         let (bytes, from) = self.view(name, shape)?;
-        convert::tensor(bytes, from, dtype, self.source).map_err(|e| Error::io(&self.path, e))
+        let buf = convert::tensor(bytes, from, dtype, self.source)
+            .map_err(|e| Error::io(&self.path, e))?;
+        checks::finite(&self.path, name, &buf)?;
+        Ok(buf)
     }
 
     /// The stored bytes and dtype of `name`, checked against `shape`.
@@ -265,6 +283,7 @@ impl<'a> Reader<'a> {
         };
         let key = self.find(name).ok_or_else(|| err("missing".into()))?;
         let view = self.st.tensor(&key).map_err(|e| err(e.to_string()))?;
+        self.used.borrow_mut().insert(key);
         if view.shape() != shape {
             return Err(err(format!("shape {:?}, expected {shape:?}", view.shape())));
         }

@@ -2,7 +2,10 @@
 //! `model.layers.{i}.self_attn.q_proj`, `model.norm`, `lm_head`), read from a
 //! `model.safetensors` or from a GGUF file under llama.cpp's names.
 
+use std::collections::HashSet;
+
 use super::config::Config;
+use crate::checkpoint::checks;
 use crate::checkpoint::gguf::Gguf;
 use crate::checkpoint::safetensors::SafetensorsFile;
 use crate::compute::buf::{Buf, DType};
@@ -90,9 +93,22 @@ impl Weights {
         dtype: DType,
     ) -> Result<Weights> {
         let has_head = file.has("lm_head.weight") && !c.tie_word_embeddings;
-        Weights::load(c, dtype, has_head, &mut |name, shape, dt| {
-            file.tensor(name, shape, dt)
-        })
+        let mut used = HashSet::new();
+        let weights = Weights::load(c, dtype, has_head, &mut |name, shape, dt| {
+            used.insert(name.to_string());
+            let buf = file.tensor(name, shape, dt)?;
+            checks::finite(file.path(), name, &buf)?;
+            Ok(buf)
+        })?;
+        // Rotary frequencies are computed, not read; a tied model's file may keep its head.
+        let ignorable = |name: &str| {
+            name.ends_with(".rotary_emb.inv_freq")
+                || (name == "lm_head.weight" && c.tie_word_embeddings)
+        };
+        let names = file.names();
+        let stored = names.iter().map(String::as_str);
+        checks::all_used(file.path(), stored, &used, ignorable)?;
+        Ok(weights)
     }
 
     /// Reads a GGUF file, dequantising every tensor. llama.cpp's converter permutes the rows
@@ -100,13 +116,22 @@ impl Weights {
     /// they are put back in Hugging Face's order (value i pairs with i + D/2).
     pub fn from_gguf(g: &Gguf, c: &Config, dtype: DType) -> Result<Weights> {
         let has_head = g.has("output.weight");
-        Weights::load(c, dtype, has_head, &mut |name, shape, dt| {
-            let mut values = g.tensor(&gguf_name(name), shape)?;
+        let mut used = HashSet::new();
+        let weights = Weights::load(c, dtype, has_head, &mut |name, shape, dt| {
+            let stored = gguf_name(name);
+            let mut values = g.tensor(&stored, shape)?;
             if name.ends_with("q_proj.weight") || name.ends_with("k_proj.weight") {
                 values = unpermute(&values, shape[0] / c.head_dim, c.head_dim, shape[1]);
             }
-            Ok(Buf::from_f32(&values, dt))
-        })
+            let buf = Buf::from_f32(&values, dt);
+            checks::finite(g.path(), &stored, &buf)?;
+            used.insert(stored);
+            Ok(buf)
+        })?;
+        // llama.cpp stores Llama 3's scaled rotary frequencies, which the config describes.
+        let ignorable = |name: &str| name == "rope_freqs.weight";
+        checks::all_used(g.path(), g.names(), &used, ignorable)?;
+        Ok(weights)
     }
 
     fn load(c: &Config, dtype: DType, has_head: bool, load: &mut Load) -> Result<Weights> {
