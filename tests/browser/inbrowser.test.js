@@ -212,3 +212,34 @@ describe('live export, computed in the browser', () => {
     assert.deepEqual(browser.log.consoleErrors, []);
   });
 });
+
+describe('live export, GPT-2 unreachable', () => {
+  test('says neither source answered, and Try again loads it once one does', async () => {
+    const fresh = await launch();
+    try {
+      const tried = [];
+      const unreachable = (url) => url.pathname.startsWith('/models/gpt2/') || url.hostname.endsWith('huggingface.co');
+      await fresh.context.route(unreachable, (route) => {
+        tried.push(new URL(route.request().url()).host);
+        return route.abort('internetdisconnected');
+      });
+      await fresh.page.goto(site.url);
+      await idle(fresh.page);
+      await byTestId(fresh.page, 'load-model').click();
+      const box = byTestId(fresh.page, 'download');
+      await fresh.page.waitForFunction(() => /could not be downloaded/.test(document.getElementById('download').textContent));
+      assert.match(await box.textContent(), /neither this site nor huggingface\.co answered/);
+      // The site's copy first, then the hub.
+      assert.deepEqual([...new Set(tried)], [new URL(site.url).host, 'huggingface.co']);
+      assert.match(await byTestId(fresh.page, 'mode-label').textContent(), /computed in this browser/);
+      assert.equal(await byTestId(fresh.page, 'candidate-row').count(), 30, 'sotu-tiny still answers');
+
+      await fresh.context.unroute(unreachable);
+      await byTestId(fresh.page, 'load-model').click();
+      await fresh.page.waitForFunction(() => /^tiny-gpt2 /.test(document.getElementById('model-name').textContent));
+      assert.deepEqual(fresh.log.pageErrors, []);
+    } finally {
+      await fresh.close();
+    }
+  });
+});
