@@ -115,6 +115,39 @@ describe('errors', () => {
     await page.unroute('**/api/step');
   });
 
+  test('a slow Step or Run says what it waits for, and Cancel leaves the panel as it was, focus on Step', async () => {
+    await runPrompt(page, PROMPT);
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    const hold = async (route) => { await held; await route.continue().catch(() => {}); };
+    await page.route('**/api/step', hold);
+    await byTestId(page, 'step-button').click();
+    await page.waitForFunction(() => /^Running the model for the next token… \d+\.\d s$/.test(document.querySelector('[data-testid="busy-text"]').textContent));
+    await byTestId(page, 'busy-cancel').focus();
+    await page.keyboard.press('Enter');
+    await idle(page);
+    assert.equal(await byTestId(page, 'busy-text').textContent(), 'Running the model for the next token: cancelled.');
+    assert.deepEqual(await generatedIds(page), [], 'nothing was taken');
+    assert.equal(await byTestId(page, 'error').isVisible(), false, 'a cancel is not an error');
+    assert.equal(await focused(), 'step-button');
+
+    await page.route('**/api/trace', hold);
+    await byTestId(page, 'prompt-input').fill(`${PROMPT} cat`);
+    await byTestId(page, 'run-button').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="busy-text"]').textContent.startsWith('Running the model on your prompt…'));
+    await byTestId(page, 'busy-cancel').click();
+    await idle(page);
+    assert.equal(await page.evaluate(() => document.getElementById('tokens').dataset.prompt), PROMPT, 'the last run stays');
+    assert.ok(await byTestId(page, 'edited-note').isVisible(), 'and the panel says the prompt box differs from it');
+    release();
+    await page.unroute('**/api/step');
+    await page.unroute('**/api/trace');
+    await byTestId(page, 'step-button').click(); // Run ▶: the edited prompt runs
+    await page.waitForFunction((t) => document.getElementById('tokens').dataset.prompt === t, `${PROMPT} cat`);
+    await idle(page);
+    assert.equal(await byTestId(page, 'busy').isVisible(), false);
+  });
+
   test('a thumbnail row whose request failed says so, and loads again from its own button', async () => {
     await runPrompt(page, `${PROMPT} dog`);
     await page.route('**/api/attention/overview', (route) => route.abort('connectionrefused'));

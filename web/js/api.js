@@ -133,8 +133,8 @@ function liveSource(model, prompts) {
       return (await request('/api/tokenize', { text })).data;
     },
     // One generation step comes back too: its candidates are the first next-token distribution.
-    async run(prompt, settings) {
-      const { data, roundTripMs } = await request('/api/trace', { prompt, steps: 1, ...requestBody(settings) })
+    async run(prompt, settings, signal) {
+      const { data, roundTripMs } = await request('/api/trace', { prompt, steps: 1, ...requestBody(settings) }, { signal })
         .catch((err) => this.explain(err, prompt));
       const { chosen, ...next } = data.steps[0];
       return {
@@ -157,9 +157,9 @@ function liveSource(model, prompts) {
         + `${n.toLocaleString('en-US')} positions and the next token needs one of them. Shorten the prompt to `
         + `${(n - 1).toLocaleString('en-US')} tokens or fewer, then press Run.`, err);
     },
-    async step(tokens, draw, settings, force) {
+    async step(tokens, draw, settings, force, signal) {
       const body = { tokens, draw, ...requestBody(settings), force };
-      const { data, roundTripMs } = await request('/api/step', body);
+      const { data, roundTripMs } = await request('/api/step', body, { signal });
       const { chosen, ...explanation } = data.step;
       return { explanation, chosen, column: column(data), roundTripMs };
     },

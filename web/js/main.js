@@ -15,6 +15,7 @@ import { Session, settingsKey } from './session.js';
 import { initViews } from './views/index.js';
 import { applySettingsLink, readLink, settingsLink, writeLink } from './views/link.js';
 import { pipelineExport } from './views/pipeline.js';
+import { clearTrack, track } from './progress.js';
 
 // Long enough to read each new token while playing, short enough to feel live.
 const PLAY_PAUSE_MS = 350;
@@ -76,7 +77,7 @@ function press(button) {
 // shows its step.
 async function replay(link) {
   for (const id of link.gen) {
-    if (!canStep() || !(await act(() => session.take(session.steps.length, id, readSettings())))) break;
+    if (!canStep() || !(await act((signal) => session.take(session.steps.length, id, readSettings(), signal)))) break;
   }
   if (link.step != null) select(Math.min(Math.max(link.step, 0), session.steps.length));
 }
@@ -95,17 +96,19 @@ function saveLink() {
   });
 }
 
-// Runs one user action at a time; its error is shown in words with a Retry that runs `retry`
-// (the same action, by default), never thrown away.
-async function act(action, retry = () => act(action)) {
+// Runs one user action at a time, `action(signal)`, with progress and Cancel (progress.js); its
+// error is shown in words with a Retry that runs `retry` (the same action, by default), never
+// thrown away. A cancelled action is no error: the panel stays as it was.
+async function act(action, retry = () => act(action, undefined, what), what = 'Running the model for the next token') {
   if (ui.busy) return false;
   setFlag('busy', true);
   showError(null);
+  clearTrack();
   let ok = true;
   try {
-    await action();
+    await track(what, action);
   } catch (err) {
-    showError(err, err.retryable ? retry : null);
+    if (err.name !== 'AbortError') showError(err, err.retryable ? retry : null);
     ok = false;
   }
   ui.busy = false;
@@ -118,15 +121,15 @@ async function act(action, retry = () => act(action)) {
 async function runPrompt(prompt) {
   ui.playing = false;
   while (ui.busy) await sleep(50); // let a step in flight land first, so the run is not dropped
-  return act(async () => {
+  return act(async (signal) => {
     try {
-      const run = await session.start(prompt, readSettings());
+      const run = await session.start(prompt, readSettings(), signal);
       renderTiming({ ...run, what: 'Prompt' });
     } catch (err) {
-      session.clear();
+      if (err.name !== 'AbortError') session.clear(); // cancelled: the last run stays, the prompt box says it is edited
       throw err;
     }
-  }, () => runPrompt(prompt));
+  }, () => runPrompt(prompt), 'Running the model on your prompt');
 }
 
 // Everything on screen came from the old model, so the prompt runs again on the new one.
@@ -136,7 +139,7 @@ async function switchModel() {
     renderModel(source);
     showExamples(source, runFromPrompt);
     watchDownload(source, switchModel);
-  });
+  }, undefined, 'Loading the new model');
   if (ok && session.run) await runPrompt(session.run.prompt);
 }
 
@@ -151,8 +154,8 @@ function onStep() {
   else act(stepOnce);
 }
 
-async function stepOnce() {
-  const result = await session.step(readSettings());
+async function stepOnce(signal) {
+  const result = await session.step(readSettings(), signal);
   renderTiming({ ...result, what: `Step ${session.steps.length}` });
 }
 
@@ -163,8 +166,8 @@ function pick(id) {
     return;
   }
   if (session.entry(session.view)?.chosen?.id === id) return;
-  act(async () => {
-    const result = await session.take(session.view, id, readSettings());
+  act(async (signal) => {
+    const result = await session.take(session.view, id, readSettings(), signal);
     renderTiming({ ...result, what: `Step ${session.steps.length} (your pick)` });
   });
 }

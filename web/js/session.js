@@ -39,8 +39,9 @@ export class Session {
     if (sequence) this.whole = null;
   }
 
-  async start(prompt, settings) {
-    const origin = await this.source.run(prompt, settings);
+  // `signal` (an AbortSignal) cancels the request; the session is then unchanged.
+  async start(prompt, settings, signal) {
+    const origin = await this.source.run(prompt, settings, signal);
     this.origin = origin;
     this.failed = false;
     this.steps = [];
@@ -61,13 +62,13 @@ export class Session {
   }
 
   // Appends one token, sampled with draw index = tokens generated so far (as the server's trace).
-  async step(settings) {
-    return this.take(this.steps.length, null, settings);
+  async step(settings, signal) {
+    return this.take(this.steps.length, null, settings, signal);
   }
 
   // Takes token `force` (or samples when null) at position `pos`, dropping the steps after it.
-  async take(pos, force, settings) {
-    const result = await this.source.step(this.prefix(pos), pos, settings, force);
+  async take(pos, force, settings, signal) {
+    const result = await this.source.step(this.prefix(pos), pos, settings, force, signal);
     this.steps.length = pos;
     const { explanation, chosen, column } = result;
     this.steps.push({ explanation, key: settingsKey(settings), chosen, column });
