@@ -1,38 +1,51 @@
 //! The CLI's commands: each prints to stdout and returns errors for main to report.
 
-use std::io::{Read, Write};
+use std::io::{BufWriter, Write};
 
 use anyhow::{Context, Result};
 use nexttoken_model::{trace, GenerateOptions, Generator, Model, NoRecorder, Tokenizer, Trace};
 
 use crate::cli::GenArgs;
 
+/// The longest pre-token `tokenize` reads (a word, or a run of spaces): its BPE takes about
+/// 60 bytes of memory a byte, so this bounds the command's memory whatever the input's size.
+const MAX_PRETOKEN_BYTES: usize = 1 << 20;
+
+/// Prints each token as it is read (TEXT, else stdin), so memory stays bounded on any input.
 pub fn tokenize(text: Option<String>, json: bool) -> Result<()> {
-    let text = match text {
-        Some(t) => t,
-        None => {
-            let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .context("reading stdin (it must be UTF-8)")?;
-            s
-        }
-    };
     let tokenizer = Tokenizer::gpt2();
-    let tokens: Vec<_> = tokenizer
-        .encode(&text)
-        .into_iter()
-        .filter_map(|id| tokenizer.token_info(id))
-        .collect();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut count = 0usize;
     if json {
-        let out = serde_json::json!({ "count": tokens.len(), "tokens": tokens });
-        outln!("{}", serde_json::to_string_pretty(&out)?)?;
-        return Ok(());
+        write!(out, "{{\"tokens\": [")?;
     }
-    for t in &tokens {
-        outln!("{:>6}  {}", t.id, t.display)?;
+    let emit = |id: u32| {
+        let t = tokenizer
+            .token_info(id)
+            .ok_or_else(|| std::io::Error::other(format!("no token {id}")))?;
+        match json {
+            true => {
+                out.write_all(if count == 0 { b"\n  " } else { b",\n  " })?;
+                serde_json::to_writer(&mut out, &t)?;
+            }
+            false => writeln!(out, "{:>6}  {}", t.id, t.display)?,
+        }
+        count += 1;
+        Ok(())
+    };
+    let read = match &text {
+        Some(t) => tokenizer.encode_reader(t.as_bytes(), MAX_PRETOKEN_BYTES, emit),
+        None => tokenizer.encode_reader(std::io::stdin().lock(), MAX_PRETOKEN_BYTES, emit),
+    };
+    read.context(match text {
+        Some(_) => "tokenizing TEXT",
+        None => "tokenizing stdin",
+    })?;
+    match json {
+        true => writeln!(out, "\n], \"count\": {count}}}")?,
+        false => writeln!(out, "{count} tokens")?,
     }
-    outln!("{} tokens", tokens.len())?;
+    out.flush()?;
     Ok(())
 }
 

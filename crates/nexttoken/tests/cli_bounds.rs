@@ -115,3 +115,24 @@ fn a_closed_stdout_ends_quietly() {
         );
     }
 }
+
+/// `tokenize` streams: a pre-token over its 1 MiB bound is one line of error, not gigabytes.
+#[test]
+fn tokenize_refuses_an_endless_pre_token_in_one_line() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nexttoken"))
+        .args(["tokenize", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    // The refusal may come before all is written: a closed pipe is then what this side sees.
+    let _ = input.write_all(&vec![b' '; 3 << 20]);
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("longer than the 1048576 bytes"), "{err}");
+}

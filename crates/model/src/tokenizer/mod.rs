@@ -13,6 +13,7 @@ mod explain;
 mod gguf;
 mod load;
 mod pretokenize;
+mod stream;
 
 pub use display::{token_display, token_text};
 pub use explain::{MergeStep, PreToken, MAX_PARTS_BYTES};

@@ -49,6 +49,8 @@ pub(crate) enum Piece<'t> {
 pub(crate) struct AddedTokens {
     finder: AhoCorasick,
     ids: Vec<u32>,
+    /// Bytes of the longest: a text cut closer than this to its end may have cut one.
+    pub(crate) longest: usize,
 }
 
 impl AddedTokens {
@@ -59,7 +61,12 @@ impl AddedTokens {
             .build(tokens.iter().map(|(text, _)| text))
             .map_err(|e| format!("added tokens: {e}"))?;
         let ids = tokens.iter().map(|&(_, id)| id).collect();
-        Ok(AddedTokens { finder, ids })
+        let longest = tokens.iter().map(|(text, _)| text.len()).max().unwrap_or(0);
+        Ok(AddedTokens {
+            finder,
+            ids,
+            longest,
+        })
     }
 }
 
