@@ -182,9 +182,18 @@ describe('live export, computed in the browser', () => {
     const weights = '/models/gpt2/model.safetensors';
     const fetched = () => site.requests.filter((path) => path === weights).length;
     assert.match(await byTestId(page, 'download').textContent(), /to download, then kept in this browser/);
+    // Held back a moment, so the progress line is on screen while it downloads.
+    const slow = async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      return route.continue();
+    };
+    await browser.context.route(`**${weights}`, slow);
     await byTestId(page, 'load-model').click();
+    await page.waitForSelector('#download progress');
+    assert.match(await byTestId(page, 'download').textContent(), /tiny-gpt2 is downloading: model\.safetensors, [\d.]+ (of [\d.]+ )?MB $/);
     await page.waitForFunction(() => /^tiny-gpt2 /.test(document.getElementById('model-name').textContent), null, { timeout: 30_000 });
     await idle(page);
+    await browser.context.unroute(`**${weights}`, slow);
     assert.equal(fetched(), 1);
     assert.ok(await byTestId(page, 'download').isHidden());
     assert.match(await page.locator('#about').textContent(), /downloaded from this site and kept in this browser/);

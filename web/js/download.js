@@ -43,7 +43,7 @@ function show(model, onAction, here) {
     available: () => [` ${download.kept ? `${title(download.model)} is kept in this browser: ` : ''}`,
       action(`Load ${title(download.model)}`),
       download.kept ? ' (no download).' : ` (${size(download.total)} to download, then kept in this browser).`],
-    downloading: () => [` ${download.model} is ${download.kept ? 'loading from this browser' : 'downloading'}: `, progress(download)],
+    downloading: () => [` ${title(download.model)} is ${download.kept ? 'loading from this browser' : 'downloading'}: `, progress(download)],
     failed: () => [` ${title(download.model)} could not be downloaded: neither this site nor huggingface.co answered. `,
       action('Try again'), details(download.message)],
   } : {
@@ -58,7 +58,8 @@ function show(model, onAction, here) {
     el('strong', {}, `You are watching ${model.name}`),
     `, a small model ${here ? 'shipped with this page' : 'built into nexttoken'} and trained only on State of the `
       + 'Union speeches (1790–2021): it writes like a president’s address and knows little else.',
-    ...(parts ? parts() : []),
+    // A part may be a list of nodes (the progress line): replaceChildren takes nodes only.
+    ...(parts ? parts().flat() : []),
   );
 }
 
