@@ -99,14 +99,14 @@ function saveLink() {
 // Runs one user action at a time, `action(signal)`, with progress and Cancel (progress.js); its
 // error is shown in words with a Retry that runs `retry` (the same action, by default), never
 // thrown away. A cancelled action is no error: the panel stays as it was.
-async function act(action, retry = () => act(action, undefined, what), what = 'Running the model for the next token') {
+async function act(action, retry = () => act(action, undefined, what), what = 'Running the model for the next token', options = {}) {
   if (ui.busy) return false;
   setFlag('busy', true);
   showError(null);
   clearTrack();
   let ok = true;
   try {
-    await track(what, action);
+    await track(what, action, options);
   } catch (err) {
     if (err.name !== 'AbortError') showError(err, err.retryable ? retry : null);
     ok = false;
@@ -139,7 +139,7 @@ async function switchModel() {
     renderModel(source);
     showExamples(source, runFromPrompt);
     watchDownload(source, switchModel);
-  }, undefined, 'Loading the new model');
+  }, undefined, 'Loading the new model', { cancellable: false });
   if (ok && session.run) await runPrompt(session.run.prompt);
 }
 

@@ -5,8 +5,9 @@ import { byId } from './dom.js';
 
 const SHOW_AFTER_MS = 300;
 
-// Runs `work(signal)`; an AbortError is what a cancelled one throws.
-export async function track(what, work) {
+// Runs `work(signal)`; an AbortError is what a cancelled one throws. Work that cannot stop
+// (`cancellable: false`) shows its progress without the button.
+export async function track(what, work, { cancellable = true } = {}) {
   const box = byId('busy');
   const text = byId('busy-text');
   const cancel = byId('busy-cancel');
@@ -18,23 +19,24 @@ export async function track(what, work) {
   let ticking = null;
   const show = setTimeout(() => {
     tick();
-    cancel.hidden = false;
+    cancel.hidden = !cancellable;
     box.hidden = false;
     ticking = setInterval(tick, 100);
   }, SHOW_AFTER_MS);
   cancel.onclick = () => controller.abort();
+  let cancelled = false;
   try {
     return await work(controller.signal);
+  } catch (err) {
+    cancelled = err.name === 'AbortError';
+    throw err;
   } finally {
     clearTimeout(show);
     clearInterval(ticking);
     const hadFocus = box.contains(document.activeElement);
-    if (controller.signal.aborted) {
-      text.textContent = `${what}: cancelled.`;
-      cancel.hidden = true;
-    } else {
-      box.hidden = true;
-    }
+    text.textContent = cancelled ? `${what}: cancelled.` : '';
+    cancel.hidden = true;
+    box.hidden = !cancelled;
     if (hadFocus) byId('step').focus();
   }
 }
