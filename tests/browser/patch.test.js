@@ -175,3 +175,45 @@ describe('Compare & patch', () => {
     await shots('patch-390');
   });
 });
+
+describe('surprisal on every token', () => {
+  const chips = () => byTestId(page, 'token-chip').evaluateAll((cs) => cs.map((c) => ({
+    id: Number(c.querySelector('.chip-id').textContent), surprisal: c.dataset.surprisal, committed: c.dataset.committed,
+    title: c.title, colour: c.style.backgroundColor,
+  })));
+
+  test('tokens coloured by surprisal and by committed layer carry the API’s values', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await byTestId(page, 'tab-pipeline').click();
+    await byTestId(page, 'token-colour').selectOption('surprisal');
+    await page.waitForFunction(() => document.querySelector('[data-testid="token-chip"]')?.dataset.surprisal !== undefined);
+    const shown = await chips();
+    const want = await post('/api/surprisal', { tokens: shown.map((c) => c.id) });
+    shown.forEach((c, i) => {
+      const s = want.tokens[i];
+      assert.equal(c.surprisal, s.surprisal_bits == null ? '' : String(s.surprisal_bits));
+      assert.equal(c.committed, s.committed == null ? '' : String(s.committed));
+      if (i > 0) assert.match(c.title, /Surprisal \d+\.\d\d bits/);
+    });
+    assert.equal(shown[0].colour, '', 'nothing predicts the first token');
+    assert.notEqual(shown[1].colour, '');
+    await byTestId(page, 'token-colour').selectOption('committed');
+    await page.waitForFunction(() => document.querySelector('[data-testid="token-legend"]')?.textContent.includes('committed'));
+    for (const scheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme: scheme });
+      const found = (await axeViolations(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+      assert.deepEqual(found, [], `${scheme}: ${JSON.stringify(found, null, 1)}`);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+    await byTestId(page, 'token-colour').selectOption('surprisal');
+    await page.locator('#stage-tokens').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'surprisal-1280.png') });
+  });
+
+  test('clicking a token opens the logit lens at its position', async () => {
+    await byTestId(page, 'token-chip').nth(2).click();
+    await page.waitForFunction(() => document.querySelector('table.lens caption')?.textContent.includes('position 2'));
+    assert.equal(await byTestId(page, 'tab-lens').getAttribute('aria-selected'), 'true');
+  });
+});
+

@@ -12,6 +12,7 @@ import { initSampling, readSettings } from './sampling.js';
 import { keepScrollablesFocusable } from './scrollable.js';
 import { renderScreen } from './screen.js';
 import { Session, settingsKey } from './session.js';
+import { initSurprisal } from './surprisal.js';
 import { initViews } from './views/index.js';
 import { applySettingsLink, readLink, settingsLink, writeLink } from './views/link.js';
 import { pipelineExport } from './views/pipeline.js';
@@ -51,6 +52,7 @@ async function boot() {
   initSampling({ onChange: settingsChanged, onSeedChange: render, approximate: source.mode === 'static' });
   initPrompt({ source, onRun: runFromPrompt, onEdit: render });
   keepScrollablesFocusable();
+  initSurprisal({ source, onOpenLens: (pos) => { views.state.pos = pos; views.show('lens'); } });
   initLoop({ keys: { '.': () => press(byId('step')), ',': () => press(byId('back')) } });
   watchDownload(source, switchModel);
   byId('step').addEventListener('click', onStep);

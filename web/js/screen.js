@@ -10,6 +10,7 @@ import { renderCandidates } from './logits.js';
 import { renderResidual } from './residual.js';
 import { readSettings } from './sampling.js';
 import { settingsKey } from './session.js';
+import { paintTokens } from './surprisal.js';
 import { renderTokens } from './tokens.js';
 
 let drawnRun;
@@ -44,6 +45,7 @@ function renderSequence(source, session, views) {
   byId('stages-empty').textContent = 'Nothing to show: the prompt did not run. The message in the next-token panel says why and what to do.';
   if (!run) return;
   renderTokens(byId('tokens'), byId('token-count'), run);
+  paintTokens(run);
   renderEmbeddings(byId('embeddings'), run, source.model);
   renderResidual(byId('residual'), run);
   views.update();

@@ -36,6 +36,7 @@ pub fn handle(engine: &Engine, source: &str, method: &str, path: &str, body: &[u
         ("POST", "/api/lens") => run(engine, body, e::lens::lens),
         ("POST", "/api/pair") => run(engine, body, e::pair::pair),
         ("POST", "/api/patch") => run(engine, body, e::patch::patch),
+        ("POST", "/api/surprisal") => run(engine, body, e::surprisal::surprisal),
         ("GET", _) if vocab_id(path).is_some() => {
             e::vocab::entry(engine, vocab_id(path).unwrap_or_default()).and_then(|v| json(&v))
         }
@@ -62,7 +63,7 @@ fn vocab_id(path: &str) -> Option<&str> {
 }
 
 fn known(path: &str) -> bool {
-    const ROUTES: [&str; 16] = [
+    const ROUTES: [&str; 17] = [
         "/api/health",
         "/api/model",
         "/api/model/switch",
@@ -79,6 +80,7 @@ fn known(path: &str) -> bool {
         "/api/lens",
         "/api/pair",
         "/api/patch",
+        "/api/surprisal",
     ];
     ROUTES.contains(&path) || vocab_id(path).is_some()
 }

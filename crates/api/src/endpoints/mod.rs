@@ -10,6 +10,7 @@ pub mod lens;
 pub mod pair;
 pub mod patch;
 pub mod step;
+pub mod surprisal;
 pub mod tokenize;
 pub mod trace;
 pub mod vocab;

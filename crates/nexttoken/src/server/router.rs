@@ -40,6 +40,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/lens", post(h::lens))
         .route("/api/pair", post(h::pair))
         .route("/api/patch", post(h::patch))
+        .route("/api/surprisal", post(h::surprisal))
         .route("/", get(assets::index))
         .route("/web/{*path}", get(assets::asset))
         .method_not_allowed_fallback(method_not_allowed)

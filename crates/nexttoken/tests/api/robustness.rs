@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::helpers::*;
 
-const PATHS: [&str; 15] = [
+const PATHS: [&str; 16] = [
     "/api/tokenize",
     "/api/trace",
     "/api/step",
@@ -28,6 +28,7 @@ const PATHS: [&str; 15] = [
     "/api/lens",
     "/api/pair",
     "/api/patch",
+    "/api/surprisal",
     "/api/nope",
 ];
 

@@ -3,6 +3,7 @@
 
 use nexttoken_model::heads::{head_scores, pattern};
 use nexttoken_model::lens::logit_lens;
+use nexttoken_model::surprisal::surprisal;
 use nexttoken_model::{KvCache, NoRecorder};
 use serde_json::{json, Value};
 
@@ -284,4 +285,19 @@ async fn lens_positions_of_the_kept_stream_equal_the_model_crate() {
         let want = logit_lens(&model(), ids, position, 3).expect("lens");
         assert_eq!(body, wire(&want), "position {position}");
     }
+}
+
+#[tokio::test]
+async fn surprisal_is_the_model_crates_for_every_token() {
+    let tokens = prompt_ids();
+    let body = post_ok(app(), "/api/surprisal", json!({ "tokens": tokens })).await;
+    let want = surprisal(&model(), &tokens).expect("surprisal");
+    assert_eq!(body["tokens"], wire(&want));
+    assert_eq!(body["n_layer"], model().config().n_layer);
+    assert_eq!(
+        body["tokens"][0]["surprisal_bits"],
+        Value::Null,
+        "nothing predicts the first"
+    );
+    assert!(f(&body["tokens"][1]["surprisal_bits"]) > 0.0);
 }

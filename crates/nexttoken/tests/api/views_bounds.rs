@@ -23,6 +23,7 @@ async fn token_lists_are_checked_everywhere() {
         ("/api/attention/overview", json!({ "layer": 0 })),
         ("/api/heads", json!({})),
         ("/api/lens", json!({})),
+        ("/api/surprisal", json!({})),
     ];
     for (path, base) in all {
         let with = |tokens: Value| {

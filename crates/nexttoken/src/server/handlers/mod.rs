@@ -77,6 +77,8 @@ pooled! {
     lens: api::lens::LensRequest => nexttoken_model::lens::LogitLens = api::lens::lens;
     pair: api::pair::PairRequest => api::lab::PairReport = api::pair::pair;
     patch: api::patch::PatchRequest => api::lab::SweepReport = api::patch::patch;
+    surprisal: api::surprisal::SurprisalRequest => api::surprisal::SurprisalResponse
+        = api::surprisal::surprisal;
 }
 
 /// The id arrives as a path segment; the endpoint parses it, keeping a bad one in the API's
