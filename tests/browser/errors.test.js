@@ -135,6 +135,8 @@ describe('errors', () => {
     await byTestId(page, 'prompt-input').fill(`${PROMPT} cat`);
     await byTestId(page, 'run-button').click();
     await page.waitForFunction(() => document.querySelector('[data-testid="busy-text"]').textContent.startsWith('Running the model on your prompt…'));
+    assert.equal(await byTestId(page, 'edited-note').isVisible(), false, 'a prompt being run is not an edit');
+    assert.ok(await page.evaluate(() => document.body.classList.contains('running-prompt')), 'the old numbers are dimmed');
     await byTestId(page, 'busy-cancel').click();
     await idle(page);
     assert.equal(await page.evaluate(() => document.getElementById('tokens').dataset.prompt), PROMPT, 'the last run stays');

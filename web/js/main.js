@@ -25,7 +25,8 @@ const END_OF_TEXT = '<|endoftext|>';
 let source;
 let session;
 let views;
-const ui = { busy: false, playing: false, refreshing: false };
+// `running`: the prompt being run now, so its wait is not read as an edit.
+const ui = { busy: false, playing: false, refreshing: false, running: null };
 let playLoop = 0;
 
 boot();
@@ -123,15 +124,21 @@ async function act(action, retry = () => act(action, undefined, what), what = 'R
 async function runPrompt(prompt) {
   ui.playing = false;
   while (ui.busy) await sleep(50); // let a step in flight land first, so the run is not dropped
-  return act(async (signal) => {
-    try {
-      const run = await session.start(prompt, readSettings(), signal);
-      renderTiming({ ...run, what: 'Prompt' });
-    } catch (err) {
-      if (err.name !== 'AbortError') session.clear(); // cancelled: the last run stays, the prompt box says it is edited
-      throw err;
-    }
-  }, () => runPrompt(prompt), 'Running the model on your prompt');
+  ui.running = prompt;
+  try {
+    return await act(async (signal) => {
+      try {
+        const run = await session.start(prompt, readSettings(), signal);
+        renderTiming({ ...run, what: 'Prompt' });
+      } catch (err) {
+        if (err.name !== 'AbortError') session.clear(); // cancelled: the last run stays, the prompt box says it is edited
+        throw err;
+      }
+    }, () => runPrompt(prompt), 'Running the model on your prompt');
+  } finally {
+    ui.running = null;
+    render();
+  }
 }
 
 // Everything on screen came from the old model, so the prompt runs again on the new one.
@@ -233,8 +240,11 @@ async function refresh() {
 
 function render() {
   document.body.dataset.state = ui.busy || ui.playing || ui.refreshing ? 'busy' : 'idle';
+  // While a new prompt runs, what is on screen still belongs to the last one: dimmed, not 'edited'.
+  const waiting = ui.running != null && ui.running !== session?.run?.prompt;
+  document.body.classList.toggle('running-prompt', waiting);
   if (!session) return;
-  renderScreen({ source, session, views, ui, canStep: canStep(), edited: edited(), onPick: pick, onSelect: select });
+  renderScreen({ source, session, views, ui, canStep: canStep(), edited: edited() && !waiting, onPick: pick, onSelect: select });
   saveLink();
 }
 
