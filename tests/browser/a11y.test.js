@@ -1,6 +1,6 @@
 // axe-core on every tab, light and dark, at 1280 and 390 px (issue #11): no serious or critical
 // violation, and every part of the page inside a landmark. Against the fixture server (every
-// view), the bundled model (its banner) and the static export (run.sh sets all three).
+// view), the bundled model (its banner), the static export and the live export (run.sh sets all four).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { axeViolations } from './lib/axe.js';
@@ -11,7 +11,10 @@ import { serveStatic } from './lib/static-server.js';
 const LIVE = process.env.NEXTTOKEN_URL;
 const BUNDLED = process.env.NEXTTOKEN_BUNDLED_URL;
 const EXPORT = process.env.NEXTTOKEN_EXPORT_DIR;
-if (!LIVE || !BUNDLED || !EXPORT) throw new Error('NEXTTOKEN_URL, NEXTTOKEN_BUNDLED_URL or NEXTTOKEN_EXPORT_DIR is not set: run tests/browser/run.sh');
+const LIVE_EXPORT = process.env.NEXTTOKEN_LIVE_DIR;
+if (!LIVE || !BUNDLED || !EXPORT || !LIVE_EXPORT) {
+  throw new Error('NEXTTOKEN_URL, NEXTTOKEN_BUNDLED_URL, NEXTTOKEN_EXPORT_DIR or NEXTTOKEN_LIVE_DIR is not set: run tests/browser/run.sh');
+}
 
 const SIZES = [[1280, 800], [390, 844]];
 const SCHEMES = ['light', 'dark'];
@@ -98,5 +101,14 @@ describe('accessibility (axe-core)', () => {
 
   test('static export', async () => {
     await scanAll(site.url, ['pipeline', 'attention'], 2);
+  });
+
+  test('live export, computed in this browser', async () => {
+    const live = await serveStatic(LIVE_EXPORT);
+    try {
+      await scanAll(live.url, ['pipeline', 'surgery', 'attention', 'lens'], 2);
+    } finally {
+      await live.close();
+    }
   });
 });

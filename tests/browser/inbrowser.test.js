@@ -132,7 +132,7 @@ describe('live export, computed in the browser', () => {
     assert.deepEqual(await generatedIds(page), [otherId]);
   });
 
-  test('every view works: surgery, attention as native, the logit lens', async () => {
+  test('every view works: surgery, attention as native, the logit lens, the patch lab', async () => {
     await runPrompt(page, PROMPT);
     await byTestId(page, 'tab-surgery').click();
     await page.waitForFunction(() => document.querySelector('[data-testid="kl-value"]')?.dataset.nats === '0');
@@ -146,6 +146,12 @@ describe('live export, computed in the browser', () => {
     await byTestId(page, 'tab-lens').click();
     await page.waitForSelector('[data-testid="lens-row"]');
     assert.equal(await byTestId(page, 'lens-row').count(), want.model.n_layer + 1);
+    await byTestId(page, 'tab-patch').click();
+    await byTestId(page, 'patch-clean').fill('The people of the United States');
+    await byTestId(page, 'patch-corrupted').fill('The people of the United Kingdom');
+    await byTestId(page, 'patch-compare').click();
+    await page.waitForSelector('[data-testid="patch-metric"]');
+    assert.match(await byTestId(page, 'view-patch').textContent(), /KL\(clean ‖ corrupted\) = [\d.]+ nats/);
     await byTestId(page, 'tab-pipeline').click();
   });
 
