@@ -108,6 +108,22 @@ describe('every endpoint gives the native answer', () => {
     await same('/api/model');
   });
 
+  test('the patching lab and surprisal', async () => {
+    const ids = async (text) => (await same('/api/tokenize', { text })).tokens.map((t) => t.id);
+    const clean = await ids('When Mary and John went to the store, John gave a drink to');
+    const corrupted = await ids('When Mary and John went to the store, Mary gave a drink to');
+    const pair = { clean, corrupted, answer: (await ids(' Mary'))[0], other: (await ids(' John'))[0] };
+    await same('/api/pair', pair);
+    // `restored` divides by clean − corrupted, here 0.087: a 1e-6 metric apart becomes ~1e-5.
+    const RATIO = 1e-4;
+    await same('/api/patch', { ...pair, sweep: 'resid' }, RATIO);
+    await same('/api/patch', { ...pair, sweep: 'head_pos', layer: 1, direction: 'noise', rows: [1, 3] }, RATIO);
+    await same('/api/patch', { ...pair, sweep: 'heads', rows: [0, 1] }, RATIO);
+    await same('/api/patch', { ...pair, sweep: 'neurons' });
+    await same('/api/pair', { ...pair, corrupted: corrupted.slice(1) });
+    await same('/api/surprisal', { tokens: clean });
+  });
+
   test('bad requests get the same status and the same error', async () => {
     await same('/api/trace', { prompt: 'x', sampling: sampled(-1) });
     await same('/api/trace', { prompt: 'x', steps: 1000 });
