@@ -157,6 +157,19 @@ describe('Compare & patch', () => {
     assert.equal(await byTestId(page, 'patch-heatmap').getAttribute('data-cols'), String(model.n_head));
   });
 
+  test('any single token can be typed as the answer; a longer text is refused in words', async () => {
+    await byTestId(page, 'patch-token').fill(' Paris');
+    await byTestId(page, 'patch-set-answer').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="patch-metric"]')?.textContent.includes('·Paris'));
+    const paris = (await ids(' Paris'))[0];
+    const other = await byTestId(page, 'patch-cands-clean').locator('.is-other').evaluate((b) => Number(b.dataset.id));
+    const want = await post('/api/pair', { clean: await ids(CLEAN), corrupted: await ids(CORRUPTED), answer: paris, other });
+    await page.waitForFunction((m) => Number(document.querySelector('[data-testid="patch-metric"]').dataset.clean) === m, want.clean.metric);
+    await byTestId(page, 'patch-token').fill('Parisians of old');
+    await byTestId(page, 'patch-set-other').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="patch-token-note"]').textContent.includes('tokens, not one'));
+  });
+
   test('axe-core finds nothing serious, light and dark, 1280 and 390 px', async () => {
     for (const scheme of ['light', 'dark']) {
       for (const [width, height] of [[1280, 800], [390, 844]]) {

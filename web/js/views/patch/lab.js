@@ -4,7 +4,7 @@
 import { debounce, el } from '../../dom.js';
 import { frame } from '../frame.js';
 import { viewsApi } from '../http.js';
-import { alignment, candidates, mismatch, readouts } from './pair.js';
+import { alignment, candidates, mismatch, readouts, tokenEntry } from './pair.js';
 import { pctText, sweepMap } from './sweepmap.js';
 
 export const EXAMPLES = [
@@ -37,7 +37,7 @@ export function patchView(box, ctx) {
   const controls = sweepControls(lab, ctx, () => sweep());
   shell.body.append(ui.box, parts.align, el('h3', {}, 'Pick the answer pair'),
     el('p', { class: 'hint' }, 'Click a candidate to make it the answer, then one to make it the other token.'),
-    parts.cands, parts.read, el('h3', {}, 'Sweep'), controls.box, parts.sweep);
+    parts.cands, tokenEntry(viewsApi.lookupText, (role, token) => setToken(role, token.id)), parts.read, el('h3', {}, 'Sweep'), controls.box, parts.sweep);
   let current = null; // { key, clean, corrupted, cmp, report, map, sweep }
   let picking = 'answer';
   // Cells follow the width: a phone turned sideways gets wider ones.
@@ -91,6 +91,15 @@ export function patchView(box, ctx) {
       lab.other = c.id;
       picking = 'answer';
     }
+    readPair();
+  }
+
+  // A typed token takes `role`; if it was the other role's, the two swap.
+  function setToken(role, id) {
+    if (!current?.cmp) return;
+    const otherRole = role === 'answer' ? 'other' : 'answer';
+    if (lab[otherRole] === id) lab[otherRole] = lab[role];
+    lab[role] = id;
     readPair();
   }
 

@@ -79,3 +79,28 @@ function lensTable(report) {
         el('th', { scope: 'col' }, 'corrupted'))),
       el('tbody', {}, a.map((v, i) => el('tr', {}, el('th', { scope: 'row' }, name(i)), cell(v), cell(b[i]))))));
 }
+
+// Any single token as the answer or the other one, typed: the candidates are only the top 10.
+// `onSet(role, token)`; `lookup(text)` is /api/vocab/lookup.
+export function tokenEntry(lookup, onSet) {
+  const input = el('input', { type: 'text', id: 'patch-token', testid: 'patch-token', class: 'short', spellcheck: 'false' });
+  const note = el('span', { class: 'hint', testid: 'patch-token-note', 'aria-live': 'polite' });
+  const set = (role) => async () => {
+    try {
+      const found = await lookup(input.value);
+      if (!found.token) {
+        const n = found.encoded?.length ?? 0;
+        note.textContent = `‘${input.value}’ is ${n} tokens, not one: the metric compares two single tokens `
+          + '(mind the leading space: “ Paris”, not “Paris”).';
+        return;
+      }
+      note.textContent = '';
+      onSet(role, found.token);
+    } catch (err) {
+      note.textContent = err.message;
+    }
+  };
+  return el('div', { class: 'row' }, el('label', { for: 'patch-token' }, 'Or type a token'), input,
+    el('button', { type: 'button', testid: 'patch-set-answer', onclick: set('answer') }, 'Set as answer'),
+    el('button', { type: 'button', testid: 'patch-set-other', onclick: set('other') }, 'Set as other'), note);
+}
