@@ -13,6 +13,11 @@ export const EXAMPLES = [
   { name: 'Which city', clean: 'The Eiffel Tower is in the city of', corrupted: 'The Colosseum is in the city of' },
 ];
 
+// A sweep request that answers faster than this asks for twice the rows next time.
+const FILL_MS = 250;
+// Rows per request at most: 4 rows of a 64-token sweep stay far inside the server's work bound.
+const MAX_BATCH = 4;
+
 const SWEEPS = {
   resid: 'Residual stream entering each block (layer × position)',
   attn: 'Attention output (layer × position)',
@@ -135,13 +140,22 @@ export function patchView(box, ctx) {
     parts.sweep.replaceChildren(map.box, map.readout, progress);
     map.resize(parts.sweep.clientWidth || 320);
     map.setRow(0, first.rows[0].metric, first.rows[0].restored);
-    for (let r = 1; r < rows; r += 1) {
+    // Each request runs both prompts again before its rows: while rows come back quickly,
+    // ask for more at a time, so that fixed cost stays small but the map still fills visibly.
+    let batch = 1;
+    for (let r = 1; r < rows;) {
+      const end = Math.min(rows, r + batch);
       progress.textContent = `${r} of ${rows} rows patched…`;
-      const next = await shell.tasks.run('sweep', `Patching row ${r + 1} of ${rows}`,
-        (signal) => viewsApi.patch({ ...req, rows: [r, r + 1] }, signal));
+      const started = performance.now();
+      const next = await shell.tasks.run('sweep', `Patching rows ${r + 1}–${end} of ${rows}`,
+        (signal) => viewsApi.patch({ ...req, rows: [r, end] }, signal));
       if (!next || current?.sweep?.map !== map) return;
-      current.sweep.rows.push(next.rows[0]);
-      map.setRow(r, next.rows[0].metric, next.rows[0].restored);
+      for (const row of next.rows) {
+        current.sweep.rows.push(row);
+        map.setRow(row.row, row.metric, row.restored);
+      }
+      if (performance.now() - started < FILL_MS) batch = Math.min(batch * 2, MAX_BATCH);
+      r = end;
     }
     progress.textContent = `All ${rows} rows patched (${rows * cols} patched runs).`;
   }
