@@ -1,14 +1,19 @@
 //! 16-bit weights converted at load from an f32 file. f16 (11 significant bits) keeps logits
 //! within the 1e-2 of f32; bf16 (8 significant bits) cannot, and is held to 5e-2
 //! (measured: 2.8e-2 on the tiny fixture, 4.3e-2 on the GPT-2-small-shaped random model).
+//! The `avx512bf16` kernels round the activations to bf16 too, before the CPU's bf16 dot
+//! product: two roundings of the same size, so √2 times the error, held to 7e-2 (measured:
+//! 5.2e-2 on the GPT-2-small-shaped model).
 
 use std::path::{Path, PathBuf};
 
+use nexttoken_model::kernels::Path as Kernels;
 use nexttoken_model::{Architecture, Config, DType, Gpt2, KvCache, NoRecorder, Weights};
 
 /// Bounds on |logit(16-bit) - logit(f32)|.
 fn tolerance(dtype: DType) -> f32 {
     match dtype {
+        DType::Bf16 if Kernels::active() == Kernels::Avx512Bf16 => 7e-2,
         DType::Bf16 => 5e-2,
         _ => 1e-2,
     }
@@ -40,7 +45,6 @@ fn worst_difference(dir: &Path, dtype: DType, prompt: &[u32]) -> f32 {
     assert_eq!(half.weights.h[0].mlp.c_fc.weight.dtype(), dtype);
     assert_eq!(half.weights.wte.dtype(), dtype);
     assert_eq!(half.weights.h[0].mlp.c_fc.bias.dtype(), DType::F32);
-    assert!(half.weights.h[0].mlp.c_fc.transposed() && !full.weights.h[0].mlp.c_fc.transposed());
     let (a, b) = (logits(&full, prompt), logits(&half, prompt));
     a.iter()
         .flatten()

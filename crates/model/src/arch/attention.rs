@@ -21,7 +21,7 @@ use super::sequence::{hook_rows, record, KvCache, Sequence};
 use super::Dims;
 use crate::compute::buf::Data;
 use crate::compute::kernels::Shape;
-use crate::compute::ops::{matmul_strided, softmax};
+use crate::compute::ops::{matmul_strided, softmax, Layout};
 
 /// Query rows per task.
 const ROWS: usize = 64;
@@ -168,9 +168,10 @@ fn attend_task(task: Task, q: &[f32], keys: &[f32], values: &[f32], hd: HeadDims
         n: seen,
         xs: qs,
         ws: kv,
+        ys: seen,
     };
     let q = &q[task.r0 * qs + task.head * d..];
-    matmul_strided(q, Data::F32(&keys[kv_off..]), &mut p, qk, true);
+    matmul_strided(q, Data::F32(&keys[kv_off..]), &mut p, qk, Layout::OutIn);
     let scale = 1.0 / (d as f32).sqrt();
     for (i, row) in p.chunks_exact_mut(seen).enumerate() {
         let visible = s - t + task.r0 + i + 1; // causal: a query sees itself and the past
@@ -190,8 +191,15 @@ fn attend_task(task: Task, q: &[f32], keys: &[f32], values: &[f32], hd: HeadDims
         n: d,
         xs: seen,
         ws: kv,
+        ys: d,
     };
-    matmul_strided(&p, Data::F32(&values[kv_off..]), &mut out, pv, false);
+    matmul_strided(
+        &p,
+        Data::F32(&values[kv_off..]),
+        &mut out,
+        pv,
+        Layout::InOut,
+    );
     out
 }
 

@@ -2,8 +2,7 @@
 //!
 //! Converting a 500 MB f32 file to 16-bit must not hold both copies in memory: the source is
 //! read from the file in small chunks (never through the mapping, whose touched pages would
-//! count as resident), so the peak is the 16-bit weights plus one chunk, or plus one f32
-//! matrix for those stored transposed (at most 9.4 MB in GPT-2 small).
+//! count as resident), so the peak is the 16-bit weights plus one chunk.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};

@@ -136,26 +136,6 @@ impl Buf {
         }
     }
 
-    /// `values`, a row-major (rows, cols) matrix, stored (cols, rows) as `dtype`. The values
-    /// are narrowed and released before the transposed copy is made, so loading holds at most
-    /// one f32 matrix.
-    pub(crate) fn transposed(values: Vec<f32>, rows: usize, cols: usize, dtype: DType) -> Buf {
-        match dtype {
-            DType::F32 => Buf::owned(transpose(&values, rows, cols)),
-            DType::Bf16 => {
-                let narrow: Vec<bf16> = values.iter().map(|&v| bf16::from_f32(v)).collect();
-                drop(values);
-                Buf::bf16(transpose(&narrow, rows, cols))
-            }
-            DType::F16 => {
-                let mut narrow = vec![f16::ZERO; values.len()];
-                narrow.convert_from_f32_slice(&values);
-                drop(values);
-                Buf::f16(transpose(&narrow, rows, cols))
-            }
-        }
-    }
-
     pub(crate) fn bf16(data: Vec<bf16>) -> Buf {
         Buf(Storage::Bf16(Elems::Owned(data)))
     }
@@ -245,25 +225,6 @@ impl<'a> Data<'a> {
             Data::F16(v) => v.convert_to_f32_slice(out),
         }
     }
-}
-
-/// The (cols, rows) transpose of a row-major (rows, cols) matrix, in 32 × 32 tiles so reads
-/// and writes both stay within a few cache lines.
-fn transpose<T: Copy + Default>(m: &[T], rows: usize, cols: usize) -> Vec<T> {
-    const TILE: usize = 32;
-    let mut t = Vec::with_capacity(m.len());
-    crate::checkpoint::pages::advise(&t); // the stored matrix: in huge pages, like mapped ones
-    t.resize(m.len(), T::default());
-    for r0 in (0..rows).step_by(TILE) {
-        for c0 in (0..cols).step_by(TILE) {
-            for r in r0..(r0 + TILE).min(rows) {
-                for c in c0..(c0 + TILE).min(cols) {
-                    t[c * rows + r] = m[r * cols + c];
-                }
-            }
-        }
-    }
-    t
 }
 
 impl Deref for Buf {

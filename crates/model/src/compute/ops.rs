@@ -1,7 +1,7 @@
 //! The few numerical operations the architectures need, on row-major f32 slices.
 
 use super::buf::Buf;
-pub use super::matmul::{matmul, matmul_strided};
+pub use super::matmul::{matmul, matmul_strided, Layout};
 use crate::arch::gpt2::config::Activation;
 use crate::arch::gpt2::weights::{Conv1D, LayerNorm};
 use crate::arch::llama::weights::Linear;
@@ -50,13 +50,11 @@ fn sum_lanes(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
     lanes.iter().sum::<f32>() + tail
 }
 
-/// `x @ weight + bias` for x (T, n_in), giving (T, n_out).
+/// `x @ weight + bias` for x (T, n_in), giving (T, n_out): each output's products summed,
+/// then its bias added.
 pub fn linear(x: &[f32], layer: &Conv1D) -> Vec<f32> {
     let t = x.len() / layer.n_in;
-    let mut out = Vec::with_capacity(t * layer.n_out); // (T, n_out)
-    for _ in 0..t {
-        out.extend_from_slice(&layer.bias);
-    }
+    let mut out = vec![0.0; t * layer.n_out]; // (T, n_out)
     matmul(
         x,
         layer.weight.data(),
@@ -64,8 +62,11 @@ pub fn linear(x: &[f32], layer: &Conv1D) -> Vec<f32> {
         t,
         layer.n_in,
         layer.n_out,
-        layer.transposed(),
+        Layout::InOut,
     );
+    for row in out.chunks_exact_mut(layer.n_out) {
+        add_assign(row, &layer.bias);
+    }
     out
 }
 
@@ -75,7 +76,7 @@ pub fn project(x: &[f32], layer: &Linear) -> Vec<f32> {
     let t = x.len() / layer.n_in;
     let mut out = vec![0.0; t * layer.n_out]; // (T, n_out)
     let w = layer.weight.data();
-    matmul(x, w, &mut out, t, layer.n_in, layer.n_out, true);
+    matmul(x, w, &mut out, t, layer.n_in, layer.n_out, Layout::OutIn);
     out
 }
 
@@ -127,11 +128,11 @@ mod tests {
         let a = [1.0, 2.0]; // (1, 2)
         let b = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // (2, 3)
         let mut out = vec![0.0; 3];
-        matmul(&a, b[..].into(), &mut out, 1, 2, 3, false);
+        matmul(&a, b[..].into(), &mut out, 1, 2, 3, Layout::InOut);
         assert_eq!(out, [9.0, 12.0, 15.0]);
         let bt = [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]; // the same matrix stored (3, 2)
-        let mut out = vec![0.0; 3];
-        matmul(&a, bt[..].into(), &mut out, 1, 2, 3, true);
+        let mut out = vec![7.0; 3]; // overwritten, not added to
+        matmul(&a, bt[..].into(), &mut out, 1, 2, 3, Layout::OutIn);
         assert_eq!(out, [9.0, 12.0, 15.0]);
     }
 

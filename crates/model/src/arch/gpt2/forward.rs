@@ -12,7 +12,7 @@ use super::weights::{Block, Weights};
 use crate::analysis::recorder::hook_names;
 use crate::arch::sequence::{all_stopped, hook_rows, last_rows};
 use crate::arch::{attention, Architecture, Dims, Sequence};
-use crate::compute::ops::{activate, add_assign, layer_norm, linear, matmul};
+use crate::compute::ops::{activate, add_assign, layer_norm, linear, matmul, Layout};
 
 /// A GPT-2 model: hyperparameters and weights.
 pub struct Gpt2 {
@@ -87,7 +87,7 @@ impl Gpt2 {
         let t = xf.len() / e;
         let mut logits = vec![0.0; t * v]; // (T, V)
         let wte = self.weights.unembedding().data();
-        matmul(xf, wte, &mut logits, t, e, v, true);
+        matmul(xf, wte, &mut logits, t, e, v, Layout::OutIn);
         logits
     }
 }

@@ -23,22 +23,15 @@ pub struct LayerNorm {
 }
 
 /// GPT-2's `Conv1D`: a linear layer whose weight is stored `[in, out]` (the transpose of
-/// `nn.Linear`), so `y = x @ weight + bias`.
+/// `nn.Linear`), so `y = x @ weight + bias`. It stays `[in, out]` in every dtype: the matrix
+/// products sum each output over the rows of `weight` in order (the axpy order), which a
+/// prefill's GEMM and a decode step's row-streaming kernel both follow.
 #[derive(Debug)]
 pub struct Conv1D {
-    pub weight: Buf, // (n_in, n_out), or (n_out, n_in) when `transposed()`
+    pub weight: Buf, // (n_in, n_out)
     pub bias: Buf,   // (n_out,)
     pub n_in: usize,
     pub n_out: usize,
-}
-
-impl Conv1D {
-    /// Whether `weight` is stored `[out, in]`: 16-bit weights are, since they are copied at
-    /// load anyway and decoding then reads each output's weights as one contiguous row, which
-    /// streams 16-bit weights from memory about 1.5× faster than accumulating `[in, out]` rows.
-    pub fn transposed(&self) -> bool {
-        self.weight.dtype() != DType::F32
-    }
 }
 
 #[derive(Debug)]
@@ -238,24 +231,11 @@ impl<'a> Reader<'a> {
     fn conv1d(&self, name: &str, n_in: usize, n_out: usize) -> Result<Conv1D> {
         let weight = format!("{name}.weight");
         Ok(Conv1D {
-            weight: match self.dtype {
-                DType::F32 => self.tensor(&weight, &[n_in, n_out], DType::F32)?,
-                _ => self.transposed(&weight, n_in, n_out)?, // see Conv1D::transposed
-            },
+            weight: self.tensor(&weight, &[n_in, n_out], self.dtype)?,
             bias: self.tensor(&format!("{name}.bias"), &[n_out], DType::F32)?,
             n_in,
             n_out,
         })
-    }
-
-    /// A (rows, cols) matrix stored (cols, rows) as `self.dtype`.
-    fn transposed(&self, name: &str, rows: usize, cols: usize) -> Result<Buf> {
-        let (bytes, from) = self.view(name, &[rows, cols])?;
-        let values =
-            convert::read_f32(bytes, from, self.source).map_err(|e| Error::io(&self.path, e))?;
-        let buf = Buf::transposed(values, rows, cols, self.dtype);
-        checks::finite(&self.path, name, &buf)?;
-        Ok(buf)
     }
 
     /// The stored key for `name`: with the `transformer.` prefix or without it.

@@ -16,7 +16,7 @@ use crate::analysis::recorder::hook_names;
 use crate::arch::rope::Rope;
 use crate::arch::sequence::{all_stopped, hook_rows, last_rows};
 use crate::arch::{attention, Architecture, Dims, Sequence};
-use crate::compute::ops::{add_assign, matmul, project, rms_norm, silu_mul};
+use crate::compute::ops::{add_assign, matmul, project, rms_norm, silu_mul, Layout};
 
 /// A Llama-family model: hyperparameters, weights, and its rotary angles.
 pub struct Llama {
@@ -103,7 +103,7 @@ impl Llama {
         let t = xf.len() / e;
         let mut logits = vec![0.0; t * v]; // (T, V)
         let w = self.weights.unembedding().data();
-        matmul(xf, w, &mut logits, t, e, v, true);
+        matmul(xf, w, &mut logits, t, e, v, Layout::OutIn);
         logits
     }
 }

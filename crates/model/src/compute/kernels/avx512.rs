@@ -1,17 +1,17 @@
-//! AVX-512 matrix-vector kernels: 16 lanes, weights widened to f32 as they are loaded.
+//! AVX-512 kernels: 16 lanes, weights widened to f32 as they are loaded. Each computes the
+//! orders of [`super::portable`] exactly (see the module root).
 //!
-//! Callers ([`super::gemv`], [`super::gemv_t`]) have checked the shapes and that the CPU has
-//! AVX-512F; these functions only walk raw pointers inside those bounds.
+//! Callers ([`super::drive`]) have checked the shapes and that the CPU has AVX-512F; these
+//! functions only walk raw pointers inside those bounds.
 
 use std::arch::x86_64::*;
-use std::mem::size_of;
 
 use half::{bf16, f16};
 
 use super::Elem;
 
 /// Loads 16 weights as f32.
-pub trait Load16: Elem {
+pub(crate) trait Load16: Elem {
     /// # Safety
     /// `p..p + 16` must be readable and the CPU must have AVX-512F.
     unsafe fn load16(p: *const Self) -> __m512;
@@ -43,129 +43,277 @@ impl Load16 for f16 {
     }
 }
 
-/// `y (M, n) += x (M, k) @ w (k, n)`; rows of x and w are `xs` and `ws` apart, y is dense.
+/// Rows of x one dot tile takes at most, and rows of w it always takes.
+pub(super) const DOT_MR: usize = 4;
+pub(super) const DOT_NR: usize = 4;
+
+/// Rows one axpy panel takes at most, and its width (4 vectors).
+pub(super) const PANEL_MR: usize = 6;
+pub(super) const PANEL_NR: usize = 64;
+
+/// The dot tile: `y[r][c] = dot(x row r, w row c)` for `rows` ≤ DOT_MR rows of x and `cols`
+/// ≤ DOT_NR rows of w, over the whole of k.
 ///
 /// # Safety
-/// AVX-512F, and every index below in bounds (checked by the caller).
-#[target_feature(enable = "avx512f")]
-pub unsafe fn gemv<E: Load16, const M: usize>(
+/// AVX-512F and FMA; `rows` and `cols` at least 1; every index in bounds.
+#[target_feature(enable = "avx512f,fma")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn dot_tile<E: Load16>(
     x: *const f32,
     xs: usize,
+    rows: usize,
     w: *const E,
     ws: usize,
-    y: *mut f32,
+    cols: usize,
     k: usize,
-    n: usize,
+    y: *mut f32,
+    ys: usize,
 ) {
-    // Eight rows per pass: measured faster than four (y is loaded and stored half as often)
-    // and still within the 32 vector registers.
-    let mut i = 0;
-    while i + 8 <= k {
-        rows::<E, M, 8>(x.add(i), xs, w.add(i * ws), ws, y, n);
-        i += 8;
-    }
-    while i < k {
-        rows::<E, M, 1>(x.add(i), xs, w.add(i * ws), ws, y, n);
-        i += 1;
+    let t = Tile {
+        x,
+        xs,
+        w,
+        ws,
+        cols,
+        k,
+        y,
+        ys,
+    };
+    match rows {
+        1 => dot_rows::<E, 1>(t),
+        2 => dot_rows::<E, 2>(t),
+        3 => dot_rows::<E, 3>(t),
+        _ => dot_rows::<E, 4>(t),
     }
 }
 
-/// Adds R rows of w, each scaled by its x value, to every row of y: the R rows are widened
-/// once and used for all M rows of x, and y (a few KiB) stays in L1 while w streams past.
-#[inline]
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::needless_range_loop)] // b and q index several arrays at once
-unsafe fn rows<E: Load16, const M: usize, const R: usize>(
+/// A dot tile's operands.
+#[derive(Clone, Copy)]
+struct Tile<E> {
     x: *const f32,
     xs: usize,
     w: *const E,
     ws: usize,
+    cols: usize,
+    k: usize,
     y: *mut f32,
+    ys: usize,
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,fma")]
+#[allow(clippy::needless_range_loop)] // r and c index several arrays at once
+unsafe fn dot_rows<E: Load16, const MR: usize>(t: Tile<E>) {
+    // Columns past `cols` repeat the last one: computed, never stored.
+    let mut wr = [t.w; DOT_NR];
+    for (c, p) in wr.iter_mut().enumerate() {
+        *p = t.w.add(c.min(t.cols - 1) * t.ws);
+    }
+    let mut acc = [[_mm512_setzero_ps(); DOT_NR]; MR];
+    let kv = t.k - t.k % 16;
+    let mut i = 0;
+    while i < kv {
+        let mut wv = [_mm512_setzero_ps(); DOT_NR];
+        for c in 0..DOT_NR {
+            wv[c] = E::load16(wr[c].add(i));
+        }
+        for r in 0..MR {
+            let xv = _mm512_loadu_ps(t.x.add(r * t.xs + i));
+            for c in 0..DOT_NR {
+                acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);
+            }
+        }
+        i += 16;
+    }
+    for r in 0..MR {
+        let x = t.x.add(r * t.xs);
+        for c in 0..t.cols {
+            let mut sum = fold(acc[r][c]);
+            for j in kv..t.k {
+                sum = (*x.add(j)).mul_add((*wr[c].add(j)).to_f32(), sum);
+            }
+            *t.y.add(r * t.ys + c) = sum;
+        }
+    }
+}
+
+/// The dot order's fold of 16 lanes: `l + (l + 8)`, then `+ 4`, `+ 2`, `+ 1`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn fold(v: __m512) -> f32 {
+    let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+    let s8 = _mm256_add_ps(_mm512_castps512_ps256(v), hi);
+    let s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps::<1>(s8));
+    let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps::<1>(s2, s2)))
+}
+
+/// `y (m, n) += x (m, k) @ w (k, n)` for `m` ≤ 8 rows, in the axpy order when y starts at 0:
+/// rows of w stream past once, 8 at a time, each widened once for all rows of x, while y (a
+/// few KiB, in L1) holds the sums.
+///
+/// # Safety
+/// AVX-512F and FMA; `m` in 1..=8; every index in bounds.
+#[target_feature(enable = "avx512f,fma")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn axpy_rows<E: Load16>(
+    x: *const f32,
+    xs: usize,
+    m: usize,
+    w: *const E,
+    ws: usize,
+    k: usize,
     n: usize,
+    y: *mut f32,
+    ys: usize,
 ) {
-    let mut xf = [[0.0f32; R]; M];
+    let f = match m {
+        1 => axpy_m::<E, 1>,
+        2 => axpy_m::<E, 2>,
+        3 => axpy_m::<E, 3>,
+        4 => axpy_m::<E, 4>,
+        5 => axpy_m::<E, 5>,
+        6 => axpy_m::<E, 6>,
+        7 => axpy_m::<E, 7>,
+        _ => axpy_m::<E, 8>,
+    };
+    f(x, xs, w, ws, k, n, y, ys);
+}
+
+#[target_feature(enable = "avx512f,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn axpy_m<E: Load16, const M: usize>(
+    x: *const f32,
+    xs: usize,
+    w: *const E,
+    ws: usize,
+    k: usize,
+    n: usize,
+    y: *mut f32,
+    ys: usize,
+) {
+    let nv = n - n % 16;
+    let mut i = 0;
+    while i + 8 <= k {
+        axpy_pass::<E, M, 8>(x.add(i), xs, w.add(i * ws), ws, nv, y, ys);
+        i += 8;
+    }
+    while i < k {
+        axpy_pass::<E, M, 1>(x.add(i), xs, w.add(i * ws), ws, nv, y, ys);
+        i += 1;
+    }
+    for b in 0..M {
+        for j in nv..n {
+            let mut acc = *y.add(b * ys + j);
+            for i in 0..k {
+                acc = (*x.add(b * xs + i)).mul_add((*w.add(i * ws + j)).to_f32(), acc);
+            }
+            *y.add(b * ys + j) = acc;
+        }
+    }
+}
+
+/// Adds R rows of w, each scaled by its x value, to the first `nv` columns of every row of y,
+/// one FMA after another, in the order of the rows.
+#[inline]
+#[target_feature(enable = "avx512f,fma")]
+#[allow(clippy::needless_range_loop)] // b and q index several arrays at once
+unsafe fn axpy_pass<E: Load16, const M: usize, const R: usize>(
+    x: *const f32,
+    xs: usize,
+    w: *const E,
+    ws: usize,
+    nv: usize,
+    y: *mut f32,
+    ys: usize,
+) {
     let mut xb = [[_mm512_setzero_ps(); R]; M];
     for b in 0..M {
         for q in 0..R {
-            xf[b][q] = *x.add(b * xs + q);
-            xb[b][q] = _mm512_set1_ps(xf[b][q]);
+            xb[b][q] = _mm512_set1_ps(*x.add(b * xs + q));
         }
     }
-    let nv = n - n % 16;
     for j in (0..nv).step_by(16) {
         let mut wv = [_mm512_setzero_ps(); R];
         for (q, v) in wv.iter_mut().enumerate() {
             *v = E::load16(w.add(q * ws + j));
         }
         for b in 0..M {
-            // Two chains of FMAs, even and odd rows, so each waits on half as many before it.
-            let yp = y.add(b * n + j);
-            let mut acc = [_mm512_loadu_ps(yp), _mm512_setzero_ps()];
+            let yp = y.add(b * ys + j);
+            let mut acc = _mm512_loadu_ps(yp);
             for q in 0..R {
-                acc[q % 2] = _mm512_fmadd_ps(xb[b][q], wv[q], acc[q % 2]);
+                acc = _mm512_fmadd_ps(xb[b][q], wv[q], acc);
             }
-            _mm512_storeu_ps(yp, _mm512_add_ps(acc[0], acc[1]));
-        }
-    }
-    for j in nv..n {
-        for b in 0..M {
-            let mut acc = *y.add(b * n + j);
-            for q in 0..R {
-                acc += xf[b][q] * (*w.add(q * ws + j)).to_f32();
-            }
-            *y.add(b * n + j) = acc;
+            _mm512_storeu_ps(yp, acc);
         }
     }
 }
 
-/// How far ahead `gemv_t` prefetches rows of w.
-const PREFETCH_ROWS: usize = 4;
-
-/// `y (M, n) += x (M, k) @ wᵀ` for w (n, k): one dot product per row of w (a vocabulary row,
-/// for the unembedding), each row widened once for all M rows of x.
+/// One panel of a GEMM in the axpy order: `y (rows, 64)` gets `a (rows, kc) @ b (kc, 64)`,
+/// continuing from the sums y holds (or from 0 when `first`), so a product taken in blocks of
+/// k sums exactly as one taken whole. `b` is packed: row i of the panel at `b + 64 i`.
 ///
 /// # Safety
-/// AVX-512F, and every index below in bounds (checked by the caller).
-#[target_feature(enable = "avx512f")]
-pub unsafe fn gemv_t<E: Load16, const M: usize>(
-    x: *const f32,
+/// AVX-512F and FMA; `rows` in 1..=PANEL_MR; every index in bounds.
+#[target_feature(enable = "avx512f,fma")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn axpy_panel(
+    a: *const f32,
     xs: usize,
-    w: *const E,
-    ws: usize,
+    rows: usize,
+    b: *const f32,
+    kc: usize,
     y: *mut f32,
-    k: usize,
-    n: usize,
+    ys: usize,
+    first: bool,
 ) {
-    let kv = k - k % 32;
-    for v in 0..n {
-        let row = w.add(v * ws);
-        // With several rows of x (a batch) each w row takes long enough that the hardware
-        // prefetchers alone fall behind, so rows PREFETCH_ROWS ahead are asked for now. With
-        // one or two they keep up, and the hints only take load slots (measured slower).
-        let ahead = row.add(PREFETCH_ROWS.min(n - 1 - v) * ws).cast::<i8>();
-        // Two accumulators per x row, so consecutive FMAs do not wait on each other.
-        let mut acc = [[_mm512_setzero_ps(); 2]; M];
-        for j in (0..kv).step_by(32) {
-            if M > 2 {
-                // One hint per 64-byte line of the 32 weights this pass reads.
-                for line in (0..32 * size_of::<E>()).step_by(64) {
-                    _mm_prefetch::<_MM_HINT_T0>(ahead.add(j * size_of::<E>() + line));
-                }
-            }
-            let w0 = E::load16(row.add(j));
-            let w1 = E::load16(row.add(j + 16));
-            for (b, a) in acc.iter_mut().enumerate() {
-                let xp = x.add(b * xs + j);
-                a[0] = _mm512_fmadd_ps(_mm512_loadu_ps(xp), w0, a[0]);
-                a[1] = _mm512_fmadd_ps(_mm512_loadu_ps(xp.add(16)), w1, a[1]);
+    let f = match rows {
+        1 => panel::<1>,
+        2 => panel::<2>,
+        3 => panel::<3>,
+        4 => panel::<4>,
+        5 => panel::<5>,
+        _ => panel::<6>,
+    };
+    f(a, xs, b, kc, y, ys, first);
+}
+
+#[target_feature(enable = "avx512f,fma")]
+#[allow(clippy::needless_range_loop)] // r and v index several arrays at once
+unsafe fn panel<const MR: usize>(
+    a: *const f32,
+    xs: usize,
+    b: *const f32,
+    kc: usize,
+    y: *mut f32,
+    ys: usize,
+    first: bool,
+) {
+    const V: usize = PANEL_NR / 16;
+    let mut acc = [[_mm512_setzero_ps(); V]; MR];
+    if !first {
+        for r in 0..MR {
+            for v in 0..V {
+                acc[r][v] = _mm512_loadu_ps(y.add(r * ys + 16 * v));
             }
         }
-        for (b, a) in acc.iter().enumerate() {
-            let mut sum = _mm512_reduce_add_ps(_mm512_add_ps(a[0], a[1]));
-            for j in kv..k {
-                sum += *x.add(b * xs + j) * (*row.add(j)).to_f32();
+    }
+    for i in 0..kc {
+        let row = b.add(i * PANEL_NR);
+        let mut bv = [_mm512_setzero_ps(); V];
+        for v in 0..V {
+            bv[v] = _mm512_loadu_ps(row.add(16 * v));
+        }
+        for r in 0..MR {
+            let av = _mm512_set1_ps(*a.add(r * xs + i));
+            for v in 0..V {
+                acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
             }
-            *y.add(b * n + v) += sum;
+        }
+    }
+    for r in 0..MR {
+        for v in 0..V {
+            _mm512_storeu_ps(y.add(r * ys + 16 * v), acc[r][v]);
         }
     }
 }

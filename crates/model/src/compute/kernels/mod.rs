@@ -1,67 +1,185 @@
-//! Hand-written matrix-vector products for decoding, where a GEMM library falls short: with one
-//! (or a few) rows of activations the work is streaming the weights, so the kernels read each
-//! weight once, widen 16-bit weights to f32 in registers, and run on one thread each (the
-//! caller splits the matrix across the pool).
+//! Hand-written matrix kernels, each output element summed in one fixed order.
 //!
-//! The CPU is checked at run time: AVX-512F uses [`avx512`], any other machine the portable
-//! loops below (compiled a second time with AVX2 + FMA for x86 CPUs that have them).
+//! A float sum depends on its order. A GEMM library picks the order by shape, thread count and
+//! cache blocking, so one sequence's logits came out with other bits alone, in a batch, after a
+//! different split of its tokens, or on another number of threads. Here every product is one of
+//! two sums, each in an order fixed by `k` alone ([`portable`] writes both out plainly):
+//!
+//! - **dot**, for weights stored (n, k) — a row per output: 16 lanes, lane `l` summing elements
+//!   `l, l + 16, …` with one FMA each; the lanes folded in halves (`l + l+8`, then `+4`, `+2`,
+//!   `+1`); then the `k % 16` last elements in order, one FMA each.
+//! - **axpy**, for weights stored (k, n) — a row per input: the elements in order from 0, one
+//!   FMA each.
+//!
+//! However many rows share a pass, however the work is tiled or split across threads, and
+//! whatever the vector width, each kernel computes exactly these sums: the AVX-512, AVX2 and
+//! NEON kernels give the same bits as each other. The portable loops (no FMA) round each
+//! product apart, and `avx512bf16` multiplies bf16 weights by activations rounded to bf16 with
+//! the CPU's own dot-product instruction: each is invariant in the same way, with other bits.
+//!
+//! The path is chosen once: `NEXTTOKEN_KERNELS` (see [`Path`]) or [`Path::preferred`].
 
 #[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(target_arch = "x86_64")]
+mod bf16axpy;
+mod drive;
 pub mod gelu;
+#[cfg(target_arch = "aarch64")]
+mod neon;
+pub(crate) mod portable;
 pub mod softmax;
 
+use std::sync::OnceLock;
+
+use half::slice::HalfFloatSliceExt;
 use half::{bf16, f16};
 
 use crate::compute::buf::Data;
 
-/// Rows of x one kernel call handles together; more are done in groups of this many.
-pub const MAX_ROWS: usize = 8;
-
-/// An operation on a row of values, written as plain loops for the compiler to vectorise;
-/// [`best`] runs it compiled for the widest vectors the CPU has.
-pub(crate) trait RowOp {
-    /// Must be `#[inline(always)]`, so each of [`best`]'s targets gets its own compiled copy.
-    fn run(x: &mut [f32]);
+/// A set of kernels, by the CPU features it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// AVX-512F, with bf16 weights multiplied by `vdpbf16ps` (AVX512_BF16, with BW and VL).
+    Avx512Bf16,
+    /// AVX-512F.
+    Avx512,
+    /// AVX2 with FMA and F16C.
+    Avx2,
+    /// AArch64's Advanced SIMD.
+    Neon,
+    /// Plain loops for the compiler to vectorise; any CPU, WebAssembly too.
+    Portable,
 }
 
-/// Runs `O` on `x` compiled for AVX-512F, else AVX2 + FMA, else the baseline, whichever the
-/// CPU has.
-pub(crate) fn best<O: RowOp>(x: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F.
-            return unsafe { on_avx512::<O>(x) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU has AVX2 and FMA.
-            return unsafe { on_avx2::<O>(x) };
+impl Path {
+    /// Every path, fastest first.
+    pub const ALL: [Path; 5] = [
+        Path::Avx512Bf16,
+        Path::Avx512,
+        Path::Avx2,
+        Path::Neon,
+        Path::Portable,
+    ];
+
+    /// The name `NEXTTOKEN_KERNELS` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Path::Avx512Bf16 => "avx512bf16",
+            Path::Avx512 => "avx512",
+            Path::Avx2 => "avx2",
+            Path::Neon => "neon",
+            Path::Portable => "portable",
         }
     }
-    O::run(x)
+
+    /// Whether this CPU can run the path.
+    pub fn supported(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            match self {
+                Path::Avx512Bf16 => {
+                    has!("avx512f") && has!("avx512bw") && has!("avx512vl") && has!("avx512bf16")
+                }
+                Path::Avx512 => has!("avx512f"),
+                Path::Avx2 => has!("avx2") && has!("fma") && has!("f16c"),
+                Path::Neon => false,
+                Path::Portable => true,
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        {
+            matches!(self, Path::Neon | Path::Portable)
+        }
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+        {
+            self == Path::Portable
+        }
+    }
+
+    /// The paths this CPU can run, fastest first.
+    pub fn available() -> Vec<Path> {
+        Path::ALL.into_iter().filter(|p| p.supported()).collect()
+    }
+
+    /// The path taken when `NEXTTOKEN_KERNELS` is unset: the first this CPU can run, but
+    /// `avx512bf16` only on AMD. On Intel's Sapphire Rapids `vdpbf16ps` (32 products)
+    /// measured one every 2 cycles against two 16-lane f32 FMAs a cycle: half the products,
+    /// and twice the rounding. AMD's Zen 4 issues it at the rate of its one 512-bit FMA a
+    /// cycle, so there it doubles the products (not measured on these machines).
+    pub fn preferred() -> Path {
+        let paths = Path::available();
+        let native_bf16_pays = cpu_is_amd();
+        let mut usable = paths
+            .iter()
+            .filter(|&&p| p != Path::Avx512Bf16 || native_bf16_pays);
+        *usable.next().unwrap_or(&Path::Portable)
+    }
+
+    /// The path `NEXTTOKEN_KERNELS` names, or [`Path::preferred`] when it is unset; an error
+    /// for a name that is unknown or that this CPU cannot run.
+    pub fn from_env() -> Result<Path, String> {
+        Path::choose(std::env::var("NEXTTOKEN_KERNELS").ok().as_deref())
+    }
+
+    /// The path a value of `NEXTTOKEN_KERNELS` names (`None` or blank: the preferred one).
+    pub fn choose(value: Option<&str>) -> Result<Path, String> {
+        let fastest = Path::preferred();
+        let Some(name) = value else {
+            return Ok(fastest);
+        };
+        let names = || {
+            let names: Vec<&str> = Path::available().iter().map(|p| p.name()).collect();
+            names.join(", ")
+        };
+        match Path::ALL.into_iter().find(|p| p.name() == name.trim()) {
+            Some(p) if p.supported() => Ok(p),
+            Some(p) => Err(format!(
+                "NEXTTOKEN_KERNELS={}: this CPU cannot run it; it can run {}",
+                p.name(),
+                names()
+            )),
+            None if name.trim().is_empty() => Ok(fastest),
+            None => Err(format!(
+                "NEXTTOKEN_KERNELS={name:?} is not a kernel path; this CPU can run {}",
+                names()
+            )),
+        }
+    }
+
+    /// The path every product takes, chosen once: [`Path::from_env`], or the preferred one
+    /// when that is an error (binaries report the error before any work).
+    pub fn active() -> Path {
+        static ACTIVE: OnceLock<Path> = OnceLock::new();
+        *ACTIVE.get_or_init(|| Path::from_env().unwrap_or_else(|_| Path::preferred()))
+    }
 }
 
-/// # Safety
-/// The CPU must have AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn on_avx512<O: RowOp>(x: &mut [f32]) {
-    O::run(x)
-}
+/// Whether the CPU's vendor string is AMD's.
+fn cpu_is_amd() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let id = std::arch::x86_64::__cpuid(0); // leaf 0: the vendor string
 
-/// # Safety
-/// The CPU must have AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn on_avx2<O: RowOp>(x: &mut [f32]) {
-    O::run(x)
+        let vendor = [id.ebx, id.edx, id.ecx].map(u32::to_le_bytes).concat();
+        vendor == *b"AuthenticAMD"
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 /// A stored weight type the kernels read.
-pub trait Elem: Copy + Send + Sync {
+pub trait Elem: Copy + Send + Sync + 'static {
     fn to_f32(self) -> f32;
+
+    /// Widens `src` into `dst` (of the same length) with the CPU's conversions where it has
+    /// them (F16C): a prefill widens each 16-bit weight a few times.
+    fn widen(src: &[Self], dst: &mut [f32]);
 }
 
 impl Elem for f32 {
@@ -69,12 +187,20 @@ impl Elem for f32 {
     fn to_f32(self) -> f32 {
         self
     }
+
+    fn widen(src: &[f32], dst: &mut [f32]) {
+        dst.copy_from_slice(src);
+    }
 }
 
 impl Elem for bf16 {
     #[inline(always)]
     fn to_f32(self) -> f32 {
         f32::from_bits((self.to_bits() as u32) << 16)
+    }
+
+    fn widen(src: &[bf16], dst: &mut [f32]) {
+        src.convert_to_f32_slice(dst);
     }
 }
 
@@ -89,6 +215,10 @@ impl Elem for f16 {
     #[inline(always)]
     fn to_f32(self) -> f32 {
         f16_to_f32(self.to_bits())
+    }
+
+    fn widen(src: &[f16], dst: &mut [f32]) {
+        src.convert_to_f32_slice(dst);
     }
 }
 
@@ -112,7 +242,8 @@ pub(crate) fn f16_to_f32(h: u16) -> f32 {
     f32::from_bits(bits | (h & 0x8000) << 16)
 }
 
-/// The shape of one product: x (m, k) with rows `xs` apart, w with rows `ws` apart, y (m, n).
+/// The shape of one product: x (m, k) with rows `xs` apart, w with rows `ws` apart (n rows of
+/// k for [`dot`], k rows of n for [`axpy`]), y (m, n) with rows `ys` apart.
 #[derive(Debug, Clone, Copy)]
 pub struct Shape {
     pub m: usize,
@@ -120,25 +251,50 @@ pub struct Shape {
     pub n: usize,
     pub xs: usize,
     pub ws: usize,
+    pub ys: usize,
 }
 
-/// `y (m, n) += x (m, k) @ w (k, n)`.
-pub fn gemv(x: &[f32], w: Data, y: &mut [f32], s: Shape) {
-    check(x, w.len(), y, s, s.k, s.n);
-    match w {
-        Data::F32(w) => run(x, w, y, s, Product::Plain),
-        Data::Bf16(w) => run(x, w, y, s, Product::Plain),
-        Data::F16(w) => run(x, w, y, s, Product::Plain),
+impl Shape {
+    /// Dense x (m, k) and y (m, n), with w's rows `ws` apart.
+    pub fn dense(m: usize, k: usize, n: usize, ws: usize) -> Shape {
+        Shape {
+            m,
+            k,
+            n,
+            xs: k,
+            ws,
+            ys: n,
+        }
     }
 }
 
-/// `y (m, n) += x (m, k) @ wᵀ` for w (n, k): a dot product with every row of w.
-pub fn gemv_t(x: &[f32], w: Data, y: &mut [f32], s: Shape) {
+/// `y (m, n) = x (m, k) @ wᵀ` for w (n, k): a dot product of every row of x with every row of
+/// w, in the dot order. Blocks of output columns run on up to `threads` threads of the
+/// current rayon pool.
+pub fn dot(path: Path, x: &[f32], w: Data, y: &mut [f32], s: Shape, threads: usize) {
     check(x, w.len(), y, s, s.n, s.k);
+    if s.m == 0 || s.n == 0 {
+        return; // nothing to write, and the SIMD kernels assume rows to read
+    }
     match w {
-        Data::F32(w) => run(x, w, y, s, Product::Transposed),
-        Data::Bf16(w) => run(x, w, y, s, Product::Transposed),
-        Data::F16(w) => run(x, w, y, s, Product::Transposed),
+        Data::F32(w) => drive::dot(path, x, w, y, s, threads),
+        Data::Bf16(w) => drive::dot(path, x, w, y, s, threads),
+        Data::F16(w) => drive::dot(path, x, w, y, s, threads),
+    }
+}
+
+/// `y (m, n) = x (m, k) @ w` for w (k, n), in the axpy order, on up to `threads` threads.
+pub fn axpy(path: Path, x: &[f32], w: Data, y: &mut [f32], s: Shape, threads: usize) {
+    check(x, w.len(), y, s, s.k, s.n);
+    if s.m == 0 || s.n == 0 {
+        return;
+    }
+    match w {
+        Data::F32(w) => drive::axpy(path, x, w, y, s, threads),
+        #[cfg(target_arch = "x86_64")]
+        Data::Bf16(w) if path == Path::Avx512Bf16 => bf16axpy::axpy(x, w, y, s, threads),
+        Data::Bf16(w) => drive::axpy(path, x, w, y, s, threads),
+        Data::F16(w) => drive::axpy(path, x, w, y, s, threads),
     }
 }
 
@@ -149,13 +305,13 @@ fn check(x: &[f32], w_len: usize, y: &[f32], s: Shape, w_rows: usize, w_cols: us
         r => (r - 1) * stride + cols,
     };
     assert!(
-        s.xs >= s.k && s.ws >= w_cols,
-        "kernel strides shorter than rows"
+        s.xs >= s.k && s.ws >= w_cols && s.ys >= s.n,
+        "kernel strides shorter than rows: {s:?}"
     );
     assert!(
         x.len() >= span(s.m, s.k, s.xs)
             && w_len >= span(w_rows, w_cols, s.ws)
-            && y.len() == s.m * s.n,
+            && y.len() >= span(s.m, s.n, s.ys),
         "kernel shapes: x {} w {} y {} for {s:?}",
         x.len(),
         w_len,
@@ -163,167 +319,41 @@ fn check(x: &[f32], w_len: usize, y: &[f32], s: Shape, w_rows: usize, w_cols: us
     );
 }
 
-#[derive(Clone, Copy)]
-enum Product {
-    Plain,
-    Transposed,
+/// An operation on a row of values, written as plain loops for the compiler to vectorise;
+/// [`best`] runs it compiled for the widest vectors of the active path. The loops must not
+/// depend on the vector width (no FMA, a fixed order of sums), so every path gives the same
+/// bits.
+pub(crate) trait RowOp {
+    /// Must be `#[inline(always)]`, so each of [`best`]'s targets gets its own compiled copy.
+    fn run(x: &mut [f32]);
 }
 
-/// With more rows of x than one kernel call takes, the weights are walked in blocks of about
-/// this many bytes, each used by every group of `MAX_ROWS` rows in turn: the groups after the
-/// first find the block in L2, so the weights are read from memory once for all rows (a
-/// batch of sequences decoding together).
-const BLOCK_BYTES: usize = 256 << 10;
-
-/// Runs the best kernel for this CPU on groups of up to `MAX_ROWS` rows of x.
-fn run<E: Kernel>(x: &[f32], w: &[E], y: &mut [f32], s: Shape, p: Product) {
-    if s.m == 0 || s.n == 0 {
-        return; // nothing to write, and the SIMD kernels assume rows to read
+/// Runs `O` on `x` compiled for the active path's vectors.
+pub(crate) fn best<O: RowOp>(x: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    match Path::active() {
+        // SAFETY: the active path is one the CPU supports.
+        Path::Avx512Bf16 | Path::Avx512 => return unsafe { on_avx512::<O>(x) },
+        Path::Avx2 => return unsafe { on_avx2::<O>(x) },
+        _ => {}
     }
-    if s.m <= MAX_ROWS {
-        return E::kernel(x, w, y, s, p);
-    }
-    let size = std::mem::size_of::<E>();
-    match p {
-        Product::Plain => {
-            // Blocks of k rows of w, a multiple of the 8 rows the kernels take per pass.
-            let block = (BLOCK_BYTES / (s.n * size)).next_multiple_of(8).max(8);
-            for k0 in (0..s.k).step_by(block) {
-                let k = block.min(s.k - k0);
-                for (g, y) in y.chunks_mut(MAX_ROWS * s.n).enumerate() {
-                    let (x, m) = (&x[g * MAX_ROWS * s.xs + k0..], y.len() / s.n);
-                    E::kernel(x, &w[k0 * s.ws..], y, Shape { m, k, ..s }, p);
-                }
-            }
-        }
-        Product::Transposed => {
-            // Blocks of rows of w, each an output column: y's rows are n apart, so a
-            // group's columns of the block go through a small tile.
-            let block = (BLOCK_BYTES / (s.k * size)).max(1);
-            let mut tile = Vec::new();
-            for j0 in (0..s.n).step_by(block) {
-                let n = block.min(s.n - j0);
-                for (g, y) in y.chunks_mut(MAX_ROWS * s.n).enumerate() {
-                    let (x, m) = (&x[g * MAX_ROWS * s.xs..], y.len() / s.n);
-                    tile.clear();
-                    tile.resize(m * n, 0.0); // (m, n)
-                    E::kernel(x, &w[j0 * s.ws..], &mut tile, Shape { m, n, ..s }, p);
-                    for (y, t) in y.chunks_exact_mut(s.n).zip(tile.chunks_exact(n)) {
-                        y[j0..j0 + n].iter_mut().zip(t).for_each(|(y, t)| *y += t);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Dispatch of one weight type to the kernels the CPU supports.
-trait Kernel: Elem + Sized {
-    fn kernel(x: &[f32], w: &[Self], y: &mut [f32], s: Shape, p: Product);
-}
-
-#[cfg(target_arch = "x86_64")]
-impl<E: avx512::Load16> Kernel for E {
-    fn kernel(x: &[f32], w: &[E], y: &mut [f32], s: Shape, p: Product) {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F, `check` proved every index in bounds, and
-            // `run` passes at most MAX_ROWS rows, each matched below.
-            unsafe { avx512_rows(x, w, y, s, p) }
-        } else if std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU has AVX2 and FMA.
-            unsafe { portable_avx2(x, w, y, s, p) }
-        } else {
-            portable(x, w, y, s, p)
-        }
-    }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-impl<E: Elem> Kernel for E {
-    fn kernel(x: &[f32], w: &[E], y: &mut [f32], s: Shape, p: Product) {
-        portable(x, w, y, s, p)
-    }
+    O::run(x)
 }
 
 /// # Safety
-/// AVX-512F, shapes checked, `s.m` in 1..=MAX_ROWS.
+/// The CPU must have AVX-512F.
 #[cfg(target_arch = "x86_64")]
-unsafe fn avx512_rows<E: avx512::Load16>(x: &[f32], w: &[E], y: &mut [f32], s: Shape, p: Product) {
-    let (xp, wp, yp) = (x.as_ptr(), w.as_ptr(), y.as_mut_ptr());
-    let f = match (p, s.m) {
-        (Product::Plain, 1) => avx512::gemv::<E, 1>,
-        (Product::Plain, 2) => avx512::gemv::<E, 2>,
-        (Product::Plain, 3) => avx512::gemv::<E, 3>,
-        (Product::Plain, 4) => avx512::gemv::<E, 4>,
-        (Product::Plain, 5) => avx512::gemv::<E, 5>,
-        (Product::Plain, 6) => avx512::gemv::<E, 6>,
-        (Product::Plain, 7) => avx512::gemv::<E, 7>,
-        (Product::Plain, _) => avx512::gemv::<E, 8>,
-        (Product::Transposed, 1) => avx512::gemv_t::<E, 1>,
-        (Product::Transposed, 2) => avx512::gemv_t::<E, 2>,
-        (Product::Transposed, 3) => avx512::gemv_t::<E, 3>,
-        (Product::Transposed, 4) => avx512::gemv_t::<E, 4>,
-        (Product::Transposed, 5) => avx512::gemv_t::<E, 5>,
-        (Product::Transposed, 6) => avx512::gemv_t::<E, 6>,
-        (Product::Transposed, 7) => avx512::gemv_t::<E, 7>,
-        (Product::Transposed, _) => avx512::gemv_t::<E, 8>,
-    };
-    f(xp, s.xs, wp, s.ws, yp, s.k, s.n);
+#[target_feature(enable = "avx512f")]
+unsafe fn on_avx512<O: RowOp>(x: &mut [f32]) {
+    O::run(x)
 }
 
-/// The portable loops, compiled with AVX2 and FMA so they vectorise 8 lanes wide.
-///
 /// # Safety
 /// The CPU must have AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn portable_avx2<E: Elem>(x: &[f32], w: &[E], y: &mut [f32], s: Shape, p: Product) {
-    portable(x, w, y, s, p)
-}
-
-/// Plain loops written so the compiler vectorises them: the reference for the SIMD kernels.
-#[inline(always)]
-fn portable<E: Elem>(x: &[f32], w: &[E], y: &mut [f32], s: Shape, p: Product) {
-    for (b, y) in y.chunks_exact_mut(s.n).enumerate() {
-        let x = &x[b * s.xs..][..s.k];
-        match p {
-            Product::Plain => {
-                for (i, &xi) in x.iter().enumerate() {
-                    let row = &w[i * s.ws..][..s.n];
-                    y.iter_mut()
-                        .zip(row)
-                        .for_each(|(y, w)| *y += xi * w.to_f32());
-                }
-            }
-            Product::Transposed => {
-                for (v, y) in y.iter_mut().enumerate() {
-                    *y += dot(x, &w[v * s.ws..][..s.k]);
-                }
-            }
-        }
-    }
-}
-
-/// A dot product in 16 independent lanes, so the compiler can vectorise it (a plain
-/// `sum()` must add in order and cannot).
-#[inline(always)]
-pub fn dot<E: Elem>(a: &[f32], b: &[E]) -> f32 {
-    let mut lanes = [0.0f32; 16];
-    let (ac, bc) = (a.chunks_exact(16), b.chunks_exact(16));
-    let tail: f32 = ac
-        .remainder()
-        .iter()
-        .zip(bc.remainder())
-        .map(|(x, y)| x * y.to_f32())
-        .sum();
-    for (a, b) in ac.zip(bc) {
-        for l in 0..16 {
-            lanes[l] += a[l] * b[l].to_f32();
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
+unsafe fn on_avx2<O: RowOp>(x: &mut [f32]) {
+    O::run(x)
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
-//! Every kernel against a plain f64 reference: random values, odd sizes (tails of every
-//! length), strided rows and all three weight types. Tolerance 1e-4 absolute: sums of at most
-//! 130 products of values in [-1, 1] carry f32 rounding far below that.
+//! Every path against the orders written out in [`portable`], bit for bit: random values,
+//! odd sizes (tails of every length, edges of every tile), strided rows, all three weight
+//! types, any number of rows and threads. The orders themselves are checked against an f64
+//! sum, and the native bf16 products (whose bits are their own) for invariance and accuracy.
 
+use super::portable::{self, Apart, Fused};
 use super::*;
 use crate::compute::buf::{Buf, DType};
-
-const TOLERANCE: f32 = 1e-4;
 
 /// Deterministic values in [-1, 1).
 fn random(n: usize, seed: u64) -> Vec<f32> {
@@ -20,125 +20,207 @@ fn random(n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-/// `y += x @ w` (or `x @ wᵀ`) in f64 from the widened weights.
-fn reference(x: &[f32], w: &[f32], y: &mut [f32], s: Shape, transposed: bool) {
-    for b in 0..s.m {
-        for j in 0..s.n {
-            let sum: f64 = (0..s.k)
-                .map(|i| {
-                    let wv = if transposed {
-                        w[j * s.ws + i]
-                    } else {
-                        w[i * s.ws + j]
-                    };
-                    x[b * s.xs + i] as f64 * wv as f64
-                })
-                .sum();
-            y[b * s.n + j] += sum as f32;
+#[derive(Clone, Copy, PartialEq)]
+enum Form {
+    Dot,
+    Axpy,
+}
+
+/// One product's operands: x, w in `dtype`, and y's shape.
+struct Case {
+    x: Vec<f32>,
+    w: Buf,
+    s: Shape,
+}
+
+impl Case {
+    fn new(form: Form, m: usize, k: usize, n: usize, dtype: DType, seed: u64) -> Case {
+        let (w_rows, w_cols) = match form {
+            Form::Dot => (n, k),
+            Form::Axpy => (k, n),
+        };
+        let s = Shape {
+            m,
+            k,
+            n,
+            xs: k + 3,
+            ws: w_cols + 5,
+            ys: n + 2,
+        };
+        let x = random(m * s.xs, seed);
+        let w = Buf::from_f32(&random(w_rows * s.ws, seed + 1000), dtype);
+        Case { x, w, s }
+    }
+
+    /// y from `path` on `threads` threads, every value outside y's rows left as it was.
+    fn run(&self, form: Form, path: Path, threads: usize) -> Vec<f32> {
+        let mut y = vec![f32::NAN; self.s.m * self.s.ys];
+        let f = match form {
+            Form::Dot => dot,
+            Form::Axpy => axpy,
+        };
+        f(path, &self.x, self.w.data(), &mut y, self.s, threads);
+        for row in y.chunks_exact(self.s.ys) {
+            assert!(
+                row[self.s.n..].iter().all(|v| v.is_nan()),
+                "wrote past a row"
+            );
         }
+        y
+    }
+
+    /// y from the written-out order, fused or not.
+    fn reference<M: portable::Mad>(&self, form: Form) -> Vec<f32> {
+        let mut y = vec![f32::NAN; self.s.m * self.s.ys];
+        let (x, s) = (&self.x[..], self.s);
+        match (form, self.w.data()) {
+            (Form::Dot, Data::F32(w)) => portable::dot_product::<M, _>(x, w, &mut y, s),
+            (Form::Dot, Data::Bf16(w)) => portable::dot_product::<M, _>(x, w, &mut y, s),
+            (Form::Dot, Data::F16(w)) => portable::dot_product::<M, _>(x, w, &mut y, s),
+            (Form::Axpy, Data::F32(w)) => portable::axpy_product::<M, _>(x, w, &mut y, s),
+            (Form::Axpy, Data::Bf16(w)) => portable::axpy_product::<M, _>(x, w, &mut y, s),
+            (Form::Axpy, Data::F16(w)) => portable::axpy_product::<M, _>(x, w, &mut y, s),
+        }
+        y
     }
 }
 
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|v| v.to_bits()).collect()
 }
 
-/// Runs `f` on every shape and dtype with the weights rounded to that dtype, and compares
-/// against the reference on the rounded weights.
-fn each_case(transposed: bool, f: impl Fn(&[f32], Data, &mut [f32], Shape)) {
-    let sizes = [(1, 1), (5, 3), (17, 16), (33, 31), (64, 50), (130, 47)];
-    each_size(transposed, &[1, 2, 3, 4, 5, 9], &sizes, f);
+/// (m, k, n): one row and many (past the rows kernel's 8, past a panel's rows), sums with
+/// tails of every length and across the axpy panels' k blocks (128 on AVX-512), outputs at
+/// every tile edge and across the panels' column blocks.
+const SHAPES: [(usize, usize, usize); 12] = [
+    (1, 1, 1),
+    (1, 17, 5),
+    (2, 31, 33),
+    (3, 64, 50),
+    (5, 130, 47),
+    (8, 48, 70),
+    (9, 16, 64),
+    (13, 300, 37),
+    (20, 77, 130),
+    (7, 768, 200),
+    (30, 40, 600),
+    (64, 64, 96),
+];
+
+/// Whether `path` computes the dot order and the axpy order of `dtype` with one rounding per
+/// multiply-add: every path but the portable one (and bf16 weights (k, n) on `avx512bf16`).
+fn fused(path: Path, dtype: DType, form: Form) -> bool {
+    match path {
+        Path::Portable => false,
+        Path::Avx512Bf16 => !(dtype == DType::Bf16 && form == Form::Axpy),
+        _ => true,
+    }
 }
 
-/// Like [`each_case`] for the given row counts m and sizes (k, n).
-fn each_size(
-    transposed: bool,
-    ms: &[usize],
-    sizes: &[(usize, usize)],
-    f: impl Fn(&[f32], Data, &mut [f32], Shape),
-) {
-    let mut seed = 1;
-    for &m in ms {
-        for &(k, n) in sizes {
-            for dtype in [DType::F32, DType::Bf16, DType::F16] {
-                seed += 1;
-                let (w_rows, w_cols) = if transposed { (n, k) } else { (k, n) };
-                let s = Shape {
-                    m,
-                    k,
-                    n,
-                    xs: k + 3,
-                    ws: w_cols + 5,
-                };
-                let x = random(m * s.xs, seed);
-                let w = Buf::from_f32(&random(w_rows * s.ws, seed + 1000), dtype);
-                let mut wide = vec![0.0; w.len()];
-                w.data().to_f32(&mut wide);
-                let start = random(m * n, seed + 2000);
-                let (mut got, mut want) = (start.clone(), start);
-                f(&x, w.data(), &mut got, s);
-                reference(&x, &wide, &mut want, s, transposed);
-                let diff = max_diff(&got, &want);
-                assert!(
-                    diff <= TOLERANCE,
-                    "{dtype:?} {s:?} transposed={transposed}: {diff:e}"
-                );
+#[test]
+fn every_path_sums_in_the_written_order_bit_for_bit() {
+    for path in Path::available() {
+        let mut seed = 1;
+        for form in [Form::Dot, Form::Axpy] {
+            for (m, k, n) in SHAPES {
+                for dtype in [DType::F32, DType::Bf16, DType::F16] {
+                    seed += 1;
+                    let case = Case::new(form, m, k, n, dtype, seed);
+                    let want = match fused(path, dtype, form) {
+                        true => case.reference::<Fused>(form),
+                        false if path == Path::Portable => case.reference::<Apart>(form),
+                        false => continue, // native bf16: see below
+                    };
+                    for threads in [1, 3] {
+                        let got = case.run(form, path, threads);
+                        let what =
+                            format!("{} {dtype:?} {:?} threads {threads}", path.name(), case.s);
+                        assert!(bits(&got) == bits(&want), "{what}: not the written order");
+                    }
+                }
             }
         }
     }
 }
 
+/// The orders themselves: within f32 rounding of an exact sum.
 #[test]
-fn gemv_matches_the_reference() {
-    each_case(false, gemv);
-}
-
-#[test]
-fn gemv_t_matches_the_reference() {
-    each_case(true, gemv_t);
-}
-
-/// Batches of more than MAX_ROWS rows walk the weights in blocks of BLOCK_BYTES: these sizes
-/// make several blocks and a short last one (k = 70 rows of 3,000 f32 is 3 blocks of 24;
-/// n = 150 rows of 600 is 2 blocks of 109).
-#[test]
-fn batches_walk_the_weights_in_blocks() {
-    each_size(false, &[5, 9, 12], &[(70, 3000)], gemv);
-    each_size(true, &[5, 9, 12], &[(600, 150)], gemv_t);
-}
-
-fn portable_data(x: &[f32], w: Data, y: &mut [f32], s: Shape, p: Product) {
-    match w {
-        Data::F32(w) => portable(x, w, y, s, p),
-        Data::Bf16(w) => portable(x, w, y, s, p),
-        Data::F16(w) => portable(x, w, y, s, p),
+fn the_orders_are_sums() {
+    for form in [Form::Dot, Form::Axpy] {
+        for (i, (m, k, n)) in SHAPES.into_iter().enumerate() {
+            let case = Case::new(form, m, k, n, DType::F32, 100 + i as u64);
+            let (fused, apart) = (case.reference::<Fused>(form), case.reference::<Apart>(form));
+            let w = match case.w.data() {
+                Data::F32(w) => w.to_vec(),
+                _ => unreachable!(),
+            };
+            let s = case.s;
+            for r in 0..m {
+                for c in 0..n {
+                    let exact: f64 = (0..k)
+                        .map(|i| {
+                            let wi = match form {
+                                Form::Dot => w[c * s.ws + i],
+                                Form::Axpy => w[i * s.ws + c],
+                            };
+                            case.x[r * s.xs + i] as f64 * wi as f64
+                        })
+                        .sum();
+                    for got in [fused[r * s.ys + c], apart[r * s.ys + c]] {
+                        assert!((got as f64 - exact).abs() < 1e-4, "{:?}", case.s);
+                    }
+                }
+            }
+        }
     }
 }
 
+/// `avx512bf16` rounds activations to bf16 and lets the CPU add pairs of products: its bits
+/// are its own, but the same for a row alone (the rows kernel) or among others (the packed
+/// panels) and on any number of threads, and close to the sum.
 #[test]
-fn portable_loops_match_the_reference() {
-    each_case(false, |x, w, y, s| {
-        portable_data(x, w, y, s, Product::Plain)
-    });
-    each_case(true, |x, w, y, s| {
-        portable_data(x, w, y, s, Product::Transposed)
-    });
+fn native_bf16_products_are_invariant_and_close() {
+    if !Path::Avx512Bf16.supported() {
+        return;
+    }
+    let form = Form::Axpy;
+    for (i, (m, k, n)) in SHAPES.into_iter().enumerate() {
+        let case = Case::new(form, m, k, n, DType::Bf16, 200 + i as u64);
+        let all = case.run(form, Path::Avx512Bf16, 1);
+        assert_eq!(bits(&all), bits(&case.run(form, Path::Avx512Bf16, 3)));
+        for r in 0..m {
+            let one = Case {
+                x: case.x[r * case.s.xs..][..case.s.xs].to_vec(),
+                w: Buf::from_f32(&wide(&case.w), DType::Bf16),
+                s: Shape { m: 1, ..case.s },
+            };
+            let alone = one.run(form, Path::Avx512Bf16, 1);
+            let row = &all[r * case.s.ys..][..case.s.ys];
+            assert_eq!(bits(&alone), bits(row), "row {r} of {:?}", case.s);
+        }
+        let want = case.reference::<Fused>(form);
+        for (g, w) in all.iter().zip(&want).filter(|(_, w)| !w.is_nan()) {
+            // Activations in [-1, 1) rounded to 8 significant bits: ≤ 2^-9 relative each.
+            assert!((g - w).abs() <= 4e-3 * (k as f32).sqrt(), "{g} vs {w}");
+        }
+    }
+}
+
+fn wide(b: &Buf) -> Vec<f32> {
+    let mut v = vec![0.0; b.len()];
+    b.data().to_f32(&mut v);
+    v
 }
 
 #[test]
-#[should_panic(expected = "kernel shapes")]
-fn short_buffers_are_refused() {
-    let s = Shape {
-        m: 1,
-        k: 4,
-        n: 4,
-        xs: 4,
-        ws: 4,
-    };
-    gemv(&[0.0; 4], Data::F32(&[0.0; 15]), &mut [0.0; 4], s);
+fn paths_agree_with_each_other_except_the_portable_one() {
+    let case = Case::new(Form::Dot, 3, 100, 20, DType::F16, 7);
+    let results: Vec<Vec<u32>> = Path::available()
+        .into_iter()
+        .filter(|&p| p != Path::Portable)
+        .map(|p| bits(&case.run(Form::Dot, p, 1)))
+        .collect();
+    assert!(results.windows(2).all(|w| w[0] == w[1]));
 }
 
 /// No rows (or no columns) is an empty product: nothing is read or written. The 8-row AVX-512
@@ -146,19 +228,46 @@ fn short_buffers_are_refused() {
 #[test]
 fn empty_products_touch_nothing() {
     let w = [1.0f32; 64];
-    for (m, n) in [(0, 8), (0, 0), (3, 0)] {
-        let s = Shape {
-            m,
-            k: 8,
-            n,
-            xs: 8,
-            ws: 8,
-        };
-        let x = vec![1.0f32; m * 8];
-        let mut y = vec![0.0f32; m * n];
-        gemv(&x, Data::F32(&w), &mut y, s);
-        gemv_t(&x, Data::F32(&w), &mut y, s);
-        assert!(y.iter().all(|&v| v == 0.0));
+    for path in Path::available() {
+        for (m, n) in [(0, 8), (0, 0), (3, 0)] {
+            let s = Shape::dense(m, 8, n, 8);
+            let x = vec![1.0f32; m * 8];
+            let mut y = vec![0.0f32; m * n];
+            dot(path, &x, Data::F32(&w), &mut y, s, 2);
+            axpy(path, &x, Data::F32(&w), &mut y, s, 2);
+            assert!(y.iter().all(|&v| v == 0.0));
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "kernel shapes")]
+fn short_buffers_are_refused() {
+    let s = Shape::dense(1, 4, 4, 4);
+    axpy(
+        Path::active(),
+        &[0.0; 4],
+        Data::F32(&[0.0; 15]),
+        &mut [0.0; 4],
+        s,
+        1,
+    );
+}
+
+#[test]
+fn the_environment_names_a_path() {
+    let fastest = Path::preferred();
+    assert_eq!(Path::choose(None), Ok(fastest));
+    assert_eq!(Path::choose(Some(" ")), Ok(fastest));
+    assert_eq!(Path::choose(Some("portable")), Ok(Path::Portable));
+    let err = Path::choose(Some("avx1024")).unwrap_err();
+    assert!(
+        err.contains("not a kernel path") && err.contains("portable"),
+        "{err}"
+    );
+    for p in Path::ALL.into_iter().filter(|p| !p.supported()) {
+        let err = Path::choose(Some(p.name())).unwrap_err();
+        assert!(err.contains("cannot run"), "{err}");
     }
 }
 

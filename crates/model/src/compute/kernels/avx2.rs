@@ -1,0 +1,291 @@
+//! AVX2 kernels (with FMA and F16C): the AVX-512 kernels' arithmetic on 8 lanes. A dot
+//! product's 16 lanes are two registers, folded first into one (`l + (l + 8)`), so the sums
+//! are those of every other path.
+//!
+//! Callers ([`super::drive`]) have checked the shapes and that the CPU has AVX2, FMA and F16C.
+
+use std::arch::x86_64::*;
+
+use half::{bf16, f16};
+
+use super::Elem;
+
+/// Loads 8 weights as f32.
+pub(crate) trait Load8: Elem {
+    /// # Safety
+    /// `p..p + 8` must be readable and the CPU must have AVX2 and F16C.
+    unsafe fn load8(p: *const Self) -> __m256;
+}
+
+impl Load8 for f32 {
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn load8(p: *const f32) -> __m256 {
+        _mm256_loadu_ps(p)
+    }
+}
+
+impl Load8 for bf16 {
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn load8(p: *const bf16) -> __m256 {
+        let raw = _mm_loadu_si128(p.cast());
+        _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(raw)))
+    }
+}
+
+impl Load8 for f16 {
+    #[inline]
+    #[target_feature(enable = "avx2,f16c")]
+    unsafe fn load8(p: *const f16) -> __m256 {
+        _mm256_cvtph_ps(_mm_loadu_si128(p.cast()))
+    }
+}
+
+/// Rows of x one dot tile takes at most, and rows of w it always takes.
+pub(super) const DOT_MR: usize = 2;
+pub(super) const DOT_NR: usize = 2;
+
+/// Rows one axpy panel takes at most, and its width (2 vectors).
+pub(super) const PANEL_MR: usize = 6;
+pub(super) const PANEL_NR: usize = 16;
+
+/// The dot tile; see `avx512::dot_tile`.
+///
+/// # Safety
+/// AVX2, FMA and F16C; `rows` and `cols` at least 1; every index in bounds.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn dot_tile<E: Load8>(
+    x: *const f32,
+    xs: usize,
+    rows: usize,
+    w: *const E,
+    ws: usize,
+    cols: usize,
+    k: usize,
+    y: *mut f32,
+    ys: usize,
+) {
+    match rows {
+        1 => dot_rows::<E, 1>(x, xs, w, ws, cols, k, y, ys),
+        _ => dot_rows::<E, 2>(x, xs, w, ws, cols, k, y, ys),
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+unsafe fn dot_rows<E: Load8, const MR: usize>(
+    x: *const f32,
+    xs: usize,
+    w: *const E,
+    ws: usize,
+    cols: usize,
+    k: usize,
+    y: *mut f32,
+    ys: usize,
+) {
+    let mut wr = [w; DOT_NR];
+    for (c, p) in wr.iter_mut().enumerate() {
+        *p = w.add(c.min(cols - 1) * ws);
+    }
+    // Lanes 0..8 and 8..16 of each sum.
+    let mut acc = [[[_mm256_setzero_ps(); 2]; DOT_NR]; MR];
+    let kv = k - k % 16;
+    let mut i = 0;
+    while i < kv {
+        let mut wv = [[_mm256_setzero_ps(); 2]; DOT_NR];
+        for c in 0..DOT_NR {
+            wv[c] = [E::load8(wr[c].add(i)), E::load8(wr[c].add(i + 8))];
+        }
+        for r in 0..MR {
+            let xp = x.add(r * xs + i);
+            let xv = [_mm256_loadu_ps(xp), _mm256_loadu_ps(xp.add(8))];
+            for c in 0..DOT_NR {
+                for h in 0..2 {
+                    acc[r][c][h] = _mm256_fmadd_ps(xv[h], wv[c][h], acc[r][c][h]);
+                }
+            }
+        }
+        i += 16;
+    }
+    for r in 0..MR {
+        let xr = x.add(r * xs);
+        for c in 0..cols {
+            let mut sum = fold(acc[r][c]);
+            for j in kv..k {
+                sum = (*xr.add(j)).mul_add((*wr[c].add(j)).to_f32(), sum);
+            }
+            *y.add(r * ys + c) = sum;
+        }
+    }
+}
+
+/// The dot order's fold of lanes 0..8 and 8..16: `l + (l + 8)`, then `+ 4`, `+ 2`, `+ 1`.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn fold(v: [__m256; 2]) -> f32 {
+    let s8 = _mm256_add_ps(v[0], v[1]);
+    let s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps::<1>(s8));
+    let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps::<1>(s2, s2)))
+}
+
+/// The rows kernel; see `avx512::axpy_rows`.
+///
+/// # Safety
+/// AVX2, FMA and F16C; `m` in 1..=8; every index in bounds.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn axpy_rows<E: Load8>(
+    x: *const f32,
+    xs: usize,
+    m: usize,
+    w: *const E,
+    ws: usize,
+    k: usize,
+    n: usize,
+    y: *mut f32,
+    ys: usize,
+) {
+    let f = match m {
+        1 => axpy_m::<E, 1>,
+        2 => axpy_m::<E, 2>,
+        3 => axpy_m::<E, 3>,
+        4 => axpy_m::<E, 4>,
+        5 => axpy_m::<E, 5>,
+        6 => axpy_m::<E, 6>,
+        7 => axpy_m::<E, 7>,
+        _ => axpy_m::<E, 8>,
+    };
+    f(x, xs, w, ws, k, n, y, ys);
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn axpy_m<E: Load8, const M: usize>(
+    x: *const f32,
+    xs: usize,
+    w: *const E,
+    ws: usize,
+    k: usize,
+    n: usize,
+    y: *mut f32,
+    ys: usize,
+) {
+    let nv = n - n % 8;
+    let mut i = 0;
+    while i + 4 <= k {
+        axpy_pass::<E, M, 4>(x.add(i), xs, w.add(i * ws), ws, nv, y, ys);
+        i += 4;
+    }
+    while i < k {
+        axpy_pass::<E, M, 1>(x.add(i), xs, w.add(i * ws), ws, nv, y, ys);
+        i += 1;
+    }
+    for b in 0..M {
+        for j in nv..n {
+            let mut acc = *y.add(b * ys + j);
+            for i in 0..k {
+                acc = (*x.add(b * xs + i)).mul_add((*w.add(i * ws + j)).to_f32(), acc);
+            }
+            *y.add(b * ys + j) = acc;
+        }
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+#[allow(clippy::needless_range_loop)] // b and q index several arrays at once
+unsafe fn axpy_pass<E: Load8, const M: usize, const R: usize>(
+    x: *const f32,
+    xs: usize,
+    w: *const E,
+    ws: usize,
+    nv: usize,
+    y: *mut f32,
+    ys: usize,
+) {
+    for j in (0..nv).step_by(8) {
+        let mut wv = [_mm256_setzero_ps(); R];
+        for (q, v) in wv.iter_mut().enumerate() {
+            *v = E::load8(w.add(q * ws + j));
+        }
+        for b in 0..M {
+            let yp = y.add(b * ys + j);
+            let mut acc = _mm256_loadu_ps(yp);
+            for q in 0..R {
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(*x.add(b * xs + q)), wv[q], acc);
+            }
+            _mm256_storeu_ps(yp, acc);
+        }
+    }
+}
+
+/// One packed panel; see `avx512::axpy_panel`.
+///
+/// # Safety
+/// AVX2 and FMA; `rows` in 1..=PANEL_MR; every index in bounds.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn axpy_panel(
+    a: *const f32,
+    xs: usize,
+    rows: usize,
+    b: *const f32,
+    kc: usize,
+    y: *mut f32,
+    ys: usize,
+    first: bool,
+) {
+    let f = match rows {
+        1 => panel::<1>,
+        2 => panel::<2>,
+        3 => panel::<3>,
+        4 => panel::<4>,
+        5 => panel::<5>,
+        _ => panel::<6>,
+    };
+    f(a, xs, b, kc, y, ys, first);
+}
+
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::needless_range_loop)] // r and v index several arrays at once
+unsafe fn panel<const MR: usize>(
+    a: *const f32,
+    xs: usize,
+    b: *const f32,
+    kc: usize,
+    y: *mut f32,
+    ys: usize,
+    first: bool,
+) {
+    const V: usize = PANEL_NR / 8;
+    let mut acc = [[_mm256_setzero_ps(); V]; MR];
+    if !first {
+        for r in 0..MR {
+            for v in 0..V {
+                acc[r][v] = _mm256_loadu_ps(y.add(r * ys + 8 * v));
+            }
+        }
+    }
+    for i in 0..kc {
+        let row = b.add(i * PANEL_NR);
+        let mut bv = [_mm256_setzero_ps(); V];
+        for v in 0..V {
+            bv[v] = _mm256_loadu_ps(row.add(8 * v));
+        }
+        for r in 0..MR {
+            let av = _mm256_set1_ps(*a.add(r * xs + i));
+            for v in 0..V {
+                acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
+            }
+        }
+    }
+    for r in 0..MR {
+        for v in 0..V {
+            _mm256_storeu_ps(y.add(r * ys + 8 * v), acc[r][v]);
+        }
+    }
+}

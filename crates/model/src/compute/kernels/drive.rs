@@ -1,0 +1,349 @@
+//! The loops around the kernels, the same for every path: tiles of a dot product, the rows
+//! kernel or the packed panels of an axpy product, and the cache blocks both walk. None of
+//! them changes an element's order of summation, which the kernels fix.
+
+use rayon::prelude::*;
+
+use super::portable::{self, Apart};
+use super::{Elem, Path, Shape};
+
+/// A weight type every path's kernels can load.
+#[cfg(target_arch = "x86_64")]
+pub(crate) trait Weight: Elem + super::avx512::Load16 + super::avx2::Load8 {}
+#[cfg(target_arch = "x86_64")]
+impl<T: Elem + super::avx512::Load16 + super::avx2::Load8> Weight for T {}
+
+#[cfg(target_arch = "aarch64")]
+pub(crate) trait Weight: Elem + super::neon::Load4 {}
+#[cfg(target_arch = "aarch64")]
+impl<T: Elem + super::neon::Load4> Weight for T {}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+pub(crate) trait Weight: Elem {}
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+impl<T: Elem> Weight for T {}
+
+/// `(x, xs, rows, w, ws, cols, k, y, ys)`: a dot tile of `rows` ≤ `dot_mr` rows of x and
+/// `cols` ≤ `dot_nr` rows of w.
+type DotTile<E> =
+    unsafe fn(*const f32, usize, usize, *const E, usize, usize, usize, *mut f32, usize);
+
+/// `(x, xs, m, w, ws, k, n, y, ys)`: y += x @ w for m ≤ `ROWS` rows, streaming w once.
+type AxpyRows<E> =
+    unsafe fn(*const f32, usize, usize, *const E, usize, usize, usize, *mut f32, usize);
+
+/// `(a, xs, rows, b, kc, y, ys, first)`: one packed panel of `panel_nr` columns.
+type AxpyPanel = unsafe fn(*const f32, usize, usize, *const f32, usize, *mut f32, usize, bool);
+
+/// One path's kernels for weights of type E, and the sizes of their tiles.
+struct Kit<E> {
+    dot_mr: usize,
+    dot_nr: usize,
+    dot_tile: DotTile<E>,
+    dot_tile_f32: DotTile<f32>,
+    axpy_rows: AxpyRows<E>,
+    panel_mr: usize,
+    panel_nr: usize,
+    axpy_panel: AxpyPanel,
+}
+
+/// The kernels of `path`; `None` for the portable loops.
+fn kit<E: Weight>(path: Path) -> Option<Kit<E>> {
+    match path {
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx512Bf16 | Path::Avx512 => {
+            use super::avx512 as k;
+            Some(Kit {
+                dot_mr: k::DOT_MR,
+                dot_nr: k::DOT_NR,
+                dot_tile: k::dot_tile::<E>,
+                dot_tile_f32: k::dot_tile::<f32>,
+                axpy_rows: k::axpy_rows::<E>,
+                panel_mr: k::PANEL_MR,
+                panel_nr: k::PANEL_NR,
+                axpy_panel: k::axpy_panel,
+            })
+        }
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx2 => {
+            use super::avx2 as k;
+            Some(Kit {
+                dot_mr: k::DOT_MR,
+                dot_nr: k::DOT_NR,
+                dot_tile: k::dot_tile::<E>,
+                dot_tile_f32: k::dot_tile::<f32>,
+                axpy_rows: k::axpy_rows::<E>,
+                panel_mr: k::PANEL_MR,
+                panel_nr: k::PANEL_NR,
+                axpy_panel: k::axpy_panel,
+            })
+        }
+        #[cfg(target_arch = "aarch64")]
+        Path::Neon => {
+            use super::neon as k;
+            Some(Kit {
+                dot_mr: k::DOT_MR,
+                dot_nr: k::DOT_NR,
+                dot_tile: k::dot_tile::<E>,
+                dot_tile_f32: k::dot_tile::<f32>,
+                axpy_rows: k::axpy_rows::<E>,
+                panel_mr: k::PANEL_MR,
+                panel_nr: k::PANEL_NR,
+                axpy_panel: k::axpy_panel,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Rows of x (or, for the axpy panels, of a packed block of w) kept in L2 while the rest
+/// passes by.
+const L2_BLOCK_BYTES: usize = 256 << 10;
+
+/// A packed axpy panel kept in L1 while every row of x passes by.
+const L1_PANEL_BYTES: usize = 32 << 10;
+
+/// Most rows of x the axpy rows kernel takes; more go through packed panels.
+pub(super) const ROWS: usize = 8;
+
+/// Threads split the output columns in blocks of a multiple of this many: every tile and
+/// panel width divides it.
+const ALIGN: usize = 64;
+
+/// y's values, written by several threads at once, each in its own columns.
+#[derive(Clone, Copy)]
+pub(super) struct Out(pub(super) *mut f32);
+
+// SAFETY: the threads that share an `Out` write disjoint columns of it (see `split`), and the
+// borrow it came from outlives them.
+unsafe impl Send for Out {}
+unsafe impl Sync for Out {}
+
+/// Runs `f(c0, c1)` on blocks of the n output columns across `threads` threads: one block
+/// each for a few rows (decoding streams each thread's weights once), more for many (a
+/// prefill), so a thread held up by the machine holds up less.
+pub(super) fn split(n: usize, m: usize, threads: usize, f: impl Fn(usize, usize) + Sync) {
+    let per_thread = if m <= 16 { 1 } else { 4 };
+    let parts = (threads * per_thread).min(n.div_ceil(ALIGN)).max(1);
+    if parts == 1 || threads == 1 {
+        return f(0, n);
+    }
+    let width = n.div_ceil(parts).next_multiple_of(ALIGN);
+    let starts: Vec<usize> = (0..n).step_by(width).collect();
+    starts
+        .into_par_iter()
+        .for_each(|c0| f(c0, n.min(c0 + width)));
+}
+
+/// y = x @ wᵀ in the dot order, tiled so each group of w rows is read from memory once per
+/// block of x rows. 16-bit weights are widened one group at a time when many rows use them
+/// (a prefill), so the conversion is paid once per group, not once per tile.
+pub(super) fn dot<E: Weight>(
+    path: Path,
+    x: &[f32],
+    w: &[E],
+    y: &mut [f32],
+    s: Shape,
+    threads: usize,
+) {
+    let out = Out(y.as_mut_ptr());
+    let Some(kit) = kit::<E>(path) else {
+        return split(s.n, s.m, threads, |c0, c1| {
+            let w = &w[c0 * s.ws..];
+            portable_columns(out, s, c0, c1, |y, s| {
+                portable::dot_product::<Apart, E>(x, w, y, s)
+            })
+        });
+    };
+    split(s.n, s.m, threads, |c0, c1| {
+        dot_columns(&kit, x, w, out, s, c0, c1)
+    });
+}
+
+/// Runs a portable product `f(y, shape)` for output columns c0..c1 into a dense tile, then
+/// copies the tile into those columns of y.
+fn portable_columns(out: Out, s: Shape, c0: usize, c1: usize, f: impl Fn(&mut [f32], Shape)) {
+    let n = c1 - c0;
+    let mut tile = vec![0.0f32; s.m * n]; // (m, c1 - c0)
+    f(&mut tile, Shape { n, ys: n, ..s });
+    for (r, row) in tile.chunks_exact(n).enumerate() {
+        // SAFETY: `kernels::dot` / `axpy` checked y's shape; only this thread writes these
+        // columns.
+        unsafe { std::ptr::copy_nonoverlapping(row.as_ptr(), out.0.add(r * s.ys + c0), n) };
+    }
+}
+
+/// [`dot`] for output columns c0..c1.
+fn dot_columns<E: Weight>(
+    kit: &Kit<E>,
+    x: &[f32],
+    w: &[E],
+    out: Out,
+    s: Shape,
+    c0: usize,
+    c1: usize,
+) {
+    let (mr, nr) = (kit.dot_mr, kit.dot_nr);
+    let block = (L2_BLOCK_BYTES / (4 * s.k)).next_multiple_of(mr).max(mr);
+    let widen = std::mem::size_of::<E>() != 4 && s.m > 2 * mr;
+    let mut wide = vec![0.0f32; if widen { nr * s.k } else { 0 }]; // (cols, k)
+    for r0 in (0..s.m).step_by(block) {
+        let r1 = s.m.min(r0 + block);
+        for c in (c0..c1).step_by(nr) {
+            let cols = nr.min(c1 - c);
+            if widen {
+                for (j, row) in wide.chunks_exact_mut(s.k).take(cols).enumerate() {
+                    E::widen(&w[(c + j) * s.ws..][..s.k], row);
+                }
+            }
+            for r in (r0..r1).step_by(mr) {
+                let rows = mr.min(r1 - r);
+                let xp = x[r * s.xs..].as_ptr();
+                // SAFETY: `kernels::dot` checked every index of the shape inside the slices,
+                // `path` is one the CPU supports (only then is it chosen), and this thread
+                // alone writes columns c0..c1 of y.
+                unsafe {
+                    let yp = out.0.add(r * s.ys + c);
+                    if widen {
+                        let wp = wide.as_ptr();
+                        (kit.dot_tile_f32)(xp, s.xs, rows, wp, s.k, cols, s.k, yp, s.ys)
+                    } else {
+                        let wp = w[c * s.ws..].as_ptr();
+                        (kit.dot_tile)(xp, s.xs, rows, wp, s.ws, cols, s.k, yp, s.ys)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// y = x @ w in the axpy order: up to [`ROWS`] rows stream w once through the rows kernel,
+/// more go through blocks of w packed into panels (a GEMM), each continuing the sums the
+/// block before left in y.
+pub(super) fn axpy<E: Weight>(
+    path: Path,
+    x: &[f32],
+    w: &[E],
+    y: &mut [f32],
+    s: Shape,
+    threads: usize,
+) {
+    let out = Out(y.as_mut_ptr());
+    let Some(kit) = kit::<E>(path) else {
+        return split(s.n, s.m, threads, |c0, c1| {
+            let w = &w[c0..];
+            portable_columns(out, s, c0, c1, |y, s| {
+                portable::axpy_product::<Apart, E>(x, w, y, s)
+            })
+        });
+    };
+    split(s.n, s.m, threads, |c0, c1| match s.m <= ROWS {
+        true => axpy_rows(&kit, x, w, out, s, c0, c1),
+        false => axpy_panels(&kit, x, w, out, s, c0, c1),
+    });
+}
+
+/// The rows kernel on output columns c0..c1, in blocks narrow enough that y's rows stay in
+/// L1 (32 KiB) while w streams past.
+fn axpy_rows<E: Weight>(
+    kit: &Kit<E>,
+    x: &[f32],
+    w: &[E],
+    out: Out,
+    s: Shape,
+    c0: usize,
+    c1: usize,
+) {
+    let width = ((32 << 10) / (4 * s.m) / 16 * 16).max(16);
+    for c in (c0..c1).step_by(width) {
+        let cols = width.min(c1 - c);
+        // SAFETY: as in `dot_columns`: columns c..c + cols of every row lie inside w and y,
+        // and only this thread writes them.
+        unsafe {
+            for r in 0..s.m {
+                std::ptr::write_bytes(out.0.add(r * s.ys + c), 0, cols); // the sums start at 0
+            }
+            let (wp, yp) = (w[c..].as_ptr(), out.0.add(c));
+            (kit.axpy_rows)(x.as_ptr(), s.xs, s.m, wp, s.ws, s.k, cols, yp, s.ys);
+        }
+    }
+}
+
+/// Packed panels on output columns c0..c1: blocks of w (k rows by n columns) small enough for
+/// L2 are packed into panels of `panel_nr` columns, each of which stays in L1 while every
+/// row of x passes.
+fn axpy_panels<E: Weight>(
+    kit: &Kit<E>,
+    x: &[f32],
+    w: &[E],
+    out: Out,
+    s: Shape,
+    c0: usize,
+    c1: usize,
+) {
+    let (mr, nr) = (kit.panel_mr, kit.panel_nr);
+    let kc = L1_PANEL_BYTES / (4 * nr);
+    let nc = (L2_BLOCK_BYTES / (4 * kc)).next_multiple_of(nr);
+    let mut pack = vec![0.0f32; kc * nc]; // panels of (kc, nr)
+    let mut edge = vec![0.0f32; mr * nr]; // (mr, nr): a tile whose columns run past c1
+    for b0 in (c0..c1).step_by(nc) {
+        let cols = nc.min(c1 - b0);
+        for k0 in (0..s.k).step_by(kc) {
+            let depth = kc.min(s.k - k0);
+            pack_panels(w, s.ws, k0, depth, b0, cols, nr, &mut pack);
+            let panels = pack.chunks_exact(depth * nr).take(cols.div_ceil(nr));
+            for (p, panel) in panels.enumerate() {
+                let (j0, width) = (b0 + p * nr, nr.min(cols - p * nr));
+                for r in (0..s.m).step_by(mr) {
+                    let rows = mr.min(s.m - r);
+                    let a = x[r * s.xs + k0..].as_ptr();
+                    let (bp, first) = (panel.as_ptr(), k0 == 0);
+                    // SAFETY: as in `dot_columns`; the panel holds depth × nr values, and a
+                    // tile narrower than a panel goes through `edge`, a whole (mr, nr) tile.
+                    unsafe {
+                        let yp = out.0.add(r * s.ys + j0);
+                        if width == nr {
+                            (kit.axpy_panel)(a, s.xs, rows, bp, depth, yp, s.ys, first);
+                            continue;
+                        }
+                        for i in 0..rows {
+                            let e = edge.as_mut_ptr().add(i * nr);
+                            std::ptr::copy_nonoverlapping(yp.add(i * s.ys), e, width);
+                        }
+                        (kit.axpy_panel)(a, s.xs, rows, bp, depth, edge.as_mut_ptr(), nr, first);
+                        for i in 0..rows {
+                            let e = edge.as_ptr().add(i * nr);
+                            std::ptr::copy_nonoverlapping(e, yp.add(i * s.ys), width);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Copies rows k0..k0 + depth, columns c0..c0 + cols of w (rows `ws` apart) into panels of
+/// (depth, nr) f32 values, the last one padded with zeros.
+#[allow(clippy::too_many_arguments)]
+fn pack_panels<E: Elem>(
+    w: &[E],
+    ws: usize,
+    k0: usize,
+    depth: usize,
+    c0: usize,
+    cols: usize,
+    nr: usize,
+    pack: &mut [f32],
+) {
+    let panels = pack.chunks_exact_mut(depth * nr).take(cols.div_ceil(nr));
+    for (p, panel) in panels.enumerate() {
+        let width = nr.min(cols - p * nr);
+        for (i, out) in panel.chunks_exact_mut(nr).enumerate() {
+            E::widen(
+                &w[(k0 + i) * ws + c0 + p * nr..][..width],
+                &mut out[..width],
+            );
+            out[width..].fill(0.0);
+        }
+    }
+}
