@@ -54,6 +54,8 @@ fn parse() -> Cli {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    // Before any work: a benchmark of the wrong kernels would mislead.
+    nexttoken_model::kernels::Path::from_env().map_err(anyhow::Error::msg)?;
     match cli.command {
         Some(Command::Tokenize { json, text }) => commands::tokenize(text, json),
         Some(Command::Trace {

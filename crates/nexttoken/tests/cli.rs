@@ -3,6 +3,8 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+use nexttoken_model::kernels::Path;
+
 const TINY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/tiny-gpt2");
 
 fn nexttoken(args: &[&str]) -> Output {
@@ -273,6 +275,36 @@ fn bench_prints_the_measurements_as_json() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && err.contains("expected f32, bf16 or f16"),
+        "{err}"
+    );
+}
+
+/// `NEXTTOKEN_KERNELS` picks the kernels every command runs; a path this CPU cannot run, or no
+/// path at all, is a one-line error before any work.
+#[test]
+fn the_kernel_path_is_chosen_or_refused() {
+    let run = |value: &str| {
+        Command::new(env!("CARGO_BIN_EXE_nexttoken"))
+            .args(["trace", "-m", TINY, "--steps", "1", "hi"])
+            .env("NEXTTOKEN_KERNELS", value)
+            .env("HF_HUB_OFFLINE", "1")
+            .output()
+            .unwrap()
+    };
+    assert!(run("portable").status.success());
+    // On x86 `neon`, on AArch64 the x86 paths: known names this CPU cannot run.
+    if let Some(p) = Path::ALL.into_iter().find(|p| !p.supported()) {
+        let out = run(p.name());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("cannot run it"),
+            "{err}"
+        );
+    }
+    let out = run("avx1024");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("not a kernel path"),
         "{err}"
     );
 }
