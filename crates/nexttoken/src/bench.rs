@@ -4,8 +4,10 @@
 use std::time::Instant;
 
 use anyhow::{ensure, Result};
+use nexttoken_model::compute::probe;
 use nexttoken_model::explain::explain;
 use nexttoken_model::generate::namer;
+use nexttoken_model::kernels::Path;
 use nexttoken_model::recorder::Both;
 use nexttoken_model::sampling::Distribution;
 use nexttoken_model::{
@@ -23,6 +25,8 @@ const PAGE_CANDIDATES: usize = 30;
 struct Report {
     engine: &'static str,
     dtype: &'static str,
+    /// The kernel path that ran (`NEXTTOKEN_KERNELS`, or the fastest the CPU has).
+    kernels: &'static str,
     threads: usize,
     prompt_tokens: usize,
     decode_tokens: usize,
@@ -41,6 +45,16 @@ struct Report {
     peak_rss_mb: f64,
     /// The same after the recorded runs too (their copies of every attention pattern).
     peak_rss_recorded_mb: f64,
+    /// The machine's read bandwidth on the same threads, measured after the runs (the best
+    /// of 5 reads of 512 MiB): the limit of decoding, which reads every weight each step.
+    read_gb_s: f64,
+    /// What one decode step reads: the weights, once (all of them: a learned position
+    /// table is counted whole though one row is read, the KV cache not at all; each is ~1%).
+    decode_bytes: f64,
+    /// decode_tok_s × decode_bytes: the read rate decoding reached.
+    decode_gb_s: f64,
+    /// decode_gb_s ÷ read_gb_s.
+    decode_share_of_bandwidth: f64,
 }
 
 pub fn run(args: &BenchArgs) -> Result<()> {
@@ -66,9 +80,15 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let (decode_s, decode_rec_s) = paired(args.runs, |recorded| {
         decode(&model, &decode_ids, steps, recorded)
     })?;
+    let peak_rss_recorded_mb = peak_rss_mb()?;
+    // After the memory readings: the probe holds 512 MiB for a moment.
+    let read_gb_s = probe::read_bandwidth(5);
+    let decode_bytes = model.arch.weight_bytes() as f64;
+    let decode_gb_s = steps as f64 / decode_s * decode_bytes / 1e9;
     let report = Report {
         engine: "nexttoken",
         dtype: args.dtype.name(),
+        kernels: Path::active().name(),
         threads: pool::threads(),
         prompt_tokens: args.prompt_tokens,
         decode_tokens: steps,
@@ -81,7 +101,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         prefill_recorded_ms: prefill_rec_s * 1e3,
         decode_recorded_tok_s: steps as f64 / decode_rec_s,
         peak_rss_mb: peak_plain,
-        peak_rss_recorded_mb: peak_rss_mb()?,
+        peak_rss_recorded_mb,
+        read_gb_s,
+        decode_bytes,
+        decode_gb_s,
+        decode_share_of_bandwidth: decode_gb_s / read_gb_s,
     };
     if args.json {
         outln!("{}", serde_json::to_string(&report)?)?;
@@ -192,9 +216,10 @@ fn peak_rss_mb() -> Result<f64> {
 
 fn print(r: &Report) -> std::io::Result<()> {
     outln!(
-        "nexttoken {} on {} threads (weights {:.0} MB, loaded in {:.0} ms)",
+        "nexttoken {} on {} threads, {} kernels (weights {:.0} MB, loaded in {:.0} ms)",
         r.dtype,
         r.threads,
+        r.kernels,
         r.weights_mb,
         r.load_ms
     )?;
@@ -210,6 +235,12 @@ fn print(r: &Report) -> std::io::Result<()> {
         r.prompt_tokens,
         r.decode_tok_s,
         r.decode_recorded_tok_s
+    )?;
+    outln!(
+        "decode read {:.1} GB/s of the machine's {:.1} GB/s read bandwidth: {:.0}%",
+        r.decode_gb_s,
+        r.read_gb_s,
+        100.0 * r.decode_share_of_bandwidth
     )?;
     outln!(
         "peak RSS {:.0} MB; medians of {} runs",

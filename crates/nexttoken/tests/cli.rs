@@ -267,9 +267,13 @@ fn bench_prints_the_measurements_as_json() {
             "decode_tok_s",
             "peak_rss_mb",
             "decode_recorded_tok_s",
+            "read_gb_s",
+            "decode_share_of_bandwidth",
         ] {
             assert!(v[key].as_f64().unwrap() > 0.0, "{key}: {v}");
         }
+        let path = v["kernels"].as_str().unwrap();
+        assert!(Path::available().iter().any(|p| p.name() == path), "{v}");
     }
     let out = nexttoken(&["bench", "--model", TINY, "--dtype", "f8"]);
     let err = String::from_utf8_lossy(&out.stderr);

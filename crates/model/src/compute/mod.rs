@@ -8,3 +8,4 @@ pub mod kernels;
 pub(crate) mod matmul;
 pub mod ops;
 pub mod pool;
+pub mod probe;

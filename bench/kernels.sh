@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Every kernel path this CPU runs (NEXTTOKEN_KERNELS), in every dtype, interleaved in rounds so
+# all see the same machine load; optionally a baseline binary too (e.g. one built from a commit
+# before a kernel change). Prints medians, decode as a share of the read bandwidth each run
+# measured (`read_gb_s`, the bench/machine probe in the same process), and ratios to the first
+# path (or to the baseline).
+#
+#   bash bench/kernels.sh MODEL_DIR [ROUNDS (3)] [RUNS per process (3)]
+#   BASELINE=/path/to/old/nexttoken bash bench/kernels.sh MODEL_DIR
+#
+# PATHS (comma-separated) and DTYPES limit what runs; needs a release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=${1:?usage: bench/kernels.sh MODEL_DIR [ROUNDS] [RUNS]}
+rounds=${2:-3}
+runs=${3:-3}
+bin=${NEXTTOKEN_BIN:-${CARGO_TARGET_DIR:-target}/release/nexttoken}
+threads=${NEXTTOKEN_THREADS:-2}
+dtypes=${DTYPES:-f32,bf16,f16}
+if [[ -z "${PATHS:-}" ]]; then
+  # The paths this CPU can run: the error for an unknown one lists them.
+  PATHS=$(NEXTTOKEN_KERNELS=? "$bin" tokenize x 2>&1 | sed -n 's/.*this CPU can run //p' | tr -d ' ')
+fi
+out=$(mktemp -d)
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg); paths $PATHS" >&2
+for round in $(seq "$rounds"); do
+  echo "round $round/$rounds" >&2
+  for dtype in ${dtypes//,/ }; do
+    if [[ -n "${BASELINE:-}" ]]; then
+      NEXTTOKEN_THREADS=$threads "$BASELINE" bench --model "$dir" --dtype "$dtype" --runs "$runs" --json \
+        | sed 's/^/baseline /' >>"$out/runs"
+    fi
+    for path in ${PATHS//,/ }; do
+      NEXTTOKEN_THREADS=$threads NEXTTOKEN_KERNELS=$path "$bin" bench --model "$dir" --dtype "$dtype" \
+        --runs "$runs" --json | sed "s/^/$path /" >>"$out/runs"
+    done
+  done
+done
+python3 - "$out/runs" <<'PY'
+import json, statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    name, report = line.split(" ", 1)
+    r = json.loads(report)
+    rows.setdefault((name, r["dtype"]), []).append(r)
+med = lambda rs, k: statistics.median(r[k] for r in rs if k in r) if any(k in r for r in rs) else float("nan")
+names = list(dict.fromkeys(n for n, _ in rows))
+base = "baseline" if "baseline" in names else names[0]
+print(f"{'path':12}{'dtype':6}{'prefill ms':>11}{'decode tok/s':>13}{'read GB/s':>10}{'decode % bw':>12}"
+      f"   vs {base}: prefill time, decode rate")
+for (name, dtype), rs in rows.items():
+    pre, dec = med(rs, "prefill_ms"), med(rs, "decode_tok_s")
+    bw, share = med(rs, "read_gb_s"), med(rs, "decode_share_of_bandwidth")
+    b = rows.get((base, dtype), rs)
+    print(f"{name:12}{dtype:6}{pre:11.1f}{dec:13.1f}{bw:10.1f}{100 * share:11.0f}%"
+          f"   {pre / med(b, 'prefill_ms'):.2f} / {dec / med(b, 'decode_tok_s'):.2f}")
+PY
+echo "raw results: $out" >&2
