@@ -4,7 +4,6 @@
 
 use rayon::prelude::*;
 
-use super::portable::{self, Apart};
 use super::{Elem, Path, Shape};
 
 /// A weight type every path's kernels can load.
@@ -47,13 +46,13 @@ struct Kit<E> {
     axpy_panel: AxpyPanel,
 }
 
-/// The kernels of `path`; `None` for the portable loops.
-fn kit<E: Weight>(path: Path) -> Option<Kit<E>> {
+/// The kernels of `path`.
+fn kit<E: Weight>(path: Path) -> Kit<E> {
     match path {
         #[cfg(target_arch = "x86_64")]
         Path::Avx512Bf16 | Path::Avx512 => {
             use super::avx512 as k;
-            Some(Kit {
+            Kit {
                 dot_mr: k::DOT_MR,
                 dot_nr: k::DOT_NR,
                 dot_tile: k::dot_tile::<E>,
@@ -62,12 +61,12 @@ fn kit<E: Weight>(path: Path) -> Option<Kit<E>> {
                 panel_mr: k::PANEL_MR,
                 panel_nr: k::PANEL_NR,
                 axpy_panel: k::axpy_panel,
-            })
+            }
         }
         #[cfg(target_arch = "x86_64")]
         Path::Avx2 => {
             use super::avx2 as k;
-            Some(Kit {
+            Kit {
                 dot_mr: k::DOT_MR,
                 dot_nr: k::DOT_NR,
                 dot_tile: k::dot_tile::<E>,
@@ -76,12 +75,12 @@ fn kit<E: Weight>(path: Path) -> Option<Kit<E>> {
                 panel_mr: k::PANEL_MR,
                 panel_nr: k::PANEL_NR,
                 axpy_panel: k::axpy_panel,
-            })
+            }
         }
         #[cfg(target_arch = "aarch64")]
         Path::Neon => {
             use super::neon as k;
-            Some(Kit {
+            Kit {
                 dot_mr: k::DOT_MR,
                 dot_nr: k::DOT_NR,
                 dot_tile: k::dot_tile::<E>,
@@ -90,9 +89,21 @@ fn kit<E: Weight>(path: Path) -> Option<Kit<E>> {
                 panel_mr: k::PANEL_MR,
                 panel_nr: k::PANEL_NR,
                 axpy_panel: k::axpy_panel,
-            })
+            }
         }
-        _ => None,
+        _ => {
+            use super::portable as k;
+            Kit {
+                dot_mr: k::DOT_MR,
+                dot_nr: k::DOT_NR,
+                dot_tile: k::dot_tile::<E>,
+                dot_tile_f32: k::dot_tile::<f32>,
+                axpy_rows: k::axpy_rows::<E>,
+                panel_mr: k::PANEL_MR,
+                panel_nr: k::PANEL_NR,
+                axpy_panel: k::axpy_panel,
+            }
+        }
     }
 }
 
@@ -146,31 +157,10 @@ pub(super) fn dot<E: Weight>(
     s: Shape,
     threads: usize,
 ) {
-    let out = Out(y.as_mut_ptr());
-    let Some(kit) = kit::<E>(path) else {
-        return split(s.n, s.m, threads, |c0, c1| {
-            let w = &w[c0 * s.ws..];
-            portable_columns(out, s, c0, c1, |y, s| {
-                portable::dot_product::<Apart, E>(x, w, y, s)
-            })
-        });
-    };
+    let (out, kit) = (Out(y.as_mut_ptr()), kit::<E>(path));
     split(s.n, s.m, threads, |c0, c1| {
         dot_columns(&kit, x, w, out, s, c0, c1)
     });
-}
-
-/// Runs a portable product `f(y, shape)` for output columns c0..c1 into a dense tile, then
-/// copies the tile into those columns of y.
-fn portable_columns(out: Out, s: Shape, c0: usize, c1: usize, f: impl Fn(&mut [f32], Shape)) {
-    let n = c1 - c0;
-    let mut tile = vec![0.0f32; s.m * n]; // (m, c1 - c0)
-    f(&mut tile, Shape { n, ys: n, ..s });
-    for (r, row) in tile.chunks_exact(n).enumerate() {
-        // SAFETY: `kernels::dot` / `axpy` checked y's shape; only this thread writes these
-        // columns.
-        unsafe { std::ptr::copy_nonoverlapping(row.as_ptr(), out.0.add(r * s.ys + c0), n) };
-    }
 }
 
 /// [`dot`] for output columns c0..c1.
@@ -228,15 +218,7 @@ pub(super) fn axpy<E: Weight>(
     s: Shape,
     threads: usize,
 ) {
-    let out = Out(y.as_mut_ptr());
-    let Some(kit) = kit::<E>(path) else {
-        return split(s.n, s.m, threads, |c0, c1| {
-            let w = &w[c0..];
-            portable_columns(out, s, c0, c1, |y, s| {
-                portable::axpy_product::<Apart, E>(x, w, y, s)
-            })
-        });
-    };
+    let (out, kit) = (Out(y.as_mut_ptr()), kit::<E>(path));
     split(s.n, s.m, threads, |c0, c1| match s.m <= ROWS {
         true => axpy_rows(&kit, x, w, out, s, c0, c1),
         false => axpy_panels(&kit, x, w, out, s, c0, c1),
