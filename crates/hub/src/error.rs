@@ -66,11 +66,13 @@ pub enum HubError {
         reason: String,
     },
 
-    #[error("could not {action} {path}: {source}")]
+    /// The io error is part of the message, not a `source`: a caller printing the chain
+    /// (`{:#}`) would print it twice.
+    #[error("could not {action} {path}: {error}")]
     Io {
         action: &'static str,
         path: PathBuf,
-        source: io::Error,
+        error: io::Error,
     },
 }
 
@@ -91,9 +93,9 @@ pub(crate) fn io_err(
     path: &std::path::Path,
 ) -> impl FnOnce(io::Error) -> HubError {
     let path = path.to_path_buf();
-    move |source| HubError::Io {
+    move |error| HubError::Io {
         action,
         path,
-        source,
+        error,
     }
 }

@@ -234,3 +234,26 @@ fn a_tokenizer_is_whole_or_the_fallback_says_so() {
         fallback.tokenizer.encode(" the United")
     );
 }
+
+/// An io error is said once, however the caller prints the error and its sources (`{:#}`).
+#[test]
+fn an_io_error_is_said_once() {
+    let dir = edited("tiny-gpt2", |_| {});
+    let config = dir.path().join("config.json");
+    std::fs::remove_file(&config).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &config).unwrap();
+    let err = Model::load(dir.path(), "test")
+        .err()
+        .expect("a dangling config.json");
+    let mut chain = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(s) = source {
+        chain += &format!(": {s}");
+        source = s.source();
+    }
+    assert_eq!(
+        chain.matches("No such file or directory").count(),
+        1,
+        "{chain}"
+    );
+}

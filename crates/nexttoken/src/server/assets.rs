@@ -1,8 +1,9 @@
 //! The page, built into the binary from `web/`: `GET /` is `index.html`, `GET /web/{path}`
 //! any other file. Lookups go to the embedded set only, so no request reaches the disk.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::Path;
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
@@ -18,7 +19,10 @@ pub async fn index() -> Result<Response, ApiError> {
     asset_response(INDEX)
 }
 
-pub async fn asset(Path(path): Path<String>) -> Result<Response, ApiError> {
+/// A path axum cannot decode (`/web/%ff`, not UTF-8) gets the JSON error shape too.
+pub async fn asset(path: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
+    let Path(path) =
+        path.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_path", e.body_text()))?;
     asset_response(&path)
 }
 

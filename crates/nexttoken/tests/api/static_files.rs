@@ -100,3 +100,13 @@ async fn no_path_leaves_the_embedded_set() {
         assert!(!String::from_utf8_lossy(&reply.bytes).contains("[package]"));
     }
 }
+
+#[tokio::test]
+async fn an_undecodable_path_gets_the_json_error_shape() {
+    for path in ["/web/%ff", "/web/%c3%28.js", "/web/a%80b"] {
+        let reply = get(app(), path).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(reply.json()["error"]["code"], "bad_path", "{path}");
+        assert_security_headers(&reply, path);
+    }
+}
