@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use nexttoken_model::lens::LensStream;
-use nexttoken_model::{Batcher, KvCache, Model, NoRecorder};
+use nexttoken_model::{Batcher, KvCache, Model, NoRecorder, Stop};
 
 use crate::bounds::Bounds;
 use crate::endpoints::attention::Thumbnails;
@@ -43,12 +43,14 @@ impl Engine {
         }
     }
 
-    /// The logits after `tokens`: from the cache, else one forward pass (then cached).
-    pub fn logits_after(&self, tokens: Vec<u32>) -> Result<Arc<Vec<f32>>, Error> {
+    /// The logits after `tokens`: from the cache, else one forward pass (then cached) that
+    /// ends with `Error::Cancelled` at the next layer once `stop` is raised.
+    pub fn logits_after(&self, tokens: Vec<u32>, stop: &Stop) -> Result<Arc<Vec<f32>>, Error> {
         if let Some(logits) = self.cache.logits(&tokens) {
             return Ok(logits);
         }
         let mut cache = KvCache::new(self.model.config());
+        cache.set_stop(Some(stop.clone()));
         let logits = self.model.forward(&tokens, &mut cache, &mut NoRecorder)?;
         let logits = Arc::new(logits);
         self.cache.put_logits(tokens, Arc::clone(&logits));

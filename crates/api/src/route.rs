@@ -26,10 +26,14 @@ pub fn handle(engine: &Engine, source: &str, method: &str, path: &str, body: &[u
             e::trace::trace(en, req, Stop::default())
         }),
         ("POST", "/api/step") => run(engine, body, e::step::step),
-        ("POST", "/api/distribution") => run(engine, body, e::distribution::distribution),
+        ("POST", "/api/distribution") => run(engine, body, |en, req| {
+            e::distribution::distribution(en, req, Stop::default())
+        }),
         ("POST", "/api/bpe") => run(engine, body, e::bpe::bpe),
         ("POST", "/api/vocab/lookup") => run(engine, body, e::vocab::lookup),
-        ("POST", "/api/compare") => run(engine, body, e::compare::compare),
+        ("POST", "/api/compare") => run(engine, body, |en, req| {
+            e::compare::compare(en, req, Stop::default())
+        }),
         ("POST", "/api/attention") => run(engine, body, e::attention::attention),
         ("POST", "/api/attention/overview") => run(engine, body, e::attention::overview),
         ("POST", "/api/heads") => run(engine, body, e::heads::heads),

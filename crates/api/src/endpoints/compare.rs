@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use nexttoken_model::divergence::{kl, log_softmax};
+use nexttoken_model::Stop;
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 
@@ -29,12 +30,13 @@ pub struct CompareResponse {
     kl_bits: f64,
 }
 
-pub fn compare(engine: &Engine, req: CompareRequest) -> Result<CompareResponse, Error> {
+/// `stop` ends either forward pass at its next layer once raised (the client went away).
+pub fn compare(engine: &Engine, req: CompareRequest, stop: Stop) -> Result<CompareResponse, Error> {
     let before = bounds::tokens(&engine.model, &req.before)?;
     let after = bounds::tokens(&engine.model, &req.after)?;
     let top_n = bounds::compare_top_n(req.top_n.as_ref())?;
-    let before = Side::of(engine, before)?;
-    let after = Side::of(engine, after)?;
+    let before = Side::of(engine, before, &stop)?;
+    let after = Side::of(engine, after, &stop)?;
     let kl_nats = kl(&before.log_probs, &after.log_probs);
     Ok(CompareResponse {
         before: before.top(engine, top_n),
@@ -52,8 +54,8 @@ struct Side {
 
 impl Side {
     /// From the logits cache `/api/distribution` shares, else one forward pass (then cached).
-    fn of(engine: &Engine, tokens: Vec<u32>) -> Result<Side, Error> {
-        let logits = engine.logits_after(tokens)?;
+    fn of(engine: &Engine, tokens: Vec<u32>, stop: &Stop) -> Result<Side, Error> {
+        let logits = engine.logits_after(tokens, stop)?;
         let log_probs = log_softmax(&logits);
         Ok(Side { logits, log_probs })
     }

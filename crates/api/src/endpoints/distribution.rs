@@ -3,7 +3,7 @@
 
 use nexttoken_model::explain::StepExplanation;
 use nexttoken_model::generate::explain_logits;
-use nexttoken_model::Sampling;
+use nexttoken_model::{Sampling, Stop};
 use serde::Deserialize;
 use serde_json::Number;
 
@@ -20,11 +20,16 @@ pub struct DistributionRequest {
     top_n: Option<Number>,
 }
 
-pub fn distribution(engine: &Engine, req: DistributionRequest) -> Result<StepExplanation, Error> {
+/// `stop` ends the forward pass at its next layer once raised (the client went away).
+pub fn distribution(
+    engine: &Engine,
+    req: DistributionRequest,
+    stop: Stop,
+) -> Result<StepExplanation, Error> {
     let model = &engine.model;
     let tokens = bounds::tokens(model, &req.tokens)?;
     let top_n = bounds::top_n(req.top_n.as_ref())?;
     bounds::sampling(model, &req.sampling)?;
-    let logits = engine.logits_after(tokens)?;
+    let logits = engine.logits_after(tokens, &stop)?;
     Ok(explain_logits(model, &logits, &req.sampling, top_n))
 }

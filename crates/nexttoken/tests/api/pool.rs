@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use nexttoken::server::{router, Limits};
+use nexttoken_api::{compare::compare, distribution::distribution};
+use nexttoken_model::Stop;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -138,6 +140,29 @@ async fn a_dropped_request_stops_its_trace() {
     assert_eq!(state.pool.cancelled(), 1, "the job stopped early");
     let health = get(router(state), "/api/health").await.json();
     assert_eq!(health["pool"]["cancelled"], 1);
+}
+
+/// The handlers give `/api/distribution` and `/api/compare` the flag a trace gets; raised, their
+/// forward pass ends at the next layer and nothing half-done is cached.
+#[test]
+fn a_raised_stop_ends_a_distribution_and_a_compare() {
+    let state = state_with(Limits::default(), pool(1, 4, Duration::from_secs(60)));
+    let engine = state.loaded();
+    let gone = Stop::default();
+    gone.raise();
+    let tokens = || serde_json::from_value(json!({ "tokens": [1, 2, 3] })).unwrap();
+    let pair = || serde_json::from_value(json!({ "before": [4, 5], "after": [4, 6] })).unwrap();
+    let error = distribution(&engine, tokens(), gone.clone()).unwrap_err();
+    assert_eq!(error.code, "cancelled");
+    let stopped = compare(&engine, pair(), gone).err().map(|error| error.code);
+    assert_eq!(stopped, Some("cancelled"));
+    assert!(
+        engine.cache.logits(&[1, 2, 3]).is_none(),
+        "a stopped pass cached nothing"
+    );
+    assert!(distribution(&engine, tokens(), Stop::default()).is_ok());
+    assert!(compare(&engine, pair(), Stop::default()).is_ok());
+    assert!(engine.cache.logits(&[1, 2, 3]).is_some());
 }
 
 #[tokio::test]

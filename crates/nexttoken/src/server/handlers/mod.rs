@@ -10,6 +10,7 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::Json;
 use nexttoken_api::{self as api, Engine};
+use nexttoken_model::Stop;
 
 use crate::server::errors::ApiError;
 use crate::server::extract::ApiJson;
@@ -27,48 +28,57 @@ async fn on_pool<T: Send + 'static>(
     Ok(Json(answer))
 }
 
-/// A trace checks between layers and steps whether its request is still wanted, and stops if
-/// not.
-pub async fn trace(
-    State(state): State<Arc<AppState>>,
-    ApiJson(req): ApiJson<api::trace::TraceRequest>,
-) -> Answer<api::trace::TraceResponse> {
+/// Runs `endpoint` on a pool thread with the flag its forward passes check between layers,
+/// raised once the request is gone (the client closed the connection, or the deadline passed),
+/// so an abandoned long prompt frees its slot within a layer's work.
+async fn on_pool_cancellable<T: Send + 'static>(
+    state: &AppState,
+    endpoint: impl FnOnce(&Engine, Stop) -> Result<T, api::Error> + Send + 'static,
+) -> Answer<T> {
     let loaded = state.loaded();
     let answer = state
         .pool
         .run_cancellable(move |cancel| {
-            let traced = api::trace::trace(&loaded, req, cancel.stop());
+            let answer = endpoint(&loaded, cancel.stop());
             match cancel.is_cancelled() {
                 true => Err(ApiError::gone()),
-                false => Ok(traced?),
+                false => Ok(answer?),
             }
         })
         .await?;
     Ok(Json(answer))
 }
 
-/// Defines handlers that run their endpoint on the pool with the parsed body.
+/// Defines handlers that run their endpoint on the pool with the parsed body, and with the
+/// request's stop flag where the endpoint takes one.
 macro_rules! pooled {
-    ($($name:ident: $request:ty => $response:ty = $endpoint:path;)+) => {$(
+    ($($name:ident: $request:ty => $response:ty = $endpoint:path $(, $stop:ident)?;)+) => {$(
         pub async fn $name(
             State(state): State<Arc<AppState>>,
             ApiJson(req): ApiJson<$request>,
         ) -> Answer<$response> {
-            on_pool(&state, move |engine| $endpoint(engine, req)).await
+            pooled!(@run state, req, $endpoint $(, $stop)?)
         }
     )+};
+    (@run $state:ident, $req:ident, $endpoint:path) => {
+        on_pool(&$state, move |engine| $endpoint(engine, $req)).await
+    };
+    (@run $state:ident, $req:ident, $endpoint:path, stop) => {
+        on_pool_cancellable(&$state, move |engine, stop| $endpoint(engine, $req, stop)).await
+    };
 }
 
 pooled! {
+    trace: api::trace::TraceRequest => api::trace::TraceResponse = api::trace::trace, stop;
     tokenize: api::tokenize::TokenizeRequest => api::tokenize::TokenizeResponse
         = api::tokenize::tokenize;
     step: api::step::StepRequest => api::step::StepResponse = api::step::step;
     distribution: api::distribution::DistributionRequest
-        => nexttoken_model::explain::StepExplanation = api::distribution::distribution;
+        => nexttoken_model::explain::StepExplanation = api::distribution::distribution, stop;
     bpe: api::bpe::BpeRequest => api::bpe::BpeResponse = api::bpe::bpe;
     lookup: api::vocab::LookupRequest => api::vocab::LookupResponse = api::vocab::lookup;
     compare: api::compare::CompareRequest => api::compare::CompareResponse
-        = api::compare::compare;
+        = api::compare::compare, stop;
     attention: api::attention::AttentionRequest => api::attention::AttentionResponse
         = api::attention::attention;
     overview: api::attention::OverviewRequest => api::attention::OverviewResponse
