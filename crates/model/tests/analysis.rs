@@ -132,3 +132,24 @@ fn head_scores_average_the_right_cells() {
         assert!((s.induction - induction).abs() < 1e-6, "{s:?}");
     }
 }
+
+/// A one-token prompt has no previous token: its score is +0, not −0 (an empty `f32` sum
+/// starts at −0.0, which `/api/heads` sent as `-0.0`), and no score is negative zero.
+#[test]
+fn a_score_no_query_has_is_plus_zero() {
+    let model = tiny();
+    for tokens in [&[464u32][..], &[464, 1578][..]] {
+        let scores = head_scores(&model, tokens, 1, 0).unwrap();
+        for s in &scores {
+            for v in [s.prev_token, s.first_token, s.induction] {
+                assert!(v.is_sign_positive(), "{tokens:?}: {s:?}");
+            }
+        }
+        let json = serde_json::to_string(&scores).unwrap();
+        assert!(!json.contains("-0.0"), "{json}");
+    }
+    let one = head_scores(&model, &[464], 1, 0).unwrap();
+    assert!(one
+        .iter()
+        .all(|s| s.prev_token == 0.0 && s.first_token == 1.0));
+}

@@ -80,6 +80,8 @@ impl Recorder for Averages {
         let per_head = (0..h)
             .map(|head| {
                 let rows = (0..t).map(|i| (&data[(head * t + i) * s..][..s], i));
+                // The mean of no scores (no previous token in a one-token prompt) is +0:
+                // `f32`'s `Sum` starts at −0.0, which JSON shows as `-0.0`.
                 let mean = |score: &Score| {
                     let (sum, n) = rows
                         .clone()
