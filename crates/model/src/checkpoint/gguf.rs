@@ -14,14 +14,11 @@ use std::path::{Path, PathBuf};
 
 use half::{bf16, f16};
 
+use super::gguf_header::{Header, MAX_ITEMS};
 use crate::{Error, Result};
 
 /// Values per block of the quantised formats.
 const BLOCK: usize = 32;
-/// Bounds that keep a damaged or hostile header from asking for absurd allocations.
-const MAX_STRING: u64 = 1 << 24;
-const MAX_ITEMS: u64 = 1 << 24;
-const MAX_DIMS: u32 = 4;
 
 /// A metadata value.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,10 +95,7 @@ impl Gguf {
     pub fn open(path: &Path) -> Result<Gguf> {
         let file = super::checks::open_regular(path)?;
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-        let mut header = Header {
-            r: BufReader::new(&file),
-            at: 0,
-        };
+        let mut header = Header::new(BufReader::new(&file));
         let (metadata, infos) = header.read().map_err(|msg| format_error(path, msg))?;
         let alignment = match metadata.get("general.alignment") {
             Some(Value::Uint(a)) if a.is_power_of_two() => *a,
@@ -284,115 +278,6 @@ fn nibbles(qs: &[u8], scale: f32, min: f32) -> impl Iterator<Item = f32> + '_ {
     let low = qs.iter().map(move |&q| scale * (q & 0x0F) as f32 + min);
     let high = qs.iter().map(move |&q| scale * (q >> 4) as f32 + min);
     low.chain(high)
-}
-
-/// Reads the header, counting the bytes read so the data's start can be found.
-struct Header<R: Read> {
-    r: R,
-    at: u64,
-}
-
-/// A tensor's description: name, dimensions (fastest first), ggml type, offset in the data.
-type RawInfo = (String, Vec<u64>, u32, u64);
-
-impl<R: Read> Header<R> {
-    fn read(&mut self) -> Result<(HashMap<String, Value>, Vec<RawInfo>), String> {
-        let mut magic = [0; 4];
-        self.bytes(&mut magic)?;
-        if &magic != b"GGUF" {
-            return Err("not a GGUF file (no GGUF magic)".into());
-        }
-        let version = self.u32()?;
-        if !(2..=3).contains(&version) {
-            return Err(format!("version {version} is not supported (2 and 3 are)"));
-        }
-        let (n_tensors, n_kv) = (self.count()?, self.count()?);
-        let mut metadata = HashMap::new();
-        for _ in 0..n_kv {
-            let key = self.string()?;
-            let kind = self.u32()?;
-            let value = self.value(kind, true)?;
-            metadata.insert(key, value);
-        }
-        let mut infos = Vec::new();
-        for _ in 0..n_tensors {
-            let name = self.string()?;
-            let n_dims = self.u32()?;
-            if n_dims == 0 || n_dims > MAX_DIMS {
-                return Err(format!("tensor {name:?} has {n_dims} dimensions"));
-            }
-            let dims = (0..n_dims).map(|_| self.u64()).collect::<Result<_, _>>()?;
-            let (kind, offset) = (self.u32()?, self.u64()?);
-            infos.push((name, dims, kind, offset));
-        }
-        Ok((metadata, infos))
-    }
-
-    /// A value of gguf type `kind`; arrays nest only at the top.
-    fn value(&mut self, kind: u32, top: bool) -> Result<Value, String> {
-        Ok(match kind {
-            0 => Value::Uint(self.array::<1>()?[0] as u64),
-            1 => Value::Int(self.array::<1>()?[0] as i8 as i64),
-            2 => Value::Uint(u16::from_le_bytes(self.array()?) as u64),
-            3 => Value::Int(i16::from_le_bytes(self.array()?) as i64),
-            4 => Value::Uint(self.u32()? as u64),
-            5 => Value::Int(i32::from_le_bytes(self.array()?) as i64),
-            6 => Value::Float(f32::from_le_bytes(self.array()?) as f64),
-            7 => Value::Bool(self.array::<1>()?[0] != 0),
-            8 => Value::String(self.string()?),
-            9 if top => {
-                let (item, n) = (self.u32()?, self.count()?);
-                let items = (0..n).map(|_| self.value(item, false));
-                Value::Array(items.collect::<Result<_, _>>()?)
-            }
-            10 => Value::Uint(self.u64()?),
-            11 => Value::Int(i64::from_le_bytes(self.array()?)),
-            12 => Value::Float(f64::from_le_bytes(self.array()?)),
-            other => return Err(format!("metadata value type {other} is not supported")),
-        })
-    }
-
-    fn bytes(&mut self, out: &mut [u8]) -> Result<(), String> {
-        self.r
-            .read_exact(out)
-            .map_err(|e| format!("header cut short at byte {}: {e}", self.at))?;
-        self.at += out.len() as u64;
-        Ok(())
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
-        let mut b = [0; N];
-        self.bytes(&mut b)?;
-        Ok(b)
-    }
-
-    fn u32(&mut self) -> Result<u32, String> {
-        Ok(u32::from_le_bytes(self.array()?))
-    }
-
-    fn u64(&mut self) -> Result<u64, String> {
-        Ok(u64::from_le_bytes(self.array()?))
-    }
-
-    /// A count of items, bounded.
-    fn count(&mut self) -> Result<u64, String> {
-        let n = self.u64()?;
-        if n > MAX_ITEMS {
-            return Err(format!("a count of {n} items at byte {}", self.at));
-        }
-        Ok(n)
-    }
-
-    fn string(&mut self) -> Result<String, String> {
-        let n = self.u64()?;
-        if n > MAX_STRING {
-            return Err(format!("a string of {n} bytes at byte {}", self.at));
-        }
-        let mut b = vec![0; n as usize];
-        self.bytes(&mut b)?;
-        String::from_utf8(b)
-            .map_err(|_| format!("a string that is not UTF-8 before byte {}", self.at))
-    }
 }
 
 #[cfg(test)]

@@ -4,5 +4,6 @@
 pub(crate) mod checks;
 pub(crate) mod convert;
 pub mod gguf;
+mod gguf_header;
 pub(crate) mod pages;
 pub(crate) mod safetensors;
