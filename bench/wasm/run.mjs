@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { launch } from '../../tests/browser/lib/browser.js';
 import { serveStatic } from '../../tests/browser/lib/static-server.js';
+import { peers } from './peer/peers.mjs';
 
 const [modelDir, rounds = '3', runs = '3'] = process.argv.slice(2);
 if (!modelDir) throw new Error('usage: node bench/wasm/run.mjs MODEL_DIR [ROUNDS] [RUNS]');
@@ -51,12 +52,14 @@ const median = (xs) => {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 };
 
+// transformers.js in the same rounds when PEER_ONNX is set (bench/wasm/peer/peers.mjs).
+const peer = await peers(site, { runs, nexttoken: join(target, 'release/nexttoken'), modelDir });
 const server = await serveStatic(site);
 const results = {};
 try {
   for (let round = 0; round < Number(rounds); round += 1) {
     for (const dtype of DTYPES) {
-      for (const [engine, run] of [['native', () => native(dtype)], ['wasm', () => wasm(server, dtype)]]) {
+      for (const [engine, run] of [['native', () => native(dtype)], ['wasm', () => wasm(server, dtype)], ...peer.engines(dtype)]) {
         const r = await run();
         (results[`${engine} ${dtype}`] ??= []).push(r);
         console.error(`round ${round + 1} ${engine} ${dtype}: prefill ${r.prefill_ms.toFixed(0)} ms, decode ${r.decode_tok_s.toFixed(2)} tok/s`);
@@ -65,6 +68,7 @@ try {
   }
 } finally {
   await server.close();
+  await peer.close();
   rmSync(site, { recursive: true, force: true });
 }
 
@@ -78,3 +82,4 @@ for (const dtype of DTYPES) {
   console.log(`| native ${dtype} | ${prefill(nat).toFixed(0)} | ${decode(nat).toFixed(2)} | | |`);
   console.log(`| wasm ${dtype} | ${prefill(was).toFixed(0)} | ${decode(was).toFixed(2)} | ${(decode(was) / decode(nat) * 100).toFixed(0)}% | ${median(was.map((r) => r.memory_mb)).toFixed(0)} |`);
 }
+peer.report(results, median);

@@ -12,10 +12,12 @@ const TYPES = {
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
   '.wasm': 'application/wasm',
+  '.mjs': 'text/javascript; charset=utf-8',
 };
 
-// Resolves to { url, requests, close }; `requests` lists every path asked for.
-export function serveStatic(root) {
+// Resolves to { url, requests, close }; `requests` lists every path asked for. `headers` go on
+// every file served (e.g. COOP/COEP, to make the page cross-origin isolated).
+export function serveStatic(root, { headers = {} } = {}) {
   const requests = [];
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
@@ -24,7 +26,7 @@ export function serveStatic(root) {
     if (!file.startsWith(normalize(root + sep)) && file !== normalize(root)) return send(res, 403, 'forbidden');
     try {
       const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+      res.writeHead(200, { ...headers, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
       res.end(body);
     } catch {
       send(res, 404, 'not found');
