@@ -6,7 +6,12 @@ weights, stored in F16 like many hub uploads (the goldens are computed on the sa
 in f32), and HF `transformers` goldens for every hook. Dev-time only: CI reads the files.
 
     /work/venv/bin/python scripts/make_family_fixtures.py   # fixtures/gpt2-family/<name>/
+
+With `--full NAME DIR` it writes one member at its real width instead (gpt2-xl: 48 x 25 x 1600,
+6.2 GB), F32 at HF's own initial scale, with goldens of every hook and all positions' logits:
+the dev-time check `scripts/check_family_full.sh` runs the Rust engine against it.
 """
+import argparse
 import json
 from pathlib import Path
 
@@ -17,6 +22,8 @@ from transformers import GPT2Config, GPT2LMHeadModel
 from make_fixtures import PROMPT_IDS, GREEDY_STEPS, greedy, record
 
 HEAD_DIM = 2
+# The real widths (n_embd) of the hub's checkpoints.
+FULL_WIDTH = {"distilgpt2": 768, "gpt2-medium": 1024, "gpt2-large": 1280, "gpt2-xl": 1600}
 # The config.json of each hub repo (openai-community/gpt2-medium, ...; distilgpt2 lives at
 # distilbert/distilgpt2), field for field; only n_embd is replaced.
 COMMON = {
@@ -40,7 +47,7 @@ FAMILY = {
 UNPREFIXED = {"gpt2-medium", "gpt2-xl"}
 
 
-def build(fields, seed):
+def build(fields, seed, weight_std=0.2, half=True):
     torch.manual_seed(seed)
     config = GPT2Config(**{k: v for k, v in fields.items() if k != "architectures"},
                         attn_implementation="eager")
@@ -54,12 +61,44 @@ def build(fields, seed):
             elif name.endswith(".bias"):
                 p.copy_(0.1 * torch.randn_like(p))
             else:
-                p.copy_(0.2 * torch.randn_like(p))
-            p.copy_(p.half().float())
+                p.copy_(weight_std * torch.randn_like(p))
+            if half:
+                p.copy_(p.half().float())
     return model
 
 
+def write_full(name, out):
+    """One member at its real width: F32 weights at HF's initializer_range (0.02), random gains
+    and biases, all positions' logits in the goldens."""
+    seed = list(FAMILY).index(name)
+    fields = {**COMMON, **FAMILY[name], "n_embd": FULL_WIDTH[name]}
+    model = build(fields, seed, weight_std=fields["initializer_range"], half=False)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(fields, indent=2, sort_keys=True) + "\n")
+    weights = {"transformer." + k: v.contiguous() for k, v in model.transformer.state_dict().items()}
+    save_file(weights, str(out / "model.safetensors"))
+    save_file(record(model, PROMPT_IDS), str(out / "golden.safetensors"))
+    meta = {
+        "description": f"{name} at its real width, seeded random F32 weights, HF transformers goldens",
+        "prompt_ids": PROMPT_IDS,
+        "greedy_ids": greedy(model, PROMPT_IDS, GREEDY_STEPS),
+        "torch": torch.__version__,
+        "transformers": __import__("transformers").__version__,
+    }
+    (out / "golden.json").write_text(json.dumps(meta, indent=1) + "\n")
+    print(name, fields["n_layer"], "x", fields["n_head"], "x", fields["n_embd"], "->", out)
+
+
 def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--full", nargs=2, metavar=("NAME", "DIR"), help="one member at its real width, into DIR")
+    args = ap.parse_args()
+    if args.full:
+        name, out = args.full
+        if name not in FAMILY:
+            ap.error(f"NAME is one of {', '.join(FAMILY)}")
+        write_full(name, Path(out))
+        return
     root = Path(__file__).resolve().parent.parent / "fixtures" / "gpt2-family"
     for seed, (name, shape) in enumerate(FAMILY.items()):
         fields = {**COMMON, **shape, "n_embd": shape["n_head"] * HEAD_DIM}
