@@ -20,6 +20,13 @@ bash tests/aarch64/run.sh
 # engine in Node.js (tests/wasm).
 bash tests/wasm/run.sh
 
+# The threaded browser engine rebuilds Rust's std with atomics: nightly Rust and its sources.
+# `export --live` builds it where they are installed (else the site runs on one thread, with a
+# note), and tests/browser/threads.test.js runs it; installed once, never updated here.
+if ! RUSTUP_AUTO_INSTALL=0 rustup run nightly rustc --version >/dev/null 2>&1; then
+  rustup toolchain install nightly --profile minimal --component rust-src
+fi
+
 # Browser tests of the page (tests/browser): Debian's chromium driven by playwright-core, never
 # a downloaded browser. Installs what they need when it is missing.
 if ! command -v chromium >/dev/null 2>&1; then

@@ -77,8 +77,9 @@ async function expectShown(expected) {
 }
 
 describe('live export, computed in the browser', () => {
-  test('says the numbers are computed in this browser, by the shipped model', async () => {
-    assert.equal(await byTestId(page, 'mode-label').textContent(), 'live: computed in this browser');
+  test('says the numbers are computed in this browser on one thread, by the shipped model', async () => {
+    // A plain server sends no cross-origin isolation headers: no shared memory, one thread.
+    assert.equal(await byTestId(page, 'mode-label').textContent(), 'live: computed in this browser, 1 thread');
     assert.match(await byTestId(page, 'model-name').textContent(), /^sotu-tiny \(4 blocks, 128 wide\)$/);
     assert.match(await page.locator('#about').textContent(), /inside this browser tab/);
     assert.ok(await byTestId(page, 'static-banner').isHidden());

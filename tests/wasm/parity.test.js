@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { instantiate } from '../../web/js/engine/wasm.js';
+import { assertClose } from './lib/close.js';
 import { start } from './lib/native.js';
 
 const TOLERANCE = 1e-5;
@@ -25,23 +26,6 @@ before(async () => {
 });
 
 after(() => native?.close());
-
-// Walks two JSON values together: numbers within tolerance, everything else equal.
-function assertClose(got, want, path = '$', tolerance = TOLERANCE) {
-  if (typeof want === 'number') {
-    assert.equal(typeof got, 'number', `${path}: ${JSON.stringify(got)} is not a number`);
-    assert.ok(Math.abs(got - want) <= tolerance, `${path}: ${got} vs ${want}`);
-  } else if (Array.isArray(want)) {
-    assert.ok(Array.isArray(got), `${path} is not an array`);
-    assert.equal(got.length, want.length, `${path}: length`);
-    want.forEach((w, i) => assertClose(got[i], w, `${path}[${i}]`, tolerance));
-  } else if (want !== null && typeof want === 'object') {
-    assert.deepEqual(Object.keys(got ?? {}).sort(), Object.keys(want).sort(), `${path}: fields`);
-    for (const key of Object.keys(want)) assertClose(got[key], want[key], `${path}.${key}`, tolerance);
-  } else {
-    assert.equal(got, want, path);
-  }
-}
 
 // Both engines answer; the status and body must agree. Labels that name where numbers come
 // from (elapsed time, the model's name and source, the cache each keeps) are left out.

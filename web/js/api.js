@@ -182,6 +182,7 @@ async function browserSource(onStarting) {
   const model = await getJson('/api/model');
   return Object.assign(liveSource({ ...model, download: local.download }, await promptsFor(model)), {
     runsIn: 'browser',
+    threads: local.threads,
     async refreshModel() {
       this.model = { ...(await getJson('/api/model')), download: local.download };
     },

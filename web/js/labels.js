@@ -34,19 +34,20 @@ export function renderModel(source) {
   document.title = `nexttoken: watch ${isGpt2(m) ? 'GPT-2' : m.name} pick the next token`;
   byId('model-name').textContent = `${m.name} (${m.n_layer} blocks, ${m.n_embd} wide)`;
   const here = source.runsIn === 'browser';
+  const threads = source.threads === 1 ? '1 thread' : `${source.threads} threads`;
   byId('mode-label').textContent = !live ? 'recorded: a static export'
-    : here ? 'live: computed in this browser' : 'live: computed now by this server';
+    : here ? `live: computed in this browser, ${threads}` : 'live: computed now by this server';
   byId('static-banner').hidden = live;
   document.body.dataset.mode = source.mode;
   document.body.dataset.runsIn = source.runsIn ?? 'recording';
-  byId('about').textContent = live ? liveAbout(m, here) : staticAbout(m);
+  byId('about').textContent = live ? liveAbout(m, here, threads) : staticAbout(m);
 }
 
-function liveAbout(m, here) {
+function liveAbout(m, here, threads) {
   const sources = here ? BROWSER_SOURCES : SOURCES;
   const from = sources[m.source] ? `, ${sources[m.source]}` : '';
   const by = here
-    ? 'by the nexttoken engine running inside this browser tab (compiled to WebAssembly; nothing is sent anywhere)'
+    ? `by the nexttoken engine running inside this browser tab (compiled to WebAssembly, on ${threads}; nothing is sent anywhere)`
     : 'by the nexttoken server you are connected to';
   return `Every number on this page was computed when you asked for it, ${by}, ` +
     `running ${m.name}${from}: ${m.n_layer} blocks, ${m.n_head} attention heads, vectors of ` +

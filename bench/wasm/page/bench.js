@@ -1,4 +1,5 @@
-// Starts the worker with the settings in the URL (?dtype=f32&runs=3) and publishes its report.
+// Starts the worker with the settings in the URL (?dtype=f32&runs=3, &threads=N for the
+// threaded build) and publishes its report.
 const params = new URLSearchParams(location.search);
 const worker = new Worker('worker.js', { type: 'module' });
 worker.onmessage = ({ data }) => {
@@ -9,6 +10,7 @@ worker.onerror = (e) => {
 };
 worker.postMessage({
   dtype: params.get('dtype') ?? 'f32',
+  threads: Number(params.get('threads') ?? 0),
   sizes: {
     prefill_tokens: Number(params.get('prefill') ?? 256),
     prompt_tokens: Number(params.get('prompt') ?? 32),

@@ -75,7 +75,8 @@ pub enum Command {
         steps: usize,
         /// Ship the engine, compiled to WebAssembly, so readers type their own prompts: the
         /// page starts on --model (default: the bundled sotu-tiny) and can load GPT-2 small
-        /// from the Hugging Face hub. Builds crates/wasm with cargo unless --wasm is given.
+        /// from the Hugging Face hub. Builds crates/wasm with cargo unless --wasm is given, and
+        /// again with threads where a nightly toolchain is installed.
         #[arg(long)]
         live: bool,
         /// With --live: put this model (gpt2) beside the site, in 16 bits, for the page's
@@ -85,6 +86,10 @@ pub enum Command {
         /// With --live: a prebuilt engine (nexttoken_wasm.wasm of the same version).
         #[arg(long, value_name = "FILE", requires = "live")]
         wasm: Option<PathBuf>,
+        /// With --live: a prebuilt threaded engine (crates/wasm built with shared memory), for
+        /// pages served cross-origin isolated. Without it a --wasm site runs on one thread.
+        #[arg(long, value_name = "FILE", requires = "live")]
+        wasm_threads: Option<PathBuf>,
     },
 }
 

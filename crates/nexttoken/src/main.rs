@@ -82,11 +82,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             live: true,
             with_weights,
             wasm,
+            wasm_threads,
         }) => {
             let options = live::LiveOptions {
                 start: model.model,
                 with_weights,
                 wasm,
+                wasm_threads,
             };
             let written = live::export_live(&out, steps, &options)?;
             outln!("{}", written.summary(&out))?;

@@ -21,6 +21,13 @@ fn stand_in_engine(dir: &Path) -> std::path::PathBuf {
     path
 }
 
+/// A stand-in for the threaded engine, told apart from the other by its last byte.
+fn stand_in_threads_engine(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("engine-threads.wasm");
+    std::fs::write(&path, b"\0asm\x01\0\0\x01").unwrap();
+    path
+}
+
 #[test]
 fn the_site_starts_on_the_bundled_model_and_offers_the_16_bit_upgrade() {
     let scratch = tempfile::tempdir().unwrap();
@@ -28,6 +35,7 @@ fn the_site_starts_on_the_bundled_model_and_offers_the_16_bit_upgrade() {
         start: None,
         with_weights: Some(FIXTURE.into()),
         wasm: Some(stand_in_engine(scratch.path())),
+        wasm_threads: Some(stand_in_threads_engine(scratch.path())),
     });
     let site = out.path();
     let index: Value =
@@ -40,6 +48,16 @@ fn the_site_starts_on_the_bundled_model_and_offers_the_16_bit_upgrade() {
     assert_eq!(
         std::fs::read(site.join("engine/nexttoken.wasm")).unwrap(),
         b"\0asm\x01\0\0\0"
+    );
+    assert_eq!(index["threads_engine"], "engine/nexttoken-threads.wasm");
+    let headers = std::fs::read_to_string(site.join("_headers")).unwrap();
+    assert!(
+        headers.contains("Cross-Origin-Embedder-Policy: require-corp"),
+        "{headers}"
+    );
+    assert_eq!(
+        std::fs::read(site.join("engine/nexttoken-threads.wasm")).unwrap(),
+        b"\0asm\x01\0\0\x01"
     );
 
     // The upgrade is the fixture in 16 bits, every tensor within f16's rounding of f32.
@@ -81,6 +99,24 @@ fn the_site_starts_on_the_bundled_model_and_offers_the_16_bit_upgrade() {
 }
 
 #[test]
+fn a_prebuilt_engine_alone_makes_a_one_thread_site() {
+    let scratch = tempfile::tempdir().unwrap();
+    let out = export(LiveOptions {
+        start: None,
+        with_weights: None,
+        wasm: Some(stand_in_engine(scratch.path())),
+        wasm_threads: None,
+    });
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("models/models.json")).unwrap())
+            .unwrap();
+    assert_eq!(index["engine"], "engine/nexttoken.wasm");
+    assert!(index.get("threads_engine").is_none(), "{index}");
+    assert!(!out.path().join("engine/nexttoken-threads.wasm").exists());
+    assert!(!out.path().join("_headers").exists());
+}
+
+#[test]
 fn a_model_the_browser_engine_cannot_run_is_refused_before_anything_is_written() {
     let scratch = tempfile::tempdir().unwrap();
     let not_gpt2 = scratch.path().join("llama");
@@ -95,6 +131,7 @@ fn a_model_the_browser_engine_cannot_run_is_refused_before_anything_is_written()
             start: None,
             with_weights: Some(not_gpt2.to_string_lossy().into_owned()),
             wasm: Some(stand_in_engine(scratch.path())),
+            wasm_threads: None,
         },
     )
     .unwrap_err();

@@ -2,6 +2,7 @@
 //! timed exactly as `nexttoken bench` times its plain runs natively (same prompts, same
 //! medians), so the two can be set side by side.
 
+use nexttoken_model::compute::pool;
 use nexttoken_model::{KvCache, Model, NoRecorder};
 use serde::{Deserialize, Serialize};
 
@@ -57,7 +58,7 @@ impl Engine {
         let report = Report {
             engine: "nexttoken-wasm",
             dtype: self.dtype().name(),
-            threads: 1,
+            threads: pool::threads(),
             prefill_tokens: s.prefill_tokens,
             prompt_tokens: s.prompt_tokens,
             decode_tokens: s.decode_tokens,

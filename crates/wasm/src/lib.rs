@@ -1,7 +1,8 @@
 //! The engine for the browser: `nexttoken-model` compiled to WebAssembly behind a handful of
 //! plain `extern "C"` functions that take and give bytes (JSON, or a model's files). Their
 //! other side is `web/js/engine/wasm.js`; a Web Worker owns the instance, so one model and one
-//! call at a time.
+//! call at a time. The build with shared memory adds threads (threads.rs): more workers, each
+//! with an instance of its own on the same memory, that only ever run the pool's work.
 //!
 //! Buffers cross the boundary one way each: the page asks [`nt_alloc`] for room, writes its
 //! bytes there and hands the buffer to a call, which owns and frees it. Answers wait in one
@@ -10,9 +11,13 @@
 mod bench;
 mod engine;
 mod memory;
+#[cfg(target_feature = "atomics")]
+mod threads;
 
 pub use engine::Engine;
 pub use memory::{nt_alloc, nt_free, nt_image, nt_out_len, nt_out_ptr};
+#[cfg(target_feature = "atomics")]
+pub use threads::{nt_thread_alloc, nt_thread_run, nt_threads};
 
 use std::cell::RefCell;
 

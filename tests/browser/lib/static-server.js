@@ -15,8 +15,11 @@ const TYPES = {
   '.mjs': 'text/javascript; charset=utf-8',
 };
 
+// The headers that make a page cross-origin isolated, so it may share memory with its workers.
+export const ISOLATED = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
 // Resolves to { url, requests, close }; `requests` lists every path asked for. `headers` go on
-// every file served (e.g. COOP/COEP, to make the page cross-origin isolated).
+// every file served (e.g. ISOLATED).
 export function serveStatic(root, { headers = {} } = {}) {
   const requests = [];
   const server = createServer(async (req, res) => {

@@ -1,8 +1,9 @@
 // The page's side of the in-browser engine: starts the Web Worker (worker.js) and turns its
 // messages into promises. Nothing here knows the API; api.js sends it requests.
 
-// Starts the engine from the .wasm at `wasm` (a URL); resolves once it is compiled.
-export async function startEngine(wasm) {
+// Starts the engine from the .wasm at `wasm` (a URL), or from the threaded build at
+// `threadsWasm` where the page can run it; resolves to { call, threads } once it is compiled.
+export async function startEngine(wasm, threadsWasm) {
   const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   const pending = new Map();
   let next = 0;
@@ -28,6 +29,7 @@ export async function startEngine(wasm) {
     pending.set(id, { resolve, reject, onProgress });
     worker.postMessage({ id, type, ...args });
   });
-  await call('start', { wasm: new URL(wasm, document.baseURI).href });
-  return { call };
+  const url = (path) => path && new URL(path, document.baseURI).href;
+  const { threads } = await call('start', { wasm: url(wasm), threadsWasm: url(threadsWasm) });
+  return { call, threads };
 }

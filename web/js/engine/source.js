@@ -14,7 +14,7 @@ const GPT2 = 'gpt2';
 // arrive. Rejects where WebAssembly or module workers are missing.
 export async function openEngine(onProgress = () => {}) {
   const site = await (await fetch('models/models.json')).json();
-  const engine = await startEngine(site.engine);
+  const engine = await startEngine(site.engine, site.threads_engine);
   const local = new Local(engine, site);
   const start = local.spec(site.start);
   await local.loadNow(start, ({ bytes, total }) => onProgress({ model: start.name, bytes, total }));
@@ -26,6 +26,8 @@ class Local {
   constructor(engine, site) {
     this.engine = engine;
     this.site = site;
+    // How many threads compute: more than one only where the page is cross-origin isolated.
+    this.threads = engine.threads;
     // What the page shows about GPT-2 (download.js): absent once GPT-2 runs.
     this.name = site.models[GPT2]?.name ?? GPT2;
     this.download = this.state('available');

@@ -5,18 +5,22 @@
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+// What an instance imports: the clock, and the memory where the threaded build shares one.
+export const imports = (memory) => ({ env: { nt_now: () => performance.now(), ...(memory && { memory }) } });
+
 // Compiles and starts an engine from the .wasm's bytes (or a Response, streamed).
 export async function instantiate(source) {
-  const imports = { env: { nt_now: () => performance.now() } };
   const { instance } = source instanceof Response
-    ? await WebAssembly.instantiateStreaming(source, imports)
-    : await WebAssembly.instantiate(source, imports);
+    ? await WebAssembly.instantiateStreaming(source, imports())
+    : await WebAssembly.instantiate(source, imports());
   return new Engine(instance.exports);
 }
 
-class Engine {
-  constructor(exports) {
+export class Engine {
+  // `memory`: the instance's own, or the one the threaded build imports.
+  constructor(exports, memory = exports.memory) {
     this.exports = exports;
+    this.memory = memory;
   }
 
   // Copies bytes into a buffer the next call owns; returns [pointer, length].
@@ -24,13 +28,14 @@ class Engine {
     const data = typeof bytes === 'string' ? encoder.encode(bytes) : bytes;
     const ptr = this.exports.nt_alloc(data.length) >>> 0; // wasm32 pointers are unsigned
     // The memory may have grown (and its old buffer been detached) in nt_alloc.
-    new Uint8Array(this.exports.memory.buffer, ptr, data.length).set(data);
+    new Uint8Array(this.memory.buffer, ptr, data.length).set(data);
     return [ptr, data.length];
   }
 
   output() {
-    const { nt_out_ptr: ptr, nt_out_len: len, memory } = this.exports;
-    return decoder.decode(new Uint8Array(memory.buffer, ptr() >>> 0, len() >>> 0));
+    const { nt_out_ptr: ptr, nt_out_len: len } = this.exports;
+    // A copy: TextDecoder refuses views of the threaded build's shared memory.
+    return decoder.decode(new Uint8Array(this.memory.buffer, ptr() >>> 0, len() >>> 0).slice());
   }
 
   // A trap leaves the instance unusable: say what broke (the panic hook left it as output).
@@ -48,7 +53,7 @@ class Engine {
   image(length) {
     const ptr = this.exports.nt_image(length) >>> 0;
     if (ptr === 0) throw new Error(`the ${Math.round(length / 1e6)} MB of weights do not fit in this browser's WebAssembly memory`);
-    return (chunk, offset) => new Uint8Array(this.exports.memory.buffer, ptr + offset, chunk.length).set(chunk);
+    return (chunk, offset) => new Uint8Array(this.memory.buffer, ptr + offset, chunk.length).set(chunk);
   }
 
   // Loads a model from its config.json text and the image written since image(), storing the

@@ -3,13 +3,20 @@
 // answers { id, result } or { id, error }, with { id, progress } while a model downloads.
 // Between the chunks of a download the worker keeps answering requests on the model it has.
 import { streamInto } from './stream.js';
+import { startThreads } from './threads.js';
 import { instantiate } from './wasm.js';
 
 // Downloaded weights are kept here, so a second visit needs no download.
 const CACHE = 'nexttoken-models-v1';
+// More threads than this mostly wait for memory, and each costs an instance and a stack.
+const MAX_THREADS = 8;
 
 let engine = null;
-let wasmUrl = null;
+// The engines' URLs, and how many threads this page runs on (start()).
+let urls = null;
+let threads = 1;
+// The threaded engine's other threads, ended with it.
+let workers = [];
 // What load() last loaded, to load it again into a fresh instance after a trap.
 let loaded = null;
 
@@ -23,10 +30,15 @@ self.onmessage = async ({ data: { id, type, ...args } }) => {
 };
 
 const handlers = {
-  async start({ wasm }) {
-    wasmUrl = wasm;
-    engine = await instantiate(await fetch(wasmUrl));
-    return { crossOriginIsolated: self.crossOriginIsolated === true };
+  // The threaded engine where the site has one and this page may share memory with workers
+  // (it is cross-origin isolated), else, or if it fails to start, the one-thread engine.
+  async start({ wasm, threadsWasm }) {
+    urls = { wasm, threadsWasm };
+    const cores = Math.min(navigator.hardwareConcurrency || 1, MAX_THREADS);
+    const shared = self.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
+    threads = threadsWasm && shared ? cores : 1;
+    await startInstance();
+    return { threads };
   },
 
   // Streams the model's weights into the engine; `load` then makes it the one that answers.
@@ -60,9 +72,24 @@ const handlers = {
   },
 };
 
+async function startInstance() {
+  for (const worker of workers) worker.terminate();
+  workers = [];
+  if (threads > 1) {
+    try {
+      ({ engine, workers } = await startThreads(await fetch(urls.threadsWasm), threads));
+      return;
+    } catch (err) {
+      console.warn(`nexttoken: the engine runs on one thread: its threads did not start (${err.message})`);
+      threads = 1;
+    }
+  }
+  engine = await instantiate(await fetch(urls.wasm));
+}
+
 // A fresh instance with the last model in it (from the cache or the browser's HTTP cache).
 async function restart() {
-  engine = await instantiate(await fetch(wasmUrl));
+  await startInstance();
   if (!loaded) return;
   const { response } = await fetchKept(loaded.model.weights);
   await streamInto(engine, response);

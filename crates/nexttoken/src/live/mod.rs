@@ -4,10 +4,13 @@
 //! for browsers without WebAssembly.
 //!
 //! The site: `index.html` (marked `browser`, its CSP allowing WebAssembly and the Hugging Face
-//! hub), `web/`, `data/curated.json`, `engine/nexttoken.wasm`, and `models/`: `models.json`
-//! says which model starts and which the page may load, each in its own folder.
+//! hub), `web/`, `data/curated.json`, `engine/nexttoken.wasm` (one thread) and, where it could
+//! be built, `engine/nexttoken-threads.wasm` (shared memory, for pages served cross-origin
+//! isolated), and `models/`: `models.json` says which engines there are, which model starts
+//! and which the page may load, each in its own folder.
 
 mod engine;
+mod threads;
 mod weights;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +21,13 @@ use serde_json::json;
 use crate::export::{self, Written};
 use crate::models::{self, BUNDLED_MODEL};
 use crate::server::assets::INDEX;
+
+const ENGINE: &str = "engine/nexttoken.wasm";
+const THREADS_ENGINE: &str = "engine/nexttoken-threads.wasm";
+/// The headers that let the page share memory with its workers, so the threaded engine runs,
+/// in the `_headers` file Netlify and Cloudflare Pages read (the README names other hosts').
+const ISOLATION_HEADERS: &str = "/*\n  Cross-Origin-Opener-Policy: same-origin\n  \
+    Cross-Origin-Embedder-Policy: require-corp\n";
 
 /// The key the page loads "GPT-2 small" by (web/js/engine/source.js).
 const UPGRADE: &str = "gpt2";
@@ -36,6 +46,8 @@ pub struct LiveOptions {
     pub with_weights: Option<String>,
     /// A prebuilt engine instead of building crates/wasm.
     pub wasm: Option<PathBuf>,
+    /// A prebuilt threaded engine (crates/wasm with shared memory).
+    pub wasm_threads: Option<PathBuf>,
 }
 
 /// Writes the live site to `out`; `steps` greedy tokens per curated prompt in its recording.
@@ -56,7 +68,7 @@ pub fn export_live(out: &Path, steps: usize, options: &LiveOptions) -> Result<Wr
         }
         None => None,
     };
-    let engine = engine::wasm(options.wasm.as_deref())?;
+    let engines = engine::engines(options.wasm.as_deref(), options.wasm_threads.as_deref())?;
     let html = String::from_utf8_lossy(
         &export::embedded_files()
             .into_iter()
@@ -69,7 +81,12 @@ pub fn export_live(out: &Path, steps: usize, options: &LiveOptions) -> Result<Wr
 
     let mut written = export::export(&model, out, steps)?;
     write(&out.join(INDEX), page.as_bytes())?;
-    write(&out.join("engine/nexttoken.wasm"), &engine)?;
+    write(&out.join(ENGINE), &engines.single)?;
+    if let Some(threads) = &engines.threads {
+        write(&out.join(THREADS_ENGINE), threads)?;
+        write(&out.join("_headers"), ISOLATION_HEADERS.as_bytes())?;
+        written.files += 2;
+    }
     let weights = start.weights()?;
     let mut listed = serde_json::Map::new();
     let source = start.source_label();
@@ -83,7 +100,10 @@ pub fn export_live(out: &Path, steps: usize, options: &LiveOptions) -> Result<Wr
         listed.insert(UPGRADE.into(), listing);
         written.files += 2;
     }
-    let index = json!({ "engine": "engine/nexttoken.wasm", "start": start_key, "models": listed });
+    let mut index = json!({ "engine": ENGINE, "start": start_key, "models": listed });
+    if engines.threads.is_some() {
+        index["threads_engine"] = THREADS_ENGINE.into();
+    }
     write(
         &out.join("models/models.json"),
         &serde_json::to_vec_pretty(&index)?,
