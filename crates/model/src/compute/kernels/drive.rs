@@ -50,7 +50,7 @@ struct Kit<E> {
 fn kit<E: Weight>(path: Path) -> Kit<E> {
     match path {
         #[cfg(target_arch = "x86_64")]
-        Path::Avx512Bf16 | Path::Avx512 => {
+        Path::Amx | Path::Avx512Bf16 | Path::Avx512 => {
             use super::avx512 as k;
             Kit {
                 dot_mr: k::DOT_MR,

@@ -14,11 +14,14 @@
 //! However many rows share a pass, however the work is tiled or split across threads, and
 //! whatever the vector width, each kernel computes exactly these sums: the AVX-512, AVX2 and
 //! NEON kernels give the same bits as each other. The portable loops (no FMA) round each
-//! product apart, and `avx512bf16` multiplies bf16 weights by activations rounded to bf16 with
-//! the CPU's own dot-product instruction: each is invariant in the same way, with other bits.
+//! product apart, and `avx512bf16` and `amx` multiply bf16 weights (k, n) by activations
+//! rounded to bf16 with the CPU's own dot-product instructions (`vdpbf16ps`, AMX tiles): each
+//! is invariant in the same way, with other bits.
 //!
 //! The path is chosen once: `NEXTTOKEN_KERNELS` (see [`Path`]) or [`Path::preferred`].
 
+#[cfg(target_arch = "x86_64")]
+mod amx;
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
@@ -42,6 +45,8 @@ use crate::compute::buf::Data;
 /// A set of kernels, by the CPU features it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Path {
+    /// AVX-512F, with bf16 weights (k, n) multiplied on AMX-BF16 tiles.
+    Amx,
     /// AVX-512F, with bf16 weights multiplied by `vdpbf16ps` (AVX512_BF16, with BW and VL).
     Avx512Bf16,
     /// AVX-512F.
@@ -56,7 +61,8 @@ pub enum Path {
 
 impl Path {
     /// Every path, fastest first.
-    pub const ALL: [Path; 5] = [
+    pub const ALL: [Path; 6] = [
+        Path::Amx,
         Path::Avx512Bf16,
         Path::Avx512,
         Path::Avx2,
@@ -67,6 +73,7 @@ impl Path {
     /// The name `NEXTTOKEN_KERNELS` takes.
     pub fn name(self) -> &'static str {
         match self {
+            Path::Amx => "amx",
             Path::Avx512Bf16 => "avx512bf16",
             Path::Avx512 => "avx512",
             Path::Avx2 => "avx2",
@@ -81,6 +88,7 @@ impl Path {
         {
             use std::arch::is_x86_feature_detected as has;
             match self {
+                Path::Amx => has!("avx512f") && amx::supported(),
                 Path::Avx512Bf16 => {
                     has!("avx512f") && has!("avx512bw") && has!("avx512vl") && has!("avx512bf16")
                 }
@@ -105,11 +113,12 @@ impl Path {
         Path::ALL.into_iter().filter(|p| p.supported()).collect()
     }
 
-    /// The path taken when `NEXTTOKEN_KERNELS` is unset: the first this CPU can run, but
-    /// `avx512bf16` only on AMD. On Intel's Sapphire Rapids `vdpbf16ps` (32 products)
-    /// measured one every 2 cycles against two 16-lane f32 FMAs a cycle: half the products,
-    /// and twice the rounding. AMD's Zen 4 issues it at the rate of its one 512-bit FMA a
-    /// cycle, so there it doubles the products (not measured on these machines).
+    /// The path taken when `NEXTTOKEN_KERNELS` is unset: the first this CPU can run (`amx`
+    /// where the CPU has tiles), but `avx512bf16` only on AMD. On Intel's Sapphire Rapids
+    /// `vdpbf16ps` (32 products) measured one every 2 cycles against two 16-lane f32 FMAs a
+    /// cycle: half the products, and twice the rounding. AMD's Zen 4 issues it at the rate of
+    /// its one 512-bit FMA a cycle, so there it doubles the products (not measured on these
+    /// machines).
     pub fn preferred() -> Path {
         let paths = Path::available();
         let native_bf16_pays = cpu_is_amd();
@@ -199,8 +208,12 @@ impl Elem for bf16 {
         f32::from_bits((self.to_bits() as u32) << 16)
     }
 
+    /// A shift per value, which the compiler vectorises: `half`'s loop checks every value for
+    /// a NaN to quieten, which cost a bf16 prefill a fifth more time than an f16 one.
     fn widen(src: &[bf16], dst: &mut [f32]) {
-        src.convert_to_f32_slice(dst);
+        for (d, &v) in dst.iter_mut().zip(src) {
+            *d = Elem::to_f32(v);
+        }
     }
 }
 
@@ -293,6 +306,8 @@ pub fn axpy(path: Path, x: &[f32], w: Data, y: &mut [f32], s: Shape, threads: us
         Data::F32(w) => drive::axpy(path, x, w, y, s, threads),
         #[cfg(target_arch = "x86_64")]
         Data::Bf16(w) if path == Path::Avx512Bf16 => bf16axpy::axpy(x, w, y, s, threads),
+        #[cfg(target_arch = "x86_64")]
+        Data::Bf16(w) if path == Path::Amx => amx::axpy(x, w, y, s, threads),
         Data::Bf16(w) => drive::axpy(path, x, w, y, s, threads),
         Data::F16(w) => drive::axpy(path, x, w, y, s, threads),
     }
@@ -333,7 +348,7 @@ pub(crate) fn best<O: RowOp>(x: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     match Path::active() {
         // SAFETY: the active path is one the CPU supports.
-        Path::Avx512Bf16 | Path::Avx512 => return unsafe { on_avx512::<O>(x) },
+        Path::Amx | Path::Avx512Bf16 | Path::Avx512 => return unsafe { on_avx512::<O>(x) },
         Path::Avx2 => return unsafe { on_avx2::<O>(x) },
         _ => {}
     }

@@ -108,11 +108,12 @@ const SHAPES: [(usize, usize, usize); 12] = [
 ];
 
 /// Whether `path` computes the dot order and the axpy order of `dtype` with one rounding per
-/// multiply-add: every path but the portable one (and bf16 weights (k, n) on `avx512bf16`).
+/// multiply-add: every path but the portable one (and bf16 weights (k, n) on `avx512bf16` and
+/// `amx`).
 fn fused(path: Path, dtype: DType, form: Form) -> bool {
     match path {
         Path::Portable => false,
-        Path::Avx512Bf16 => !(dtype == DType::Bf16 && form == Form::Axpy),
+        Path::Avx512Bf16 | Path::Amx => !(dtype == DType::Bf16 && form == Form::Axpy),
         _ => true,
     }
 }
@@ -175,28 +176,33 @@ fn the_orders_are_sums() {
     }
 }
 
-/// `avx512bf16` rounds activations to bf16 and lets the CPU add pairs of products: its bits
-/// are its own, but the same for a row alone (the rows kernel) or among others (the packed
-/// panels) and on any number of threads, and close to the sum.
+/// `avx512bf16` and `amx` round activations to bf16 and let the CPU add the products (pairs,
+/// or a tile's 32): their bits are their own, but the same for a row alone (a decode step) or
+/// among others (a prefill) and on any number of threads, and close to the sum.
 #[test]
 fn native_bf16_products_are_invariant_and_close() {
-    if !Path::Avx512Bf16.supported() {
-        return;
+    let native = [Path::Avx512Bf16, Path::Amx];
+    for path in native.into_iter().filter(|p| p.supported()) {
+        native_bf16_path(path);
     }
+}
+
+fn native_bf16_path(path: Path) {
     let form = Form::Axpy;
-    for (i, (m, k, n)) in SHAPES.into_iter().enumerate() {
+    for (i, (m, k, n)) in SHAPES.into_iter().chain(NATIVE_SHAPES).enumerate() {
         let case = Case::new(form, m, k, n, DType::Bf16, 200 + i as u64);
-        let all = case.run(form, Path::Avx512Bf16, 1);
-        assert_eq!(bits(&all), bits(&case.run(form, Path::Avx512Bf16, 3)));
+        let all = case.run(form, path, 1);
+        assert_eq!(bits(&all), bits(&case.run(form, path, 3)));
         for r in 0..m {
             let one = Case {
                 x: case.x[r * case.s.xs..][..case.s.xs].to_vec(),
                 w: Buf::from_f32(&wide(&case.w), DType::Bf16),
                 s: Shape { m: 1, ..case.s },
             };
-            let alone = one.run(form, Path::Avx512Bf16, 1);
+            let alone = one.run(form, path, 1);
             let row = &all[r * case.s.ys..][..case.s.ys];
-            assert_eq!(bits(&alone), bits(row), "row {r} of {:?}", case.s);
+            let what = format!("{} row {r} of {:?}", path.name(), case.s);
+            assert_eq!(bits(&alone), bits(row), "{what}");
         }
         let want = case.reference::<Fused>(form);
         for (g, w) in all.iter().zip(&want).filter(|(_, w)| !w.is_nan()) {
@@ -205,6 +211,10 @@ fn native_bf16_products_are_invariant_and_close() {
         }
     }
 }
+
+/// Past the shapes above: many rows in whole tiles (AMX's 16) and not, k across the packed
+/// blocks of pairs, a thread's columns across several blocks.
+const NATIVE_SHAPES: [(usize, usize, usize); 3] = [(48, 544, 192), (33, 3000, 70), (17, 40, 4200)];
 
 fn wide(b: &Buf) -> Vec<f32> {
     let mut v = vec![0.0; b.len()];
