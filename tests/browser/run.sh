@@ -63,13 +63,17 @@ node "$here/lib/long-model.js" "$model" "$work/long-model" 1024
 start_server long "$bin" serve --model "$work/long-model"
 long_url="$url"
 
+# gpt2-xl's 48 layers x 25 heads, 2 channels a head: the views at the family's largest shape.
+start_server deep "$bin" serve --model fixtures/gpt2-family/gpt2-xl
+deep_url="$url"
+
 "$bin" export --model "$model" --out "$work/site" >/dev/null
 
 # Every suite, or only those named: `bash tests/browser/run.sh long.test.js a11y.test.js`.
 suites=("$@")
 if [ ${#suites[@]} -eq 0 ]; then
   suites=(live.test.js loop.test.js errors.test.js views.test.js bundled.test.js static.test.js approx.test.js
-    recorded.test.js long.test.js a11y.test.js patch.test.js inbrowser.test.js threads.test.js)
+    recorded.test.js long.test.js a11y.test.js patch.test.js inbrowser.test.js threads.test.js deep.test.js)
 fi
 if [[ " ${suites[*]} " == *" inbrowser.test.js "* || " ${suites[*]} " == *" threads.test.js "* ]]; then
   # The live export: the bundled model computed in the browser (the engine built for wasm32 by
@@ -79,6 +83,6 @@ if [[ " ${suites[*]} " == *" inbrowser.test.js "* || " ${suites[*]} " == *" thre
 fi
 
 cd "$here"
-NEXTTOKEN_URL="$live_url" NEXTTOKEN_BUNDLED_URL="$bundled_url" NEXTTOKEN_LONG_URL="$long_url" NEXTTOKEN_EXPORT_DIR="$work/site" \
+NEXTTOKEN_URL="$live_url" NEXTTOKEN_BUNDLED_URL="$bundled_url" NEXTTOKEN_LONG_URL="$long_url" NEXTTOKEN_DEEP_URL="$deep_url" NEXTTOKEN_EXPORT_DIR="$work/site" \
   NEXTTOKEN_LIVE_DIR="$work/live-site" NEXTTOKEN_BIN="$bin" \
   node --test --test-concurrency=1 "${suites[@]}"

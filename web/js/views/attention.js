@@ -29,9 +29,11 @@ export function attentionView(box, ctx) {
     thumbs: el('div', { class: 'thumbs', testid: 'attn-overview' }), legend: el('div'), pattern: el('div'), readout: el('div'),
     scores: el('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Head scores' }),
   };
+  thumbKeys(parts.thumbs);
   shell.body.append(menus.box, el('h3', {}, 'All heads'), parts.thumbs, el('h3', {}, 'The chosen head'), parts.legend,
     parts.pattern, parts.readout, el('h3', {}, 'Head scores'), parts.scores);
   const shown = { run: null, pattern: null, scores: null, key: null, drawn: null };
+  const scoreView = {}; // the table's sort and "Show all", kept while heads are picked
   const same = (run) => shown.run?.tokenIds.join() === run.tokenIds.join();
 
   async function select(layer, head) {
@@ -45,6 +47,7 @@ export function attentionView(box, ctx) {
     shown.key = JSON.stringify([run.tokenIds, layer, head]);
     menus.set(layer, head);
     markThumbs(parts.thumbs, layer, head);
+    tabStop(parts.thumbs, parts.thumbs.querySelector('.thumb[aria-pressed="true"]'));
     parts.pattern.firstChild?.classList.add('stale');
     const data = await shell.tasks.run('pattern', `Computing the pattern of layer ${layer}, head ${head}`,
       (signal) => viewsApi.attention(run.tokenIds, layer, head, signal));
@@ -61,7 +64,7 @@ export function attentionView(box, ctx) {
     showScores();
   }
   const showScores = () => {
-    if (shown.scores) parts.scores.replaceChildren(scoresTable(shown.scores, { selected: ctx.state, onPick }));
+    if (shown.scores) parts.scores.replaceChildren(scoresTable(shown.scores, { selected: ctx.state, onPick, view: scoreView }));
   };
   onWidth(parts.pattern, (width) => shown.drawn?.resize(width));
 
@@ -149,16 +152,22 @@ function lazyThumbs(run, nLayer, box, { shell, current, selected, onPick }) {
       }
       const hadFocus = row.contains(document.activeElement);
       row.replaceChildren(row.firstChild, ...data.heads.map((grid, head) => thumb(grid, layer, head, onPick)));
-      if (hadFocus) row.querySelector('.thumb')?.focus();
       markThumbs(row, selected().layer, selected().head);
+      if (hadFocus) tabStop(box, row.querySelector('.thumb'))?.focus();
+      else if (!box.contains(document.activeElement)) {
+        tabStop(box, box.querySelector('.thumb[aria-pressed="true"]') ?? box.querySelector('.thumb[tabindex="0"]')
+          ?? box.querySelector('.thumb'));
+      }
     });
   };
+  // The box scrolls (48 layers of 25 heads are metres of thumbnails): rows load as they come
+  // near its visible part, so the arrow keys find the next layer already there.
   const observer = new IntersectionObserver((entries) => {
     for (const entry of entries.filter((e) => e.isIntersecting)) {
       observer.unobserve(entry.target);
       fill(entry.target, Number(entry.target.dataset.layer));
     }
-  });
+  }, { root: box, rootMargin: '50% 0px' });
   box.replaceChildren();
   for (let layer = 0; layer < nLayer; layer += 1) {
     const row = el('div', { class: 'thumb-row', dataset: { layer } }, el('span', { class: 'hm-label' }, `layer ${layer}`),
@@ -174,7 +183,7 @@ function thumb(grid, layer, head, onPick) {
   canvas.getContext('2d').putImageData(gridImage(grid, weightRgb), 0, 0);
   canvas.style.setProperty('width', `${THUMB_PX}px`);
   canvas.style.setProperty('height', `${THUMB_PX}px`);
-  return el('button', { type: 'button', class: 'thumb', testid: 'attn-thumb', dataset: { layer, head },
+  return el('button', { type: 'button', class: 'thumb', testid: 'attn-thumb', dataset: { layer, head }, tabindex: -1,
     'aria-label': `head ${head} of layer ${layer}`, onclick: () => onPick(layer, head) }, canvas, el('span', {}, `head ${head}`));
 }
 
@@ -183,4 +192,30 @@ function markThumbs(box, layer, head) {
     const on = Number(button.dataset.layer) === layer && Number(button.dataset.head) === head;
     button.setAttribute('aria-pressed', String(on));
   }
+}
+
+// The thumbnails are one Tab stop, however many (1,200 at gpt2-xl's size): the arrow keys move
+// between heads (left, right) and layers (up, down), Home and End to a layer's first and last.
+function thumbKeys(box) {
+  const at = (layer, head) => box.querySelector(`.thumb[data-layer="${layer}"][data-head="${head}"]`);
+  const moves = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] };
+  box.addEventListener('keydown', (event) => {
+    const from = event.target.closest('.thumb');
+    if (!from) return;
+    const [layer, head] = [Number(from.dataset.layer), Number(from.dataset.head)];
+    const row = [...from.parentElement.querySelectorAll('.thumb')];
+    const [dl, dh] = moves[event.key] ?? [];
+    const to = { Home: row[0], End: row.at(-1) }[event.key] ?? (dl == null ? null : at(layer + dl, head + dh));
+    if (!to) return;
+    event.preventDefault();
+    tabStop(box, to).focus();
+  });
+}
+
+// Makes `thumb` the box's one Tab stop.
+function tabStop(box, thumb) {
+  if (!thumb) return null;
+  for (const other of box.querySelectorAll('.thumb[tabindex="0"]')) other.tabIndex = -1;
+  thumb.tabIndex = 0;
+  return thumb;
 }

@@ -6,15 +6,28 @@ const COLUMNS = [
   ['layer', 'Layer'], ['head', 'Head'], ['prev_token', 'Previous token'], ['first_token', 'First token'], ['induction', 'Induction'],
 ];
 
-export function scoresTable(scores, { selected, onPick }) {
-  let sort = { key: 'induction', down: true };
+// Rows shown before "Show all": the top of the sorted table is what a learner looks for, and
+// gpt2-xl's 1,200 rows would be 1,200 more Tab stops and metres of page.
+const FIRST_ROWS = 48;
+
+// `view` keeps the sort and "Show all" across re-renders (a pick re-renders the table).
+export function scoresTable(scores, { selected, onPick, view = {} }) {
+  view.sort ??= { key: 'induction', down: true };
   const table = el('table', { class: 'scores', testid: 'heads-table' });
+  const more = el('button', { type: 'button', class: 'inline-button', testid: 'heads-all', onclick: () => {
+    view.all = true;
+    more.remove();
+    render();
+    table.querySelectorAll('button.link')[FIRST_ROWS]?.focus(); // the first row that was hidden
+  } }, `Show all ${scores.length.toLocaleString('en')} heads`);
   const render = () => {
-    const rows = [...scores].sort((a, b) => (sort.down ? b[sort.key] - a[sort.key] : a[sort.key] - b[sort.key]));
+    const { sort } = view;
+    const sorted = [...scores].sort((a, b) => (sort.down ? b[sort.key] - a[sort.key] : a[sort.key] - b[sort.key]));
+    const rows = view.all ? sorted : sorted.slice(0, FIRST_ROWS);
     const head = el('tr', {}, COLUMNS.map(([key, name]) => el('th', {
       scope: 'col', 'aria-sort': key === sort.key ? (sort.down ? 'descending' : 'ascending') : 'none',
     }, el('button', { type: 'button', class: 'sort', testid: `sort-${key}`, onclick: () => {
-      sort = { key, down: key === sort.key ? !sort.down : true };
+      view.sort = { key, down: key === sort.key ? !sort.down : true };
       render();
     } }, name, key === sort.key ? (sort.down ? ' ▼' : ' ▲') : ''))));
     const body = rows.map((s) => el('tr', {
@@ -26,5 +39,5 @@ export function scoresTable(scores, { selected, onPick }) {
     table.replaceChildren(el('thead', {}, head), el('tbody', {}, body));
   };
   render();
-  return table;
+  return view.all || scores.length <= FIRST_ROWS ? table : el('div', {}, table, more);
 }
