@@ -35,4 +35,4 @@ fi
 if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
   (cd tests/browser && npm ci --no-audit --no-fund)
 fi
-bash tests/browser/run.sh
+NEXTTOKEN_SMOLLM2_GGUF="$(bash scripts/fetch_smollm2.sh)" bash tests/browser/run.sh

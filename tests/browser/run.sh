@@ -73,7 +73,7 @@ deep_url="$url"
 suites=("$@")
 if [ ${#suites[@]} -eq 0 ]; then
   suites=(live.test.js loop.test.js errors.test.js views.test.js bundled.test.js static.test.js approx.test.js
-    recorded.test.js long.test.js a11y.test.js patch.test.js inbrowser.test.js threads.test.js deep.test.js)
+    recorded.test.js long.test.js a11y.test.js patch.test.js inbrowser.test.js threads.test.js deep.test.js smollm2.test.js)
 fi
 if [[ " ${suites[*]} " == *" inbrowser.test.js "* || " ${suites[*]} " == *" threads.test.js "* ]]; then
   # The live export: the bundled model computed in the browser (the engine built for wasm32 by
@@ -82,7 +82,15 @@ if [[ " ${suites[*]} " == *" inbrowser.test.js "* || " ${suites[*]} " == *" thre
   "$bin" export --live --with-weights "$model" --out "$work/live-site" >/dev/null
 fi
 
+# The real SmolLM2-135M-Instruct when its GGUF is at hand (scripts/test.sh fetches it); without
+# it smollm2.test.js says it skipped and why.
+smollm2_url=""
+if [[ -n "${NEXTTOKEN_SMOLLM2_GGUF:-}" && " ${suites[*]} " == *" smollm2.test.js "* ]]; then
+  start_server smollm2 "$bin" serve --model "$NEXTTOKEN_SMOLLM2_GGUF"
+  smollm2_url="$url"
+fi
+
 cd "$here"
 NEXTTOKEN_URL="$live_url" NEXTTOKEN_BUNDLED_URL="$bundled_url" NEXTTOKEN_LONG_URL="$long_url" NEXTTOKEN_DEEP_URL="$deep_url" NEXTTOKEN_EXPORT_DIR="$work/site" \
-  NEXTTOKEN_LIVE_DIR="$work/live-site" NEXTTOKEN_BIN="$bin" \
+  NEXTTOKEN_LIVE_DIR="$work/live-site" NEXTTOKEN_BIN="$bin" NEXTTOKEN_SMOLLM2_URL="$smollm2_url" \
   node --test --test-concurrency=1 "${suites[@]}"

@@ -13,26 +13,29 @@ const PARTS = [
 ];
 const COLUMN_PX = 47; // a column of three bars and its gap
 
+// A family with rotary positions (Llama) has no position rows: the token's row alone enters
+// block 1, so it is the only bar.
 export function renderEmbeddings(box, run, model) {
-  const values = [run.embedding.tok_norms, run.embedding.pos_norms, run.residNorms[0]];
+  const parts = run.embedding.pos_norms.length > 0 ? PARTS : PARTS.filter((part) => part.key === 'tok');
+  const values = parts.map((part) => ({ tok: run.embedding.tok_norms, pos: run.embedding.pos_norms, sum: run.residNorms[0] })[part.key]);
   const max = Math.max(...values.flat());
   const total = run.tokens.length;
   const boundary = run.promptTokens ?? total;
   const chart = el('div', { class: 'emb-chart', role: 'group', 'aria-label': 'Embedding norms by position' });
   const render = (start, size) => {
-    const cells = PARTS.map(() => []);
-    chart.replaceChildren(...Array.from({ length: size }, (_, i) => column(run.tokens[start + i], start + i, values, max, cells, boundary)));
+    const cells = parts.map(() => []);
+    chart.replaceChildren(...Array.from({ length: size }, (_, i) => column(parts, run.tokens[start + i], start + i, values, max, cells, boundary)));
     return cells;
   };
   const describe = (row, pos) => `Position ${pos} (${run.tokens[pos].display}${pos >= boundary ? ', generated' : ''}): `
-    + `${PARTS[row].long} is ${norm(values[row][pos])}.`;
+    + `${parts[row].long} is ${norm(values[row][pos])}.`;
   const windowed = windowedChart({
-    chart, rows: PARTS.length, total, label: 'the embeddings', boundary, render, describe,
+    chart, rows: parts.length, total, label: 'the embeddings', boundary, render, describe,
     overview: overview(values, max), fit: (width) => Math.floor(width / COLUMN_PX),
   });
   box.replaceChildren(
     el('p', { class: 'hint' }, `Each row holds ${model.n_embd} numbers; a bar is the row’s length, √(sum of squares).`),
-    legend(),
+    legend(parts),
     windowed.controls,
     chart,
     windowed.readout,
@@ -41,8 +44,8 @@ export function renderEmbeddings(box, run, model) {
   onWidth(box, (width) => windowed.resize(width));
 }
 
-function column(token, pos, values, max, cells, boundary) {
-  const bars = PARTS.map((part, row) => {
+function column(parts, token, pos, values, max, cells, boundary) {
+  const bars = parts.map((part, row) => {
     const bar = el('span', { class: `emb-bar ${part.key}`, dataset: { row, col: pos }, title: `${part.label}: ${norm(values[row][pos])}` });
     setStyle(bar, { height: `${(100 * values[row][pos]) / max}%` });
     cells[row].push(bar);
@@ -64,7 +67,7 @@ function overview(values, max) {
   return canvas;
 }
 
-function legend() {
-  return el('ul', { class: 'legend' }, PARTS.map((part) =>
+function legend(parts) {
+  return el('ul', { class: 'legend' }, parts.map((part) =>
     el('li', {}, el('span', { class: `swatch ${part.key}` }), part.long)));
 }

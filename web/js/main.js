@@ -5,6 +5,7 @@ import { connect } from './api.js';
 import { byId, debounce, sleep } from './dom.js';
 import { watchDownload } from './download.js';
 import { initErrors, showError } from './errors.js';
+import { renderArchitecture } from './architecture.js';
 import { renderModel, renderTiming, showStarting } from './labels.js';
 import { initLoop } from './loop.js';
 import { initPrompt, showExamples, showPrompt } from './prompt.js';
@@ -43,6 +44,7 @@ async function boot() {
   }
   session = new Session(source);
   renderModel(source);
+  renderArchitecture(source.model);
   // A shared link (docs in views/link.js) sets the controls before anything reads them.
   const link = readLink();
   applySettingsLink(link);
@@ -146,6 +148,7 @@ async function switchModel() {
   const ok = await act(async () => {
     await source.switchModel();
     renderModel(source);
+    renderArchitecture(source.model);
     showExamples(source, runFromPrompt);
     watchDownload(source, switchModel);
   }, undefined, 'Loading the new model', { cancellable: false });

@@ -2,6 +2,7 @@
 // time as the rows scroll into view; the server computes all layers in one pass), the chosen
 // head's pattern (zoomable at any length, heatmap.js), and the head scores that point out
 // previous-token and induction heads. Requests show progress and can be cancelled.
+import { groupSize, groupsText, kvHeadOf } from '../architecture.js';
 import { el } from '../dom.js';
 import { onWidth } from '../windowed.js';
 import { gridImage } from './colors.js';
@@ -22,15 +23,18 @@ export function attentionView(box, ctx) {
       + 'can sort for previous-token and induction heads.',
     isStatic: ctx.source.mode === 'static',
   });
-  const { n_layer: nLayer, n_head: nHead } = ctx.source.model;
+  const { model } = ctx.source;
+  const { n_layer: nLayer, n_head: nHead } = model;
   const onPick = (l, h) => select(l, h);
-  const menus = controls(nLayer, nHead, onPick);
+  const menus = controls(model, onPick);
   const parts = {
     thumbs: el('div', { class: 'thumbs', testid: 'attn-overview' }), legend: el('div'), pattern: el('div'), readout: el('div'),
     scores: el('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Head scores' }),
   };
   thumbKeys(parts.thumbs);
-  shell.body.append(menus.box, el('h3', {}, 'All heads'), parts.thumbs, el('h3', {}, 'The chosen head'), parts.legend,
+  // Query heads that share a key/value head (Llama's grouped-query attention) are said so.
+  const groups = groupSize(model) > 1 ? el('p', { class: 'hint', testid: 'attn-groups' }, groupsText(model)) : null;
+  shell.body.append(menus.box, groups, el('h3', {}, 'All heads'), parts.thumbs, el('h3', {}, 'The chosen head'), parts.legend,
     parts.pattern, parts.readout, el('h3', {}, 'Head scores'), parts.scores);
   const shown = { run: null, pattern: null, scores: null, key: null, drawn: null };
   const scoreView = {}; // the table's sort and "Show all", kept while heads are picked
@@ -85,7 +89,7 @@ export function attentionView(box, ctx) {
         parts.readout.replaceChildren();
         parts.scores.replaceChildren(el('p', { class: 'hint' }, 'Scoring every head…'));
         shown.observer?.disconnect();
-        shown.observer = lazyThumbs(run, nLayer, parts.thumbs, { shell, current: () => same(run), selected: () => ctx.state, onPick });
+        shown.observer = lazyThumbs(run, model, parts.thumbs, { shell, current: () => same(run), selected: () => ctx.state, onPick });
         scoreHeads(run);
       }
       await showHead();
@@ -111,15 +115,17 @@ export function attentionView(box, ctx) {
   }
 }
 
-// Two menus that stay in place while they are used, so arrow keys keep focus on them.
-function controls(nLayer, nHead, onPick) {
-  const menu = (label, testid, n, pick) => {
+// Two menus that stay in place while they are used, so arrow keys keep focus on them. With
+// grouped key/value heads, each head's option names the key/value head it reads.
+function controls(model, onPick) {
+  const menu = (label, testid, n, pick, name = String) => {
     const select = el('select', { testid, onchange: () => pick(Number(select.value)) },
-      Array.from({ length: n }, (_, i) => el('option', { value: i }, String(i))));
+      Array.from({ length: n }, (_, i) => el('option', { value: i }, name(i))));
     return { select, label: el('label', { class: 'inline' }, `${label} `, select) };
   };
-  const layer = menu('Layer', 'attn-layer', nLayer, (l) => onPick(l, Number(head.select.value)));
-  const head = menu('Head', 'attn-head', nHead, (h) => onPick(Number(layer.select.value), h));
+  const headName = (h) => (groupSize(model) > 1 ? `${h} (key/value head ${kvHeadOf(model, h)})` : String(h));
+  const layer = menu('Layer', 'attn-layer', model.n_layer, (l) => onPick(l, Number(head.select.value)));
+  const head = menu('Head', 'attn-head', model.n_head, (h) => onPick(Number(layer.select.value), h), headName);
   return {
     box: el('div', { class: 'row' }, layer.label, head.label),
     set(l, h) {
@@ -133,7 +139,7 @@ function controls(nLayer, nHead, onPick) {
 // request makes the server compute every layer, and the rest are answered from that. A row
 // whose request failed or was cancelled says so and offers to load it again (the progress line
 // is shared by every layer, so the next layer's request would otherwise hide the failure).
-function lazyThumbs(run, nLayer, box, { shell, current, selected, onPick }) {
+function lazyThumbs(run, model, box, { shell, current, selected, onPick }) {
   let queue = Promise.resolve();
   // `retry`: the row's button that asked again; it stays (and keeps focus) until the answer.
   const fill = (row, layer, retry = null) => {
@@ -151,7 +157,7 @@ function lazyThumbs(run, nLayer, box, { shell, current, selected, onPick }) {
         return;
       }
       const hadFocus = row.contains(document.activeElement);
-      row.replaceChildren(row.firstChild, ...data.heads.map((grid, head) => thumb(grid, layer, head, onPick)));
+      row.replaceChildren(row.firstChild, grouped(model, data.heads.map((grid, head) => thumb(grid, layer, head, model, onPick))));
       markThumbs(row, selected().layer, selected().head);
       if (hadFocus) tabStop(box, row.querySelector('.thumb'))?.focus();
       else if (!box.contains(document.activeElement)) {
@@ -169,7 +175,7 @@ function lazyThumbs(run, nLayer, box, { shell, current, selected, onPick }) {
     }
   }, { root: box, rootMargin: '50% 0px' });
   box.replaceChildren();
-  for (let layer = 0; layer < nLayer; layer += 1) {
+  for (let layer = 0; layer < model.n_layer; layer += 1) {
     const row = el('div', { class: 'thumb-row', dataset: { layer } }, el('span', { class: 'hm-label' }, `layer ${layer}`),
       el('span', { class: 'hint' }, 'loading…'));
     box.append(row);
@@ -178,13 +184,26 @@ function lazyThumbs(run, nLayer, box, { shell, current, selected, onPick }) {
   return observer;
 }
 
-function thumb(grid, layer, head, onPick) {
+// A layer's thumbnails beside its label, wrapping under each other. With grouped key/value
+// heads, the heads that share one sit in one box, so a row wraps between groups, never inside one.
+function grouped(model, thumbs) {
+  const size = groupSize(model);
+  const groups = size === 1 ? thumbs : Array.from({ length: thumbs.length / size }, (_, g) => el('span', {
+    class: 'kv-group', role: 'group', 'aria-label': `heads ${g * size}–${(g + 1) * size - 1}: key/value head ${g}`,
+  }, thumbs.slice(g * size, (g + 1) * size)));
+  return el('span', { class: 'thumb-heads' }, groups);
+}
+
+// Every label names the head's key/value head when heads share them.
+function thumb(grid, layer, head, model, onPick) {
+  const kv = groupSize(model) > 1 ? kvHeadOf(model, head) : null;
   const canvas = el('canvas', { width: grid.length, height: grid.length, 'aria-hidden': 'true' });
   canvas.getContext('2d').putImageData(gridImage(grid, weightRgb), 0, 0);
   canvas.style.setProperty('width', `${THUMB_PX}px`);
   canvas.style.setProperty('height', `${THUMB_PX}px`);
-  return el('button', { type: 'button', class: 'thumb', testid: 'attn-thumb', dataset: { layer, head }, tabindex: -1,
-    'aria-label': `head ${head} of layer ${layer}`, onclick: () => onPick(layer, head) }, canvas, el('span', {}, `head ${head}`));
+  return el('button', { type: 'button', class: 'thumb', testid: 'attn-thumb', dataset: { layer, head, kv }, tabindex: -1,
+    'aria-label': `head ${head} of layer ${layer}${kv == null ? '' : `, key/value head ${kv}`}`, onclick: () => onPick(layer, head) },
+  canvas, el('span', {}, `head ${head}`), kv == null ? null : el('span', { class: 'kv' }, `kv ${kv}`));
 }
 
 function markThumbs(box, layer, head) {
@@ -203,7 +222,7 @@ function thumbKeys(box) {
     const from = event.target.closest('.thumb');
     if (!from) return;
     const [layer, head] = [Number(from.dataset.layer), Number(from.dataset.head)];
-    const row = [...from.parentElement.querySelectorAll('.thumb')];
+    const row = [...from.closest('.thumb-row').querySelectorAll('.thumb')];
     const [dl, dh] = moves[event.key] ?? [];
     const to = { Home: row[0], End: row.at(-1) }[event.key] ?? (dl == null ? null : at(layer + dl, head + dh));
     if (!to) return;
