@@ -3,10 +3,11 @@
 // (scripts/test.sh fetches it). Its answer to the prompt must be " Paris", with the server's
 // probability, and every view must render with the Llama notes and the key/value groups.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { apiClient, DEFAULT_SAMPLING } from './lib/api.js';
 import { launch, screenshot } from './lib/browser.js';
-import { byTestId, candidates, generatedIds, idle, pct, runPrompt } from './lib/page.js';
+import { byTestId, candidates, generated, generatedIds, idle, pct, runPrompt } from './lib/page.js';
 
 const BASE = process.env.NEXTTOKEN_SMOLLM2_URL;
 const SKIP = BASE ? false : 'SmolLM2 not served: set NEXTTOKEN_SMOLLM2_GGUF to the .gguf (bash scripts/fetch_smollm2.sh prints it) and run tests/browser/run.sh';
@@ -114,6 +115,33 @@ describe('SmolLM2-135M (a real Llama)', { skip: SKIP }, () => {
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid="attn-thumb"][data-layer="0"]').length === n, model.n_head);
     await screenshot(page, 'smollm2-attention-390.png');
     await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  // The instruct model's chat template, asked greedily: the page reads HF's rendering of the
+  // message (fixtures/smollm2/chat.json) and answers with HF's greedy tokens.
+  test('asked as a chat message, it answers as HF does', async () => {
+    const golden = JSON.parse(readFileSync(new URL('../../fixtures/smollm2/chat.json', import.meta.url), 'utf8'));
+    const [first] = golden.cases;
+    await openView('pipeline');
+    assert.ok(await byTestId(page, 'chat-option').isVisible());
+    await byTestId(page, 'prompt-input').fill(first.message);
+    await byTestId(page, 'chat-toggle').check();
+    await byTestId(page, 'run-button').click();
+    await page.waitForFunction((t) => document.getElementById('tokens').dataset.prompt === t, first.text);
+    await idle(page);
+    await page.waitForFunction((n) => document.getElementById('prompt-count').textContent.startsWith(`${n} tokens with the chat template`), first.ids.length);
+    const chips = await byTestId(page, 'token-chip').locator('.chip-id').allTextContents();
+    assert.deepEqual(chips.map(Number), first.ids);
+    await byTestId(page, 'greedy-toggle').check();
+    await idle(page);
+    for (const _ of golden.answer.greedy_ids) {
+      await byTestId(page, 'step-button').click();
+      await idle(page);
+    }
+    assert.deepEqual(await generatedIds(page), golden.answer.greedy_ids);
+    assert.equal(await generated(page), golden.answer.text);
+    assert.match(page.url(), /[#&]chat=1(&|$)/);
+    await screenshot(page, 'smollm2-chat-1280.png');
   });
 
   test('no console errors', async () => {

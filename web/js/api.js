@@ -132,6 +132,10 @@ function liveSource(model, prompts) {
     async tokenize(text) {
       return (await request('/api/tokenize', { text })).data;
     },
+    // `message` as the user's turn of the model's chat template: { text, count }.
+    async chat(message, signal) {
+      return (await request('/api/chat', { message }, { signal })).data;
+    },
     // One generation step comes back too: its candidates are the first next-token distribution.
     async run(prompt, settings, signal) {
       const { data, roundTripMs } = await request('/api/trace', { prompt, steps: 1, ...requestBody(settings) }, { signal })

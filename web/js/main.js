@@ -8,7 +8,7 @@ import { initErrors, showError } from './errors.js';
 import { renderArchitecture } from './architecture.js';
 import { renderModel, renderTiming, showStarting } from './labels.js';
 import { initLoop } from './loop.js';
-import { initPrompt, showExamples, showPrompt } from './prompt.js';
+import { chatOn, initPrompt, setChat, showChatOption, showExamples, showPrompt } from './prompt.js';
 import { initSampling, readSettings } from './sampling.js';
 import { keepScrollablesFocusable } from './scrollable.js';
 import { renderScreen } from './screen.js';
@@ -54,6 +54,7 @@ async function boot() {
   if (link.lab) Object.assign(views.state.lab, link.lab);
   initSampling({ onChange: settingsChanged, onSeedChange: render, approximate: source.mode === 'static' });
   initPrompt({ source, onRun: runFromPrompt, onEdit: render });
+  setChat(link.chat);
   keepScrollablesFocusable();
   initSurprisal({ source, onOpenLens: (pos) => { views.state.pos = pos; views.show('lens'); } });
   initLoop({ keys: { '.': () => press(byId('step')), ',': () => press(byId('back')) } });
@@ -92,7 +93,8 @@ function saveLink() {
   const { view, layer, head, pos, edit } = views.state;
   const analysis = { attention: { layer, head }, lens: { pos }, surgery: { edit }, patch: { lab: views.state.lab } }[view] ?? {};
   writeLink({
-    prompt: session.run.prompt,
+    prompt: session.run.typed,
+    chat: session.run.chat,
     view,
     ...analysis,
     ...settingsLink(readSettings()),
@@ -130,7 +132,7 @@ async function runPrompt(prompt) {
   try {
     return await act(async (signal) => {
       try {
-        const run = await session.start(prompt, readSettings(), signal);
+        const run = await session.start(prompt, readSettings(), signal, chatOn());
         renderTiming({ ...run, what: 'Prompt' });
       } catch (err) {
         if (err.name !== 'AbortError') session.clear(); // cancelled: the last run stays, the prompt box says it is edited
@@ -149,15 +151,17 @@ async function switchModel() {
     await source.switchModel();
     renderModel(source);
     renderArchitecture(source.model);
+    showChatOption(source);
     showExamples(source, runFromPrompt);
     watchDownload(source, switchModel);
   }, undefined, 'Loading the new model', { cancellable: false });
-  if (ok && session.run) await runPrompt(session.run.prompt);
+  if (ok && session.run) await runPrompt(session.run.typed);
 }
 
-// The text in the prompt box is not what the stages show: the next action runs it afresh.
+// The text in the prompt box (or the chat option) is not what the stages show: the next action
+// runs it afresh.
 function edited() {
-  return source.mode === 'live' && byId('prompt').value !== session.run?.prompt;
+  return source.mode === 'live' && (byId('prompt').value !== session.run?.typed || chatOn() !== Boolean(session.run?.chat));
 }
 
 function onStep() {
@@ -244,7 +248,7 @@ async function refresh() {
 function render() {
   document.body.dataset.state = ui.busy || ui.playing || ui.refreshing ? 'busy' : 'idle';
   // While a new prompt runs, what is on screen still belongs to the last one: dimmed, not 'edited'.
-  const waiting = ui.running != null && ui.running !== session?.run?.prompt;
+  const waiting = ui.running != null && ui.running !== session?.run?.typed;
   document.body.classList.toggle('running-prompt', waiting);
   if (!session) return;
   renderScreen({ source, session, views, ui, canStep: canStep(), edited: edited() && !waiting, onPick: pick, onSelect: select });

@@ -1,4 +1,5 @@
-// Stage 1: the prompt box and the five example prompts.
+// Stage 1: the prompt box, the five example prompts, and for an instruct model the option to ask
+// the prompt inside its chat template.
 import { byId, debounce, el } from './dom.js';
 import { plural } from './format.js';
 
@@ -8,6 +9,7 @@ export function initPrompt({ source, onRun, onEdit }) {
   const isStatic = source.mode === 'static';
   showExamples(source, onRun);
   input.addEventListener('input', () => { fitRows(input); markExample(input.value); onEdit(); });
+  showChatOption(source);
   byId('run').addEventListener('click', () => onRun(input.value));
   // Enter alone must stay a newline: code prompts need them.
   input.addEventListener('keydown', (event) => {
@@ -26,7 +28,23 @@ export function initPrompt({ source, onRun, onEdit }) {
   const limit = () => source.model.limits?.max_prompt_tokens ?? source.model.n_positions;
   const countTokens = debounce(() => showCount(source, input.value, limit()), 250);
   input.addEventListener('input', countTokens);
+  byId('chat').addEventListener('change', () => { onEdit(); countTokens(); });
   byId('prompt-count').textContent = 'Ctrl+Enter runs too.';
+}
+
+// The chat option shows where the model serving now has a template to ask in (a model switch
+// may change that); hidden, it is off.
+export function showChatOption(source) {
+  const has = source.mode === 'live' && Boolean(source.model.chat_template);
+  byId('chat-option').hidden = !has;
+  if (!has) byId('chat').checked = false;
+}
+
+export const chatOn = () => !byId('chat-option').hidden && byId('chat').checked;
+
+// A link's choice, where this model can ask in a template.
+export function setChat(on) {
+  byId('chat').checked = on && !byId('chat-option').hidden;
 }
 
 // The example buttons of the model serving now (a model switch changes them).
@@ -68,9 +86,11 @@ async function showCount(source, text, limit) {
     return;
   }
   try {
-    const { count } = await source.tokenize(text);
-    if (byId('prompt').value !== text) return; // a later keystroke's answer is on its way
-    out.textContent = `${plural(count, 'token')} (this model reads at most ${limit}, generated ones included)`;
+    const chat = chatOn();
+    const { count } = await (chat ? source.chat(text) : source.tokenize(text));
+    if (byId('prompt').value !== text || chatOn() !== chat) return; // a later edit's answer is on its way
+    const what = chat ? `${plural(count, 'token')} with the chat template's markers` : plural(count, 'token');
+    out.textContent = `${what} (this model reads at most ${limit}, generated ones included)`;
     out.classList.toggle('over', count >= limit);
   } catch (err) {
     out.textContent = err.message;

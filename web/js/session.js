@@ -17,7 +17,7 @@ export class Session {
   }
 
   // The whole sequence, prompt then generated tokens, as every stage and view draws it:
-  // { prompt, promptTokens, tokens, tokenIds, embedding: { tok_norms, pos_norms },
+  // { prompt, typed, chat, promptTokens, tokens, tokenIds, embedding: { tok_norms, pos_norms },
   //   residNorms: (n_layer + 1) × positions, elapsedMs, roundTripMs }. `promptTokens` is the
   // boundary: positions from it on were generated. The same object until the sequence changes.
   get run() {
@@ -39,10 +39,13 @@ export class Session {
     if (sequence) this.whole = null;
   }
 
-  // `signal` (an AbortSignal) cancels the request; the session is then unchanged.
-  async start(prompt, settings, signal) {
-    const origin = await this.source.run(prompt, settings, signal);
-    this.origin = origin;
+  // `signal` (an AbortSignal) cancels the request; the session is then unchanged. With `chat`,
+  // the model reads `prompt` inside its chat template: the run's `prompt` is that whole text,
+  // `typed` what the learner typed.
+  async start(prompt, settings, signal, chat = false) {
+    const text = chat ? (await this.source.chat(prompt, signal)).text : prompt;
+    const origin = await this.source.run(text, settings, signal);
+    this.origin = { ...origin, typed: prompt, chat };
     this.failed = false;
     this.steps = [];
     this.next = { explanation: origin.next, key: settingsKey(settings) };
@@ -112,6 +115,8 @@ function wholeSequence(origin, steps) {
   const columns = steps.map((s) => s.column);
   return {
     prompt: origin.prompt,
+    typed: origin.typed,
+    chat: origin.chat,
     promptTokens: origin.tokens.length,
     tokens: [...origin.tokens, ...steps.map((s) => s.chosen)],
     tokenIds: [...origin.tokenIds, ...steps.map((s) => s.chosen.id)],

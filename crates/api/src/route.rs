@@ -22,6 +22,7 @@ pub fn handle(engine: &Engine, source: &str, method: &str, path: &str, body: &[u
         ("GET", "/api/health") => json(&e::info::health(engine)),
         ("GET", "/api/model") => json(&e::info::model(engine, source)),
         ("POST", "/api/tokenize") => run(engine, body, e::tokenize::tokenize),
+        ("POST", "/api/chat") => run(engine, body, e::chat::chat),
         ("POST", "/api/trace") => run(engine, body, |en, req| {
             e::trace::trace(en, req, Stop::default())
         }),
@@ -67,11 +68,12 @@ fn vocab_id(path: &str) -> Option<&str> {
 }
 
 fn known(path: &str) -> bool {
-    const ROUTES: [&str; 17] = [
+    const ROUTES: [&str; 18] = [
         "/api/health",
         "/api/model",
         "/api/model/switch",
         "/api/tokenize",
+        "/api/chat",
         "/api/trace",
         "/api/step",
         "/api/distribution",

@@ -29,11 +29,14 @@ use cache::RepoCache;
 
 /// Files a model cannot run without.
 pub const REQUIRED_FILES: [&str; 2] = ["config.json", "model.safetensors"];
-/// Files fetched when the repo has them; their absence is fine.
-pub const OPTIONAL_FILES: [&str; 4] = [
+/// Files fetched when the repo has them; their absence is fine. An instruct model's chat
+/// template is in `tokenizer_config.json`, or in `chat_template.jinja` in newer repos.
+pub const OPTIONAL_FILES: [&str; 6] = [
     "vocab.json",
     "merges.txt",
     "tokenizer.json",
+    "tokenizer_config.json",
+    "chat_template.jinja",
     "generation_config.json",
 ];
 

@@ -24,6 +24,9 @@ pub enum Error {
     },
     #[error("tokenizer: {0}")]
     Tokenizer(String),
+    /// The checkpoint's chat template did not parse, or refused the conversation.
+    #[error("chat template: {0}")]
+    ChatTemplate(String),
     /// The caller asked for something the model cannot do (too many tokens, unknown id, ...).
     #[error("{0}")]
     Input(String),

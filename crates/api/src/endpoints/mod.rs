@@ -2,6 +2,7 @@
 
 pub mod attention;
 pub mod bpe;
+pub mod chat;
 pub mod compare;
 pub mod distribution;
 pub mod heads;

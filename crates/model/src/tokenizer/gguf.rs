@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::chat::ChatTemplate;
 use super::load::{split_merge, Vocabulary};
 use crate::checkpoint::gguf::{Gguf, Value};
 
@@ -76,4 +77,23 @@ pub(crate) fn parse_gguf(g: &Gguf) -> Result<Vocabulary, String> {
         added,
         digits,
     })
+}
+
+/// `tokenizer.chat_template`, with the texts of the special tokens that its
+/// `tokenizer.ggml.bos_token_id` and `eos_token_id` name (empty where the file names none).
+pub(crate) fn chat_template<'a>(
+    g: &Gguf,
+    token: impl Fn(u32) -> Option<&'a [u8]>,
+) -> Option<ChatTemplate> {
+    let source = g.string("tokenizer.chat_template").ok()?;
+    let text = |key: &str| {
+        let id = g.uint(key).ok().and_then(|id| u32::try_from(id).ok());
+        let bytes = id.and_then(&token).unwrap_or_default();
+        String::from_utf8_lossy(bytes).into_owned()
+    };
+    Some(ChatTemplate::new(
+        source.to_string(),
+        text("tokenizer.ggml.bos_token_id"),
+        text("tokenizer.ggml.eos_token_id"),
+    ))
 }

@@ -8,6 +8,7 @@
 
 mod bpe;
 mod bytes;
+mod chat;
 mod display;
 mod explain;
 mod gguf;
@@ -15,6 +16,7 @@ mod load;
 mod pretokenize;
 mod stream;
 
+pub use chat::ChatTemplate;
 pub use display::{token_display, token_text};
 pub use explain::{MergeStep, PreToken, MAX_PARTS_BYTES};
 
@@ -34,10 +36,12 @@ use std::sync::{Arc, OnceLock};
 const GPT2_VOCAB_JSON: &str = include_str!("../../data/gpt2/vocab.json");
 const GPT2_MERGES_TXT: &str = include_str!("../../data/gpt2/merges.txt");
 
-/// A byte-level BPE tokenizer. Cloning is cheap: the tables are shared.
+/// A byte-level BPE tokenizer, and the chat template its checkpoint ships, if any. Cloning is
+/// cheap: the tables are shared.
 #[derive(Clone)]
 pub struct Tokenizer {
     tables: Arc<Tables>,
+    chat: Option<Arc<ChatTemplate>>,
 }
 
 /// One token, for showing to a learner.
@@ -68,7 +72,15 @@ impl Tokenizer {
     /// The tokenizer stored in a model directory: `vocab.json` + `merges.txt`, else
     /// `tokenizer.json`; `Ok(None)` when it has none of them. Half of the pair alone is an
     /// error: some other vocabulary would otherwise stand in for the model's own in silence.
+    /// The directory's chat template comes with it (see [`ChatTemplate::from_dir`]).
     pub fn from_dir(dir: &Path) -> Result<Option<Tokenizer>> {
+        let Some(tokenizer) = Self::vocabulary_in(dir)? else {
+            return Ok(None);
+        };
+        Ok(Some(tokenizer.with_chat(ChatTemplate::from_dir(dir)?)))
+    }
+
+    fn vocabulary_in(dir: &Path) -> Result<Option<Tokenizer>> {
         let (vocab, merges) = (dir.join("vocab.json"), dir.join("merges.txt"));
         let json = dir.join("tokenizer.json");
         match (vocab.exists(), merges.exists()) {
@@ -96,7 +108,8 @@ impl Tokenizer {
     pub fn from_tokenizer_files(dir: &Path) -> Result<Tokenizer> {
         let json = dir.join("tokenizer.json");
         if json.exists() {
-            return Self::from_tokenizer_json(&json);
+            let chat = ChatTemplate::from_dir(dir)?;
+            return Ok(Self::from_tokenizer_json(&json)?.with_chat(chat));
         }
         Self::from_dir(dir)?.ok_or_else(|| {
             Error::Tokenizer(format!(
@@ -134,14 +147,26 @@ impl Tokenizer {
         Self::build(vocab, &path.display().to_string())
     }
 
-    /// The tokenizer a GGUF file carries: its vocabulary, merges, special tokens and
-    /// pre-tokenizer.
+    /// The tokenizer a GGUF file carries: its vocabulary, merges, special tokens,
+    /// pre-tokenizer and chat template.
     pub fn from_gguf(file: &Gguf) -> Result<Tokenizer> {
         let vocab = gguf::parse_gguf(file).map_err(|msg| Error::Format {
             path: file.path().to_path_buf(),
             msg: format!("tokenizer: {msg}"),
         })?;
-        Self::build(vocab, &file.path().display().to_string())
+        let tokenizer = Self::build(vocab, &file.path().display().to_string())?;
+        let chat = gguf::chat_template(file, |id| tokenizer.token_bytes(id));
+        Ok(tokenizer.with_chat(chat))
+    }
+
+    fn with_chat(mut self, chat: Option<ChatTemplate>) -> Tokenizer {
+        self.chat = chat.map(Arc::new);
+        self
+    }
+
+    /// The checkpoint's chat template, if it ships one (instruct models do).
+    pub fn chat_template(&self) -> Option<&ChatTemplate> {
+        self.chat.as_deref()
     }
 
     fn build(vocab: Vocabulary, source: &str) -> Result<Tokenizer> {
@@ -153,6 +178,7 @@ impl Tokenizer {
     fn new(tables: Tables) -> Tokenizer {
         Tokenizer {
             tables: Arc::new(tables),
+            chat: None,
         }
     }
 

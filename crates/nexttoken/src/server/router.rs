@@ -27,6 +27,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/model", get(info::model))
         .route("/api/model/switch", post(switch::switch))
         .route("/api/tokenize", post(h::tokenize))
+        .route("/api/chat", post(h::chat))
         .route("/api/trace", post(h::trace))
         .route("/api/step", post(h::step))
         .route("/api/distribution", post(h::distribution))

@@ -1,5 +1,12 @@
-//! `/api/health`, `/api/model`, `/api/tokenize`.
+//! `/api/health`, `/api/model`, `/api/tokenize`, `/api/chat`.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use nexttoken::models::Source;
+use nexttoken::server::{router, AppState, Limits};
+use nexttoken_model::Model;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -57,4 +64,44 @@ async fn tokenize_matches_the_tokenizer() {
 async fn tokenize_empty_text_is_zero_tokens() {
     let body = post_ok(app(), "/api/tokenize", json!({ "text": "" })).await;
     assert_eq!(body, json!({ "count": 0, "tokens": [] }));
+}
+
+/// A checkpoint with a chat template (the tiny Llama, given one in `tokenizer_config.json` as HF
+/// saves it) wraps a message in it; one without says so in words.
+#[tokio::test]
+async fn chat_wraps_a_message_in_the_checkpoints_template() {
+    assert_eq!(
+        get(app(), "/api/model").await.json()["chat_template"],
+        false
+    );
+    let reply = post(app(), "/api/chat", json!({ "message": "hi" })).await;
+    reply.assert_error(StatusCode::BAD_REQUEST, "no_chat_template");
+    let dir = tempfile::tempdir().unwrap();
+    let llama = fixture_dir().join("../tiny-llama");
+    for file in ["config.json", "model.safetensors", "tokenizer.json"] {
+        std::fs::copy(llama.join(file), dir.path().join(file)).unwrap();
+    }
+    let template =
+        "{% for m in messages %}\n<{{ m.role }}>{{ m.content }}</{{ m.role }}>\n{% endfor %}\n\
+                    {% if add_generation_prompt %}<assistant>{% endif %}";
+    let config = json!({ "chat_template": template }).to_string();
+    std::fs::write(dir.path().join("tokenizer_config.json"), config).unwrap();
+    let model = Arc::new(Model::load(dir.path(), "tiny-llama").unwrap());
+    let timeout = Duration::from_secs(60);
+    let state = AppState::new(
+        Arc::clone(&model),
+        Source::Dir,
+        Limits::default(),
+        pool(2, 16, timeout),
+    );
+    assert_eq!(
+        get(router(state.clone()), "/api/model").await.json()["chat_template"],
+        true
+    );
+    let body = post_ok(router(state), "/api/chat", json!({ "message": "hi" })).await;
+    let text = "<user>hi</user>\n<assistant>";
+    assert_eq!(
+        body,
+        json!({ "text": text, "count": model.tokenizer.encode(text).len() })
+    );
 }

@@ -72,6 +72,7 @@ pooled! {
     trace: api::trace::TraceRequest => api::trace::TraceResponse = api::trace::trace, stop;
     tokenize: api::tokenize::TokenizeRequest => api::tokenize::TokenizeResponse
         = api::tokenize::tokenize;
+    chat: api::chat::ChatRequest => api::chat::ChatResponse = api::chat::chat;
     step: api::step::StepRequest => api::step::StepResponse = api::step::step;
     distribution: api::distribution::DistributionRequest
         => nexttoken_model::explain::StepExplanation = api::distribution::distribution, stop;
