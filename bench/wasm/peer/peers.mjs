@@ -14,9 +14,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { launch } from '../../../tests/browser/lib/browser.js';
-import { serveStatic } from '../../../tests/browser/lib/static-server.js';
+import { ISOLATED, serveStatic } from '../../../tests/browser/lib/static-server.js';
 
-const ISOLATED = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 const BESIDE = { fp32: 'f32', fp16: 'f16', q8: 'f16' };
 // The sanity check's prompt: nexttoken tokenizes it, the peer runs the same ids.
 const CHECK_PROMPT = 'The quick brown fox jumps over the lazy dog, and the';
