@@ -11,6 +11,7 @@ import {
   byTestId, candidates, generated, generatedIds, idle, pressTimes, runPrompt, waitForSampling,
 } from './lib/page.js';
 import { serveStatic } from './lib/static-server.js';
+import { zeroGpt2 } from './lib/zero-model.js';
 
 const DIR = process.env.NEXTTOKEN_LIVE_DIR;
 const BIN = process.env.NEXTTOKEN_BIN;
@@ -253,6 +254,43 @@ describe('live export, GPT-2 unreachable', () => {
       await fresh.context.unroute(unreachable);
       await byTestId(fresh.page, 'load-model').click();
       await fresh.page.waitForFunction(() => /^tiny-gpt2 /.test(document.getElementById('model-name').textContent));
+      assert.deepEqual(fresh.log.pageErrors, []);
+    } finally {
+      await fresh.close();
+    }
+  });
+});
+
+describe('live export, a long prompt', () => {
+  test('reports the layer it is at, and Cancel stops the engine between layers; the page goes on', async () => {
+    const fresh = await launch({ viewport: { width: 1280, height: 800 } });
+    try {
+      // Served as the site's GPT-2: 8 layers 256 wide read 1,000 tokens in seconds.
+      const model = zeroGpt2({ layers: 8, width: 256, positions: 1024 });
+      await fresh.context.route('**/models/gpt2/config.json', (route) => route.fulfill({ body: model.config, contentType: 'application/json' }));
+      await fresh.context.route('**/models/gpt2/model.safetensors', (route) => route.fulfill({ body: model.weights }));
+      await fresh.page.goto(site.url);
+      await idle(fresh.page);
+      await byTestId(fresh.page, 'load-model').click();
+      await fresh.page.waitForFunction(() => document.getElementById('download').hidden, null, { timeout: 60_000 });
+      await idle(fresh.page);
+
+      // At each width: progress through the layers, then Cancel.
+      const busy = byTestId(fresh.page, 'busy-text');
+      for (const [width, height] of [[1280, 800], [390, 844]]) {
+        await fresh.page.setViewportSize({ width, height });
+        await byTestId(fresh.page, 'prompt-input').fill(' word'.repeat(1000).trim());
+        await byTestId(fresh.page, 'run-button').click();
+        await fresh.page.waitForFunction(() => /layer \d of 8 \(1,000 tokens\)/.test(document.getElementById('busy-text').textContent), null, { timeout: 60_000 });
+        await screenshot(fresh.page, `inbrowser-long-${width}.png`);
+        await byTestId(fresh.page, 'busy-cancel').click();
+        await fresh.page.waitForFunction(() => /cancelled\.$/.test(document.getElementById('busy-text').textContent), null, { timeout: 60_000 });
+        assert.equal(await busy.textContent(), 'Running the model on your prompt: cancelled.');
+      }
+
+      // The next prompt runs as usual.
+      await runPrompt(fresh.page, 'A short prompt after it');
+      assert.equal(await byTestId(fresh.page, 'candidate-row').count(), 30);
       assert.deepEqual(fresh.log.pageErrors, []);
     } finally {
       await fresh.close();

@@ -98,7 +98,9 @@ async function requestLocal(url, body, signal) {
   const what = `${body === undefined ? 'GET' : 'POST'} ${url} (in this browser)`;
   let answer;
   try {
-    answer = await local.request(url, body);
+    // The engine's progress through its layers goes to whoever tracks the request (progress.js).
+    const onProgress = (detail) => signal?.dispatchEvent(new CustomEvent('progress', { detail }));
+    answer = await local.request(url, body, { onProgress, signal });
   } catch (err) {
     throw new RequestError('The engine in this page stopped. Press Retry to start it again.', { kind: 'offline', detail: `${what}: ${err.message}` });
   }

@@ -13,8 +13,14 @@ export async function track(what, work, { cancellable = true } = {}) {
   const cancel = byId('busy-cancel');
   const controller = new AbortController();
   const started = performance.now();
+  // Where the engine in this browser is in its passes (it reports on the request's signal).
+  let layer = '';
+  controller.signal.addEventListener('progress', ({ detail: { block, blocks, rows } }) => {
+    const tokens = `${rows.toLocaleString('en-US')} token${rows === 1 ? '' : 's'}`;
+    layer = block < blocks ? `, layer ${block + 1} of ${blocks} (${tokens})` : `, last layer done (${tokens})`;
+  });
   const tick = () => {
-    text.textContent = `${what}… ${((performance.now() - started) / 1000).toFixed(1)} s`;
+    text.textContent = `${what}… ${((performance.now() - started) / 1000).toFixed(1)} s${layer}`;
   };
   let ticking = null;
   const show = setTimeout(() => {

@@ -32,6 +32,15 @@ thread_local! {
 extern "C" {
     /// The browser's clock (`performance.now`), for the traces' `elapsed_ms`.
     fn nt_now() -> f64;
+
+    /// Before each block of a pass (and after the last, `block == blocks`): the worker reports
+    /// progress to the page and answers 0 to go on, 1 when the page cancelled the call, 2 to
+    /// pause first in [`nt_pause`] (see web/js/engine/wasm.js).
+    fn nt_layer(block: u32, blocks: u32, rows: u32) -> u32;
+
+    /// A pause in which the worker reads its messages (WebAssembly's JavaScript Promise
+    /// Integration suspends the call meanwhile); then 0 to go on or 1 to abandon the pass.
+    fn nt_pause() -> u32;
 }
 
 /// Loads a model from the `model.safetensors` image made by [`nt_image`] (GPT-2's
@@ -113,11 +122,28 @@ fn now_ms() -> f64 {
     0.0
 }
 
+/// The page's say between a pass's blocks: true abandons the pass.
+#[cfg(target_arch = "wasm32")]
+fn between_layers(block: usize, blocks: usize, rows: usize) -> bool {
+    let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+    // SAFETY: imports that take and give numbers.
+    unsafe {
+        match nt_layer(n(block), n(blocks), n(rows)) {
+            0 => false,
+            2 => nt_pause() != 0,
+            _ => true,
+        }
+    }
+}
+
 fn set_up() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         #[cfg(target_arch = "wasm32")]
-        nexttoken_model::compute::clock::set_clock(now_ms);
+        {
+            nexttoken_model::compute::clock::set_clock(now_ms);
+            nexttoken_model::arch::watch_passes(between_layers);
+        }
         std::panic::set_hook(Box::new(|info| set_output(info.to_string().into_bytes())));
     });
 }

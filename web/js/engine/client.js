@@ -24,10 +24,12 @@ export async function startEngine(wasm, threadsWasm) {
     for (const call of pending.values()) call.reject(new Error(event.message || 'the engine could not start'));
     pending.clear();
   };
-  const call = (type, args = {}, onProgress = null) => new Promise((resolve, reject) => {
+  // `signal` (an AbortSignal) cancels the call in the worker (requests: at their next layer).
+  const call = (type, args = {}, onProgress = null, signal = null) => new Promise((resolve, reject) => {
     const id = next++;
     pending.set(id, { resolve, reject, onProgress });
     worker.postMessage({ id, type, ...args });
+    signal?.addEventListener('abort', () => worker.postMessage({ id: next++, type: 'cancel', target: id }), { once: true });
   });
   const url = (path) => path && new URL(path, document.baseURI).href;
   const { threads } = await call('start', { wasm: url(wasm), threadsWasm: url(threadsWasm) });

@@ -34,8 +34,10 @@ class Local {
     this.fetched = null;
   }
 
-  request(path, body) {
-    return this.engine.call('request', { path, body });
+  // One API request; onProgress({ block, blocks, rows }) follows its passes when they take
+  // long, and `signal` abandons it at its next layer.
+  request(path, body, { onProgress = null, signal = null } = {}) {
+    return this.engine.call('request', { path, body }, onProgress, signal);
   }
 
   // Where a model's files are: beside the site when listed in models.json (as full URLs:

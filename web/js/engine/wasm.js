@@ -5,22 +5,58 @@
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-// What an instance imports: the clock, and the memory where the threaded build shares one.
-export const imports = (memory) => ({ env: { nt_now: () => performance.now(), ...(memory && { memory }) } });
+// WebAssembly's JavaScript Promise Integration (Chromium 137 and later): a call can pause
+// between a pass's layers for the worker to read its messages (a Cancel) and go on.
+const JSPI = typeof WebAssembly.Suspending === 'function' && typeof WebAssembly.promising === 'function';
+
+// Between layers the engine calls nt_layer: 0 goes on, 1 abandons the pass, 2 calls nt_pause
+// first, which waits for `pause` (a promise of 0 or 1). Only a call entered through
+// WebAssembly.promising may pause: nt_pause throws anywhere else.
+class Watch {
+  onLayer = null;
+  pausing = false;
+  pause = null;
+
+  layer = (block, blocks, rows) => {
+    const verdict = this.onLayer?.(block, blocks, rows) ?? 0;
+    if (typeof verdict === 'number') return verdict;
+    if (!this.pausing) return 0;
+    this.pause = verdict;
+    return 2;
+  };
+
+  suspend = JSPI ? new WebAssembly.Suspending(() => this.pause) : () => 0;
+}
+
+// What an instance imports: the clock, the watch between layers, and the memory where the
+// threaded build shares one.
+export const imports = (memory, watch = new Watch()) => ({
+  env: { nt_now: () => performance.now(), nt_layer: watch.layer, nt_pause: watch.suspend, ...(memory && { memory }) },
+});
 
 // Compiles and starts an engine from the .wasm's bytes (or a Response, streamed).
 export async function instantiate(source) {
+  const watch = new Watch();
   const { instance } = source instanceof Response
-    ? await WebAssembly.instantiateStreaming(source, imports())
-    : await WebAssembly.instantiate(source, imports());
-  return new Engine(instance.exports);
+    ? await WebAssembly.instantiateStreaming(source, imports(undefined, watch))
+    : await WebAssembly.instantiate(source, imports(undefined, watch));
+  return new Engine(instance.exports, instance.exports.memory, watch);
 }
 
 export class Engine {
-  // `memory`: the instance's own, or the one the threaded build imports.
-  constructor(exports, memory = exports.memory) {
+  // `memory`: the instance's own, or the one the threaded build imports; `watch`: the one its
+  // imports call between layers.
+  constructor(exports, memory = exports.memory, watch = new Watch()) {
     this.exports = exports;
     this.memory = memory;
+    this.watch = watch;
+    // nt_request as a call that may pause: it returns a promise of its status.
+    this.pausable = JSPI ? WebAssembly.promising(exports.nt_request) : null;
+  }
+
+  // Whether a watched request can pause between layers (see requestWatched).
+  get canPause() {
+    return this.pausable !== null;
   }
 
   // Copies bytes into a buffer the next call owns; returns [pointer, length].
@@ -79,10 +115,31 @@ export class Engine {
   // The answer to one API request, as the server would give it: { status, data }. `body` is
   // a value to send as JSON, JSON text as it is, or undefined for a GET.
   request(path, body) {
+    const status = this.call(() => this.exports.nt_request(...this.requestArgs(path, body)));
+    return { status, data: JSON.parse(this.output()) };
+  }
+
+  // request(), with onLayer(block, blocks, rows) called before each layer of its passes (and
+  // after the last): it answers 1 to abandon the pass (the request then answers 503
+  // `cancelled`), else 0; or, where canPause, a promise of either, the call pausing meanwhile.
+  // One call at a time: nothing else may enter the engine until this one has answered.
+  async requestWatched(path, body, onLayer) {
+    const args = this.requestArgs(path, body);
+    Object.assign(this.watch, { onLayer, pausing: this.canPause });
+    try {
+      const status = this.pausable ? await this.pausable(...args) : this.exports.nt_request(...args);
+      return { status, data: JSON.parse(this.output()) };
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) throw new Error(`the engine stopped: ${this.output() || e.message}`);
+      throw e;
+    } finally {
+      Object.assign(this.watch, { onLayer: null, pausing: false, pause: null });
+    }
+  }
+
+  requestArgs(path, body) {
     const method = body === undefined ? 'GET' : 'POST';
     const json = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
-    const args = [...this.put(method), ...this.put(path), ...this.put(json)];
-    const status = this.call(() => this.exports.nt_request(...args));
-    return { status, data: JSON.parse(this.output()) };
+    return [...this.put(method), ...this.put(path), ...this.put(json)];
   }
 }

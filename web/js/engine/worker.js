@@ -1,6 +1,7 @@
 // The in-browser engine's Web Worker: one WebAssembly instance of crates/wasm and the model in
 // it, so the page never freezes while the model runs. Messages are { id, type, ...args };
-// answers { id, result } or { id, error }, with { id, progress } while a model downloads.
+// answers { id, result } or { id, error }, with { id, progress } while a model downloads or a
+// request's passes run; { type: 'cancel', target } abandons request `target` at its next layer.
 // Between the chunks of a download the worker keeps answering requests on the model it has.
 import { streamInto } from './stream.js';
 import { startThreads } from './threads.js';
@@ -10,6 +11,8 @@ import { instantiate } from './wasm.js';
 const CACHE = 'nexttoken-models-v1';
 // More threads than this mostly wait for memory, and each costs an instance and a stack.
 const MAX_THREADS = 8;
+// How often a long request reports its layer and pauses to read its messages (a Cancel).
+const REPORT_MS = 200;
 
 let engine = null;
 // The engines' URLs, and how many threads this page runs on (start()).
@@ -19,15 +22,30 @@ let threads = 1;
 let workers = [];
 // What load() last loaded, to load it again into a fresh instance after a trap.
 let loaded = null;
+// Requests by message id, so a Cancel finds its request whether it runs or waits its turn.
+const requests = new Map();
+// Loads and requests take turns: a request paused between layers still holds the model.
+let turn = Promise.resolve();
 
 self.onmessage = async ({ data: { id, type, ...args } }) => {
+  if (type === 'cancel') {
+    const request = requests.get(args.target);
+    if (request) request.cancelled = true;
+    return;
+  }
   try {
-    const result = await handlers[type](args, (progress) => self.postMessage({ id, progress }));
+    const result = await handlers[type](args, (progress) => self.postMessage({ id, progress }), id);
     self.postMessage({ id, result });
   } catch (err) {
     self.postMessage({ id, error: String(err?.message ?? err) });
   }
 };
+
+function inTurn(work) {
+  const done = turn.then(work);
+  turn = done.catch(() => {});
+  return done;
+}
 
 const handlers = {
   // The threaded engine where the site has one and this page may share memory with workers
@@ -44,15 +62,16 @@ const handlers = {
   // Streams the model's weights into the engine; `load` then makes it the one that answers.
   async fetch({ model }, progress) {
     const config = await (await fetchKept(model.config)).response.text();
-    const { response, kept } = await fetchKept(model.weights);
-    await streamInto(engine, response, (bytes, total) => progress({ bytes, total, kept }));
+    await streamWeights(model.weights, (bytes, total, kept) => progress({ bytes, total, kept }));
     return { config };
   },
 
   load({ model, config }) {
-    engine.load(model.name, config, { dtype: model.dtype, source: model.source });
-    loaded = { model, config };
-    return engine.request('/api/model').data;
+    return inTurn(() => {
+      engine.load(model.name, config, { dtype: model.dtype, source: model.source });
+      loaded = { model, config };
+      return engine.request('/api/model').data;
+    });
   },
 
   // Whether a model's weights are kept in this browser already.
@@ -61,14 +80,19 @@ const handlers = {
     return Boolean(await cache?.match(model.weights));
   },
 
-  async request({ path, body }) {
-    if (!engine) await restart();
-    try {
-      return engine.request(path, body);
-    } catch (err) {
-      engine = null; // the instance trapped: the next request starts a fresh one
-      throw err;
-    }
+  request({ path, body }, progress, id) {
+    const request = { cancelled: false };
+    requests.set(id, request);
+    const run = async () => {
+      if (!engine) await restart();
+      try {
+        return await engine.requestWatched(path, body, watch(request, progress));
+      } catch (err) {
+        engine = null; // the instance trapped: the next request starts a fresh one
+        throw err;
+      }
+    };
+    return inTurn(run).finally(() => requests.delete(id));
   },
 };
 
@@ -87,12 +111,27 @@ async function startInstance() {
   engine = await instantiate(await fetch(urls.wasm));
 }
 
+// Before each layer of a request's passes: 1 once the page cancelled it; else, at most every
+// REPORT_MS, progress({ block, blocks, rows }) and (where the engine can pause) a pause in
+// which this worker reads its messages.
+function watch(request, progress) {
+  let reported = performance.now();
+  return (block, blocks, rows) => {
+    if (request.cancelled) return 1;
+    const now = performance.now();
+    if (now - reported < REPORT_MS) return 0;
+    reported = now;
+    progress({ block, blocks, rows });
+    if (!engine.canPause) return 0;
+    return new Promise((resume) => setTimeout(() => resume(request.cancelled ? 1 : 0)));
+  };
+}
+
 // A fresh instance with the last model in it (from the cache or the browser's HTTP cache).
 async function restart() {
   await startInstance();
   if (!loaded) return;
-  const { response } = await fetchKept(loaded.model.weights);
-  await streamInto(engine, response);
+  await streamWeights(loaded.model.weights);
   engine.load(loaded.model.name, loaded.config, { dtype: loaded.model.dtype, source: loaded.model.source });
 }
 
@@ -106,6 +145,19 @@ async function fetchKept(url) {
   const cache = await openCache();
   const hit = await cache?.match(url);
   if (hit) return { response: hit, kept: true };
+  const response = await download(url);
+  // A full disk or a refused quota only means it is not kept.
+  cache?.put(url, response.clone()).catch(() => {});
+  return { response, kept: false };
+}
+
+// Streams the weights at `url` into the engine, reporting progress(bytes, total, kept).
+async function streamWeights(url, progress = () => {}) {
+  const { response, kept } = await fetchKept(url);
+  await streamInto(engine, response, (bytes, total) => progress(bytes, total, kept));
+}
+
+async function download(url) {
   let response;
   try {
     response = await fetch(url);
@@ -113,7 +165,5 @@ async function fetchKept(url) {
     throw new Error(`${url} could not be reached (${err.message})`);
   }
   if (!response.ok) throw new Error(`${url} answered ${response.status} ${response.statusText}`);
-  // A full disk or a refused quota only means it is not kept.
-  cache?.put(url, response.clone()).catch(() => {});
-  return { response, kept: false };
+  return response;
 }

@@ -8,7 +8,7 @@ pub mod llama;
 pub mod rope;
 mod sequence;
 
-pub use sequence::{KvCache, Sequence, Stop};
+pub use sequence::{watch_passes, KvCache, Sequence, Stop, Watch};
 
 use crate::analysis::recorder::Recorder;
 use crate::compute::pool;
@@ -82,7 +82,8 @@ pub trait Architecture: Send + Sync {
     /// Runs every sequence of `batch` after its own cache and returns each one's logits (V,)
     /// of its last new position. Each recorder sees its own sequence's activations (T, ...)
     /// only. A sequence that fails the checks fails the batch before anything runs; a batch
-    /// whose every cache's [`Stop`] is raised ends within a layer, caches as they were.
+    /// whose every cache's [`Stop`] is raised (or that the [`Watch`] abandons) ends within a
+    /// layer, caches as they were.
     fn forward_batch(&self, batch: &mut [Sequence]) -> Result<Vec<Vec<f32>>> {
         for seq in batch.iter() {
             sequence::check(self.dims(), 0, seq.tokens, seq.cache)?;
@@ -91,9 +92,11 @@ pub trait Architecture: Send + Sync {
             return Ok(Vec::new());
         }
         let logits = pool::install(|| self.run(batch));
-        if sequence::all_stopped(batch) {
+        let d = self.dims();
+        // An abandoned pass returns no logits (the batch has sequences).
+        if logits.is_empty() || sequence::abandoned(batch, d.n_layer, d.n_layer) {
             for seq in batch.iter_mut() {
-                seq.cache.forget_new(self.dims().kv_width());
+                seq.cache.forget_new(d.kv_width());
             }
             return Err(Error::Cancelled);
         }
@@ -156,7 +159,7 @@ pub trait Architecture: Send + Sync {
         for seq in batch.iter_mut() {
             seq.cache.forget_new(d.kv_width());
         }
-        match sequence::all_stopped(batch) {
+        match logits.is_empty() || sequence::abandoned(batch, d.n_layer, d.n_layer) {
             true => Err(Error::Cancelled),
             false => Ok(logits),
         }

@@ -3,7 +3,7 @@
 //! activations back.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::Dims;
 use crate::analysis::recorder::Recorder;
@@ -174,6 +174,27 @@ impl<'a> Sequence<'a> {
 /// Whether every sequence's owner has abandoned the pass: it then ends at the next layer.
 pub(crate) fn all_stopped(batch: &[Sequence]) -> bool {
     batch.iter().all(|seq| seq.cache.is_stopped())
+}
+
+/// Called before each block of every pass with `(block, blocks, rows)`, and once more with
+/// `block == blocks` after the last: an embedder whose passes run on its only thread (the
+/// browser engine, where no other thread can raise a [`Stop`]) reports progress there, and
+/// returns true to abandon the pass, which then ends as a stopped one does.
+pub type Watch = fn(usize, usize, usize) -> bool;
+
+static WATCH: OnceLock<Watch> = OnceLock::new();
+
+/// Sets the watch over every pass; the first call wins.
+pub fn watch_passes(watch: Watch) {
+    let _ = WATCH.set(watch);
+}
+
+/// Whether the pass over `batch` is abandoned before `block` of `blocks` (or after the last):
+/// by the watch, or by every sequence's stop.
+pub(crate) fn abandoned(batch: &[Sequence], block: usize, blocks: usize) -> bool {
+    let rows = batch.iter().map(|seq| seq.tokens.len()).sum();
+    let watched = WATCH.get().is_some_and(|watch| watch(block, blocks, rows));
+    watched || all_stopped(batch)
 }
 
 /// Refuses what no forward pass from block `from` on can run: no tokens, a cache of another

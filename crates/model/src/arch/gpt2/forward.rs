@@ -10,7 +10,7 @@
 use super::config::Config;
 use super::weights::{Block, Weights};
 use crate::analysis::recorder::hook_names;
-use crate::arch::sequence::{all_stopped, hook_rows, last_rows};
+use crate::arch::sequence::{abandoned, hook_rows, last_rows};
 use crate::arch::{attention, Architecture, Dims, Sequence};
 use crate::compute::ops::{activate, add_assign, layer_norm, linear, matmul, Layout};
 
@@ -128,8 +128,8 @@ impl Architecture for Gpt2 {
     fn run_from(&self, from: usize, mut x: Vec<f32>, batch: &mut [Sequence]) -> Vec<Vec<f32>> {
         let (e, v) = (self.config.n_embd, self.config.vocab_size);
         for (l, block) in self.weights.h.iter().enumerate().skip(from) {
-            if all_stopped(batch) {
-                return Vec::new(); // abandoned: forward_batch reports it
+            if abandoned(batch, l, self.dims().n_layer) {
+                return Vec::new(); // forward_batch reports it
             }
             self.block(l, block, &mut x, batch);
         }

@@ -14,7 +14,7 @@ use super::config::Config;
 use super::weights::{Layer, Weights};
 use crate::analysis::recorder::hook_names;
 use crate::arch::rope::Rope;
-use crate::arch::sequence::{all_stopped, hook_rows, last_rows};
+use crate::arch::sequence::{abandoned, hook_rows, last_rows};
 use crate::arch::{attention, Architecture, Dims, Sequence};
 use crate::compute::ops::{add_assign, matmul, project, rms_norm, silu_mul, Layout};
 
@@ -139,8 +139,8 @@ impl Architecture for Llama {
     fn run_from(&self, from: usize, mut x: Vec<f32>, batch: &mut [Sequence]) -> Vec<Vec<f32>> {
         let (e, v) = (self.config.hidden_size, self.config.vocab_size);
         for (l, layer) in self.weights.layers.iter().enumerate().skip(from) {
-            if all_stopped(batch) {
-                return Vec::new(); // abandoned: forward_batch reports it
+            if abandoned(batch, l, self.dims().n_layer) {
+                return Vec::new(); // forward_batch reports it
             }
             self.layer(l, layer, &mut x, batch);
         }
