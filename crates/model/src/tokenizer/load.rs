@@ -4,7 +4,7 @@
 //! that encoding needs and checks that the pieces fit together.
 
 use super::bpe::{Merge, MergeTable};
-use super::bytes::ByteDecoder;
+use super::bytes::{bytes_to_unicode, ByteDecoder};
 use super::pretokenize::AddedTokens;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -42,6 +42,32 @@ pub(crate) fn parse_vocab_and_merges(
         tokens,
         merges,
         added,
+        digits: false,
+    })
+}
+
+/// GPT-2's vocabulary from `merges.txt` alone: its ids are the 256 byte characters in the
+/// order `bytes_to_unicode` first lists them (the bytes that stand for themselves, then the
+/// moved ones), then each merge's result in learned order, then `<|endoftext|>`. So the
+/// 1 MB `vocab.json` need not be built into the binary or the browser engine; a test holds
+/// the result to the file.
+pub(crate) fn gpt2_vocabulary(merges_txt: &str) -> Result<Vocabulary, String> {
+    let merges = parse_merges_txt(merges_txt)?;
+    let table = bytes_to_unicode();
+    let (kept, moved): (Vec<u8>, Vec<u8>) =
+        (0..=255u8).partition(|&b| table[usize::from(b)] <= 'ÿ');
+    let bytes = kept
+        .into_iter()
+        .chain(moved)
+        .map(|b| table[usize::from(b)].to_string());
+    let joined = merges.iter().map(|(left, right)| format!("{left}{right}"));
+    let names = bytes.chain(joined).chain([END_OF_TEXT.to_string()]);
+    let tokens: HashMap<String, u32> = names.zip(0..).collect();
+    let eot = u32::try_from(tokens.len() - 1).map_err(|e| e.to_string())?;
+    Ok(Vocabulary {
+        tokens,
+        merges,
+        added: vec![(END_OF_TEXT.to_string(), eot)],
         digits: false,
     })
 }
@@ -275,4 +301,24 @@ fn merge_table(
             .or_insert(Merge { rank, id });
     }
     Ok(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vocabulary derived from the merges is GPT-2's `vocab.json`, token for token and id
+    /// for id (the file stays in `data/gpt2` for this test and for readers).
+    #[test]
+    fn gpt2_vocabulary_from_the_merges_is_vocab_json() {
+        let merges = include_str!("../../data/gpt2/merges.txt");
+        let vocab_json = include_str!("../../data/gpt2/vocab.json");
+        let file =
+            parse_vocab_and_merges(vocab_json, merges).unwrap_or_else(|(_, e)| panic!("{e}"));
+        let derived = gpt2_vocabulary(merges).unwrap();
+        assert_eq!(derived.tokens.len(), 50_257);
+        assert_eq!(derived.tokens, file.tokens);
+        assert_eq!(derived.merges, file.merges);
+        assert_eq!(derived.added, file.added);
+    }
 }

@@ -32,8 +32,8 @@ use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-/// GPT-2's vocabulary: 50,257 tokens and 50,000 merges (see `data/gpt2/README.md`).
-const GPT2_VOCAB_JSON: &str = include_str!("../../data/gpt2/vocab.json");
+/// GPT-2's 50,000 merges, from which its 50,257 tokens follow (see `data/gpt2/README.md` and
+/// `load::gpt2_vocabulary`).
 const GPT2_MERGES_TXT: &str = include_str!("../../data/gpt2/merges.txt");
 
 /// A byte-level BPE tokenizer, and the chat template its checkpoint ships, if any. Cloning is
@@ -61,9 +61,7 @@ impl Tokenizer {
     pub fn gpt2() -> Tokenizer {
         static GPT2: OnceLock<Tokenizer> = OnceLock::new();
         let built = || {
-            let vocab = load::parse_vocab_and_merges(GPT2_VOCAB_JSON, GPT2_MERGES_TXT)
-                .map_err(|(_, msg)| msg);
-            let tables = vocab.and_then(Tables::build);
+            let tables = load::gpt2_vocabulary(GPT2_MERGES_TXT).and_then(Tables::build);
             Tokenizer::new(tables.expect("the built-in GPT-2 vocabulary is valid"))
         };
         GPT2.get_or_init(built).clone()
