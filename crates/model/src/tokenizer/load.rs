@@ -46,26 +46,37 @@ pub(crate) fn parse_vocab_and_merges(
     })
 }
 
-/// GPT-2's vocabulary from `merges.txt` alone: its ids are the 256 byte characters in the
-/// order `bytes_to_unicode` first lists them (the bytes that stand for themselves, then the
-/// moved ones), then each merge's result in learned order, then `<|endoftext|>`. So the
-/// 1 MB `vocab.json` need not be built into the binary or the browser engine; a test holds
-/// the result to the file.
-pub(crate) fn gpt2_vocabulary(merges_txt: &str) -> Result<Vocabulary, String> {
-    let merges = parse_merges_txt(merges_txt)?;
+/// GPT-2's vocabulary from its merges packed as id pairs (`build.rs`): the 256 byte
+/// characters in the order `bytes_to_unicode` first lists them (the bytes that stand for
+/// themselves, then the moved ones), then each merge's result in learned order, then
+/// `<|endoftext|>`. So neither the 1 MB `vocab.json` nor the 456 KB `merges.txt` is built into
+/// the binary or the browser engines; a test holds the result to both files.
+pub(crate) fn gpt2_vocabulary(packed: &[u8]) -> Result<Vocabulary, String> {
     let table = bytes_to_unicode();
     let (kept, moved): (Vec<u8>, Vec<u8>) =
         (0..=255u8).partition(|&b| table[usize::from(b)] <= 'ÿ');
-    let bytes = kept
+    let mut names: Vec<String> = kept
         .into_iter()
         .chain(moved)
-        .map(|b| table[usize::from(b)].to_string());
-    let joined = merges.iter().map(|(left, right)| format!("{left}{right}"));
-    let names = bytes.chain(joined).chain([END_OF_TEXT.to_string()]);
-    let tokens: HashMap<String, u32> = names.zip(0..).collect();
-    let eot = u32::try_from(tokens.len() - 1).map_err(|e| e.to_string())?;
+        .map(|b| table[usize::from(b)].to_string())
+        .collect();
+    let mut merges = Vec::with_capacity(packed.len() / 4);
+    for pair in packed.chunks_exact(4) {
+        let part = |at: usize| {
+            let id = usize::from(u16::from_le_bytes([pair[at], pair[at + 1]]));
+            names.get(id).cloned().ok_or(format!(
+                "merge {}: id {id} is not yet a token",
+                merges.len()
+            ))
+        };
+        let (left, right) = (part(0)?, part(2)?);
+        names.push(format!("{left}{right}"));
+        merges.push((left, right));
+    }
+    names.push(END_OF_TEXT.to_string());
+    let eot = u32::try_from(names.len() - 1).map_err(|e| e.to_string())?;
     Ok(Vocabulary {
-        tokens,
+        tokens: names.into_iter().zip(0..).collect(),
         merges,
         added: vec![(END_OF_TEXT.to_string(), eot)],
         digits: false,
@@ -307,15 +318,16 @@ fn merge_table(
 mod tests {
     use super::*;
 
-    /// The vocabulary derived from the merges is GPT-2's `vocab.json`, token for token and id
-    /// for id (the file stays in `data/gpt2` for this test and for readers).
+    /// The vocabulary unpacked from `build.rs`'s id pairs is GPT-2's `vocab.json` and
+    /// `merges.txt`, token for token, id for id and merge for merge (the files stay in
+    /// `data/gpt2` for this test and for readers).
     #[test]
-    fn gpt2_vocabulary_from_the_merges_is_vocab_json() {
+    fn gpt2_vocabulary_from_the_packed_merges_is_the_files() {
         let merges = include_str!("../../data/gpt2/merges.txt");
         let vocab_json = include_str!("../../data/gpt2/vocab.json");
         let file =
             parse_vocab_and_merges(vocab_json, merges).unwrap_or_else(|(_, e)| panic!("{e}"));
-        let derived = gpt2_vocabulary(merges).unwrap();
+        let derived = gpt2_vocabulary(super::super::GPT2_MERGES).unwrap();
         assert_eq!(derived.tokens.len(), 50_257);
         assert_eq!(derived.tokens, file.tokens);
         assert_eq!(derived.merges, file.merges);

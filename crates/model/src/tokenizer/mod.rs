@@ -32,9 +32,9 @@ use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-/// GPT-2's 50,000 merges, from which its 50,257 tokens follow (see `data/gpt2/README.md` and
-/// `load::gpt2_vocabulary`).
-const GPT2_MERGES_TXT: &str = include_str!("../../data/gpt2/merges.txt");
+/// GPT-2's 50,000 merges as pairs of ids, packed from `data/gpt2/merges.txt` by `build.rs`;
+/// its 50,257 tokens follow from them (`load::gpt2_vocabulary`, `data/gpt2/README.md`).
+const GPT2_MERGES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gpt2_merges.bin"));
 
 /// A byte-level BPE tokenizer, and the chat template its checkpoint ships, if any. Cloning is
 /// cheap: the tables are shared.
@@ -61,7 +61,7 @@ impl Tokenizer {
     pub fn gpt2() -> Tokenizer {
         static GPT2: OnceLock<Tokenizer> = OnceLock::new();
         let built = || {
-            let tables = load::gpt2_vocabulary(GPT2_MERGES_TXT).and_then(Tables::build);
+            let tables = load::gpt2_vocabulary(GPT2_MERGES).and_then(Tables::build);
             Tokenizer::new(tables.expect("the built-in GPT-2 vocabulary is valid"))
         };
         GPT2.get_or_init(built).clone()

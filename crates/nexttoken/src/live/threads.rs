@@ -16,8 +16,9 @@ const TOOLCHAIN: &str = "nightly";
 const PROFILE: &str = "wasm-threads";
 
 /// The one-thread engine's SIMD128, plus the atomics and bulk memory that shared memory needs
-/// (for every crate, std included).
-const RUSTFLAGS: &str = "-C target-feature=+simd128,+atomics,+bulk-memory,+mutable-globals";
+/// (for every crate, std included); names stripped, as in `.cargo/config.toml`.
+const RUSTFLAGS: &str =
+    "-C target-feature=+simd128,+atomics,+bulk-memory,+mutable-globals -C strip=symbols";
 
 /// The link of crates/wasm itself: its memory shared, imported (every worker's instance is
 /// given the one memory), and able to grow to all of wasm32's 4 GiB (GPT-2 in f32 with its
