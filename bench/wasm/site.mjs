@@ -7,7 +7,8 @@
 //   node bench/wasm/site.mjs SITE_DIR [ROUNDS]
 // SITE_DIR: `nexttoken export --live --with-weights DIR --out SITE_DIR`. Needs tests/browser's
 // npm packages.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { launch } from '../../tests/browser/lib/browser.js';
@@ -23,8 +24,9 @@ const bytesUnder = (path) => (statSync(path).isDirectory()
 
 // Resident memory of every process of the browser, in MB (the tab's renderer holds the
 // worker and its WebAssembly memory).
-function browserRssMb(pid) {
-  const tree = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,rss=,comm=']).toString().trim().split('\n')
+async function browserRssMb(pid) {
+  const { stdout } = await promisify(execFile)('ps', ['-e', '-o', 'pid=,ppid=,rss=,comm=']);
+  const tree = stdout.trim().split('\n')
     .map((line) => line.trim().split(/\s+/)).map(([p, pp, rss, comm]) => ({ p: +p, pp: +pp, rss: +rss, comm }));
   const mine = new Set([pid]);
   for (let grew = true; grew;) {
@@ -60,16 +62,30 @@ try {
       await runPrompt(page, `A prompt of its own, round ${round}`);
       const first = performance.now() - t1;
       const pid = browserPid();
-      const before = browserRssMb(pid);
+      const before = await browserRssMb(pid);
+      // The renderer's peak while GPT-2 downloads and loads, sampled every 50 ms.
+      let peak = before.renderer;
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          peak = Math.max(peak, (await browserRssMb(pid)).renderer);
+          await new Promise((done) => setTimeout(done, 50));
+        }
+      })();
       const t2 = performance.now();
       await byTestId(page, 'load-model').click();
       await page.waitForFunction(() => document.getElementById('download').hidden, null, { timeout: 0 });
       await idle(page);
       const load = performance.now() - t2;
-      const after = browserRssMb(pid);
-      runs.push({ ready, first, load, before, after });
+      sampling = false;
+      await sampler;
+      const after = await browserRssMb(pid);
+      await runPrompt(page, `A second prompt for GPT-2, round ${round}`);
+      const ran = await browserRssMb(pid);
+      runs.push({ ready, first, load, before, after, peak, ran });
       console.error(`round ${round + 1}: ready ${ready.toFixed(0)} ms, first prediction ${first.toFixed(0)} ms, `
-        + `GPT-2 loaded in ${load.toFixed(0)} ms, renderer ${before.renderer.toFixed(0)} → ${after.renderer.toFixed(0)} MB`);
+        + `GPT-2 loaded in ${load.toFixed(0)} ms, renderer ${before.renderer.toFixed(0)} → ${after.renderer.toFixed(0)} MB `
+        + `(peak ${peak.toFixed(0)}; after a prompt ${ran.renderer.toFixed(0)})`);
     } finally {
       await browser.close();
     }
@@ -86,4 +102,5 @@ console.log(`| page ready, own model | ${median(runs.map((r) => r.ready)).toFixe
 console.log(`| first prediction after that | ${median(runs.map((r) => r.first)).toFixed(0)} ms |`);
 console.log(`| "Load GPT-2" to its first prediction | ${median(runs.map((r) => r.load)).toFixed(0)} ms |`);
 console.log(`| tab renderer memory, own model → GPT-2 | ${median(runs.map((r) => r.before.renderer)).toFixed(0)} → ${median(runs.map((r) => r.after.renderer)).toFixed(0)} MB |`);
+console.log(`| tab renderer memory at its peak during the load; after one more prompt | ${median(runs.map((r) => r.peak)).toFixed(0)}; ${median(runs.map((r) => r.ran.renderer)).toFixed(0)} MB |`);
 console.log(`| all browser processes, own model → GPT-2 | ${median(runs.map((r) => r.before.all)).toFixed(0)} → ${median(runs.map((r) => r.after.all)).toFixed(0)} MB |`);
