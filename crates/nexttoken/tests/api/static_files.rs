@@ -103,7 +103,13 @@ async fn no_path_leaves_the_embedded_set() {
 
 #[tokio::test]
 async fn an_undecodable_path_gets_the_json_error_shape() {
-    for path in ["/web/%ff", "/web/%c3%28.js", "/web/a%80b"] {
+    for path in [
+        "/web/%ff",
+        "/web/%c3%28.js",
+        "/web/a%80b",
+        "/api/vocab/%81",
+        "/api/vocab/1%ff",
+    ] {
         let reply = get(app(), path).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}");
         assert_eq!(reply.json()["error"]["code"], "bad_path", "{path}");

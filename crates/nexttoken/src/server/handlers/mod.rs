@@ -7,7 +7,9 @@ pub mod switch;
 
 use std::sync::Arc;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::Json;
 use nexttoken_api::{self as api, Engine};
 use nexttoken_model::Stop;
@@ -94,9 +96,12 @@ pooled! {
 
 /// The id arrives as a path segment; the endpoint parses it, keeping a bad one in the API's
 /// error shape.
+/// A path whose escapes are not UTF-8 (`/api/vocab/%81`) is the JSON 400, not axum's text.
 pub async fn vocab_entry(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Answer<api::vocab::VocabEntry> {
+    let Path(id) =
+        id.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_path", e.body_text()))?;
     on_pool(&state, move |engine| api::vocab::entry(engine, &id)).await
 }
