@@ -8,7 +8,9 @@
 
 use std::path::Path;
 
+#[cfg(feature = "chat-templates")]
 use minijinja::syntax::SyntaxConfig;
+#[cfg(feature = "chat-templates")]
 use minijinja::{context, Environment, ErrorKind, Value};
 
 use crate::checkpoint::checks;
@@ -38,6 +40,7 @@ impl ChatTemplate {
 
     /// The text the model reads for one user message, the assistant's turn opened after it
     /// (`add_generation_prompt=True`): what it was trained to answer.
+    #[cfg(feature = "chat-templates")]
     pub fn render_user(&self, message: &str) -> Result<String> {
         let mut env = Environment::new();
         let syntax = SyntaxConfig::builder()
@@ -65,6 +68,15 @@ impl ChatTemplate {
                 eos_token => self.eos_token.as_str(),
             })
             .map_err(template_error)
+    }
+
+    /// Without the `chat-templates` feature no template is offered
+    /// ([`crate::Tokenizer::chat_template`] is `None`), so this is never reached.
+    #[cfg(not(feature = "chat-templates"))]
+    pub fn render_user(&self, _message: &str) -> Result<String> {
+        Err(Error::ChatTemplate(
+            "this build of nexttoken renders no chat templates".into(),
+        ))
     }
 
     /// The template beside an HF checkpoint: `chat_template.jinja` (how `transformers` saves it
@@ -108,11 +120,12 @@ fn named_default(value: &serde_json::Value) -> Option<String> {
     }
 }
 
+#[cfg(feature = "chat-templates")]
 fn template_error(e: minijinja::Error) -> Error {
     Error::ChatTemplate(format!("{e:#}"))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "chat-templates"))]
 mod tests {
     use super::*;
 

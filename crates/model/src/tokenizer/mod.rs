@@ -162,9 +162,12 @@ impl Tokenizer {
         self
     }
 
-    /// The checkpoint's chat template, if it ships one (instruct models do).
+    /// The checkpoint's chat template, if it ships one (instruct models do) and this build
+    /// can render it (the `chat-templates` feature; the browser engines leave it out).
     pub fn chat_template(&self) -> Option<&ChatTemplate> {
-        self.chat.as_deref()
+        self.chat
+            .as_deref()
+            .filter(|_| cfg!(feature = "chat-templates"))
     }
 
     fn build(vocab: Vocabulary, source: &str) -> Result<Tokenizer> {
