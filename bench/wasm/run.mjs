@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { launch } from '../../tests/browser/lib/browser.js';
+import { benchPage, median } from './lib.mjs';
 import { serveStatic } from '../../tests/browser/lib/static-server.js';
 import { peers } from './peer/peers.mjs';
 
@@ -33,24 +33,8 @@ function native(dtype) {
   return JSON.parse(out);
 }
 
-async function wasm(server, dtype) {
-  const browser = await launch();
-  try {
-    await browser.page.goto(`${server.url}bench/index.html?dtype=${dtype}&runs=${runs}`);
-    await browser.page.waitForFunction(() => window.benchResult, null, { timeout: 0 });
-    const result = await browser.page.evaluate(() => window.benchResult);
-    if (result.error) throw new Error(`wasm ${dtype}: ${result.error}`);
-    return result;
-  } finally {
-    await browser.close();
-  }
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
+const wasm = (server, dtype) =>
+  benchPage(`${server.url}bench/index.html?dtype=${dtype}&runs=${runs}`, `wasm ${dtype}`);
 
 // transformers.js in the same rounds when PEER_ONNX is set (bench/wasm/peer/peers.mjs).
 const peer = await peers(site, { runs, nexttoken: join(target, 'release/nexttoken'), modelDir });

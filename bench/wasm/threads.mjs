@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { launch } from '../../tests/browser/lib/browser.js';
+import { benchPage, median } from './lib.mjs';
 import { ISOLATED, serveStatic } from '../../tests/browser/lib/static-server.js';
 
 const [modelDir, rounds = '3', runs = '3'] = process.argv.slice(2);
@@ -28,24 +28,11 @@ symlinkSync(join(target, 'wasm32-unknown-unknown/wasm-threads/nexttoken_wasm.was
 symlinkSync(resolve(modelDir), join(site, 'model'));
 
 async function wasm(server, dtype, threads) {
-  const browser = await launch();
-  try {
-    await browser.page.goto(`${server.url}bench/index.html?dtype=${dtype}&runs=${runs}&threads=${threads}`);
-    await browser.page.waitForFunction(() => window.benchResult, null, { timeout: 0 });
-    const result = await browser.page.evaluate(() => window.benchResult);
-    if (result.error) throw new Error(`wasm ${dtype} on ${threads} thread(s): ${result.error}`);
-    if (result.threads !== Math.max(threads, 1)) throw new Error(`asked for ${threads} threads, the engine ran ${result.threads}`);
-    return result;
-  } finally {
-    await browser.close();
-  }
+  const url = `${server.url}bench/index.html?dtype=${dtype}&runs=${runs}&threads=${threads}`;
+  const result = await benchPage(url, `wasm ${dtype} on ${threads} thread(s)`);
+  if (result.threads !== Math.max(threads, 1)) throw new Error(`asked for ${threads} threads, the engine ran ${result.threads}`);
+  return result;
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
 
 const load = [loadavg()[0]];
 const server = await serveStatic(site, { headers: ISOLATED });

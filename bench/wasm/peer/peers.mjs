@@ -13,7 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { launch } from '../../../tests/browser/lib/browser.js';
+import { benchPage } from '../lib.mjs';
 import { ISOLATED, serveStatic } from '../../../tests/browser/lib/static-server.js';
 
 const BESIDE = { fp32: 'f32', fp16: 'f16', q8: 'f16' };
@@ -97,18 +97,7 @@ function compare(peer, native) {
 }
 
 // One fresh browser on the peer page: its report, and the tab's peak resident memory.
-async function inBrowser(url) {
-  const browser = await launch();
-  try {
-    await browser.page.goto(url);
-    await browser.page.waitForFunction(() => window.benchResult, null, { timeout: 0 });
-    const result = await browser.page.evaluate(() => window.benchResult);
-    if (result.error) throw new Error(`transformers.js: ${result.error}`);
-    return { ...result, tab_peak_mb: rendererPeakMb() };
-  } finally {
-    await browser.close();
-  }
-}
+const inBrowser = (url) => benchPage(url, 'transformers.js', () => ({ tab_peak_mb: rendererPeakMb() }));
 
 // The largest peak RSS (VmHWM) among this process's Chromium renderers: the tab, whose
 // renderer holds the worker, onnxruntime-web's memory and the model.

@@ -1,0 +1,24 @@
+// What the browser benches share: one bench page in a fresh headless Chromium, and medians.
+import { launch } from '../../tests/browser/lib/browser.js';
+
+// Opens `url` in a fresh browser and returns the page's `window.benchResult` (an `error` in
+// it is thrown, named by `what`), merged with what `before_close` reads while the browser
+// still runs (e.g. its memory).
+export async function benchPage(url, what, before_close = () => ({})) {
+  const browser = await launch();
+  try {
+    await browser.page.goto(url);
+    await browser.page.waitForFunction(() => window.benchResult, null, { timeout: 0 });
+    const result = await browser.page.evaluate(() => window.benchResult);
+    if (result.error) throw new Error(`${what}: ${result.error}`);
+    return { ...result, ...before_close() };
+  } finally {
+    await browser.close();
+  }
+}
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
