@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-#[allow(dead_code)] // the build uses only the table, not the decoder
+#[allow(dead_code)] // the build uses only the byte order, not the decoder
 #[path = "src/tokenizer/bytes.rs"]
 mod bytes;
 
@@ -18,12 +18,9 @@ fn main() {
     println!("cargo:rerun-if-changed={MERGES}");
     println!("cargo:rerun-if-changed=src/tokenizer/bytes.rs");
     let text = std::fs::read_to_string(MERGES).expect("data/gpt2/merges.txt is in the crate");
-    let table = bytes::bytes_to_unicode();
-    let (kept, moved): (Vec<u8>, Vec<u8>) =
-        (0..=255u8).partition(|&b| table[usize::from(b)] <= 'ÿ');
     let mut ids: HashMap<String, u16> = HashMap::new();
-    for (id, byte) in (0..).zip(kept.into_iter().chain(moved)) {
-        ids.insert(table[usize::from(byte)].to_string(), id);
+    for (id, c) in (0..).zip(bytes::byte_tokens_in_id_order()) {
+        ids.insert(c.to_string(), id);
     }
     let mut packed = Vec::new();
     for line in text.lines().skip(1).filter(|line| !line.is_empty()) {

@@ -24,6 +24,17 @@ pub(crate) fn bytes_to_unicode() -> [char; 256] {
     table
 }
 
+/// The 256 byte characters in the order GPT-2 numbers them (ids 0..256): the bytes that stand
+/// for themselves, then the moved ones, each in byte order.
+pub(crate) fn byte_tokens_in_id_order() -> Vec<char> {
+    let table = bytes_to_unicode();
+    let (kept, moved): (Vec<u8>, Vec<u8>) = (0..=255u8).partition(|&b| stands_for_itself(b));
+    kept.into_iter()
+        .chain(moved)
+        .map(|b| table[usize::from(b)])
+        .collect()
+}
+
 /// Bytes whose Latin-1 character is visible, so the table keeps it as is.
 fn stands_for_itself(byte: u8) -> bool {
     matches!(byte, b'!'..=b'~' | 0xA1..=0xAC | 0xAE..=0xFF)

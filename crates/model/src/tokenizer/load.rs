@@ -4,7 +4,7 @@
 //! that encoding needs and checks that the pieces fit together.
 
 use super::bpe::{Merge, MergeTable};
-use super::bytes::{bytes_to_unicode, ByteDecoder};
+use super::bytes::{byte_tokens_in_id_order, ByteDecoder};
 use super::pretokenize::AddedTokens;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -52,13 +52,9 @@ pub(crate) fn parse_vocab_and_merges(
 /// `<|endoftext|>`. So neither the 1 MB `vocab.json` nor the 456 KB `merges.txt` is built into
 /// the binary or the browser engines; a test holds the result to both files.
 pub(crate) fn gpt2_vocabulary(packed: &[u8]) -> Result<Vocabulary, String> {
-    let table = bytes_to_unicode();
-    let (kept, moved): (Vec<u8>, Vec<u8>) =
-        (0..=255u8).partition(|&b| table[usize::from(b)] <= 'ÿ');
-    let mut names: Vec<String> = kept
+    let mut names: Vec<String> = byte_tokens_in_id_order()
         .into_iter()
-        .chain(moved)
-        .map(|b| table[usize::from(b)].to_string())
+        .map(String::from)
         .collect();
     let mut merges = Vec::with_capacity(packed.len() / 4);
     for pair in packed.chunks_exact(4) {
