@@ -15,8 +15,9 @@
 //! whatever the vector width, each kernel computes exactly these sums: the AVX-512, AVX2 and
 //! NEON kernels give the same bits as each other. The portable loops (no FMA) round each
 //! product apart, and `avx512bf16` and `amx` multiply bf16 weights (k, n) by activations
-//! rounded to bf16 with the CPU's own dot-product instructions (`vdpbf16ps`, AMX tiles): each
-//! is invariant in the same way, with other bits.
+//! rounded to bf16 with the CPU's own dot-product instructions (`vdpbf16ps`, AMX tiles, whose
+//! order `amx` decode steps follow on AVX-512): each is invariant in the same way, with other
+//! bits.
 //!
 //! The path is chosen once: `NEXTTOKEN_KERNELS` (see [`Path`]) or [`Path::preferred`].
 
@@ -34,6 +35,8 @@ pub mod gelu;
 mod neon;
 pub(crate) mod portable;
 pub mod softmax;
+#[cfg(target_arch = "x86_64")]
+mod tilerows;
 
 use std::sync::OnceLock;
 

@@ -216,6 +216,46 @@ fn native_bf16_path(path: Path) {
 /// blocks of pairs, a thread's columns across several blocks.
 const NATIVE_SHAPES: [(usize, usize, usize); 3] = [(48, 544, 192), (33, 3000, 70), (17, 40, 4200)];
 
+/// The `amx` path's AVX-512 kernel for a few rows (decode steps) gives the tiles' bits, for
+/// every row count a tile pads (1 to 15), odd k within a step and across many, columns at
+/// every vector edge; one case holds bf16 subnormals, which both take as 0.
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn amx_rows_on_avx512_give_the_tiles_bits() {
+    if !Path::Amx.supported() {
+        return;
+    }
+    let mut seed = 300;
+    for m in 1..16 {
+        for (k, n) in [(1, 5), (7, 16), (33, 70), (77, 130), (545, 47), (3001, 33)] {
+            seed += 1;
+            let mut case = Case::new(Form::Axpy, m, k, n, DType::Bf16, seed);
+            if k == 77 {
+                let mut w = wide(&case.w);
+                for v in w.iter_mut().step_by(5) {
+                    *v *= 1e-38; // subnormal in bf16 (or 0)
+                }
+                case.w = Buf::from_f32(&w, DType::Bf16);
+                case.x.iter_mut().step_by(7).for_each(|v| *v *= 1e-38);
+            }
+            let Data::Bf16(w) = case.w.data() else {
+                unreachable!()
+            };
+            type Product = fn(&[f32], &[half::bf16], &mut [f32], Shape, usize);
+            let run = |f: Product| {
+                let mut y = vec![f32::NAN; m * case.s.ys];
+                f(&case.x, w, &mut y, case.s, 2);
+                bits(&y)
+            };
+            assert!(
+                run(amx::tiles) == run(tilerows::axpy),
+                "m {m}, {:?}",
+                case.s
+            );
+        }
+    }
+}
+
 fn wide(b: &Buf) -> Vec<f32> {
     let mut v = vec![0.0; b.len()];
     b.data().to_f32(&mut v);
