@@ -3,6 +3,8 @@
 // Worker. Every number is checked against the native engine's answers on the same model,
 // gathered before the page opens from a native server that is closed again.
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { start } from '../wasm/lib/native.js';
 import { DEFAULT_SAMPLING } from './lib/api.js';
@@ -206,11 +208,15 @@ describe('live export, computed in the browser', () => {
     assert.ok(await byTestId(page, 'download').isHidden());
     assert.match(await page.locator('#about').textContent(), /downloaded from this site and kept in this browser/);
     assert.equal(await byTestId(page, 'candidate-row').count(), 30);
-    // The Cache API holds it once the download has been written there.
-    await page.waitForFunction(async (path) => {
-      const cache = await caches.open('nexttoken-models-v1');
-      return (await cache.keys()).some((r) => new URL(r.url).pathname === path);
-    }, weights);
+    // The origin private file system holds the whole file once the download has been written
+    // there, and no part of one.
+    const bytes = statSync(join(DIR, weights)).size;
+    await page.waitForFunction(async (size) => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('nexttoken-models-v1');
+      const files = [];
+      for await (const [name, file] of dir.entries()) files.push({ name, size: (await file.getFile()).size });
+      return files.some((f) => f.size === size) && !files.some((f) => f.name.endsWith('.part'));
+    }, bytes);
 
     await page.reload();
     await idle(page);
@@ -218,7 +224,7 @@ describe('live export, computed in the browser', () => {
     await byTestId(page, 'load-model').click();
     await page.waitForFunction(() => /^tiny-gpt2 /.test(document.getElementById('model-name').textContent), null, { timeout: 30_000 });
     await idle(page);
-    assert.equal(fetched(), 1, 'the second visit read GPT-2 from the cache, not the site');
+    assert.equal(fetched(), 1, 'the second visit read GPT-2 from the copy kept in this browser, not the site');
   });
 
   test('no request left the site, none went to a server API, no console errors', async () => {

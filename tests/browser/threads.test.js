@@ -55,7 +55,9 @@ async function answers(threaded) {
     const engine = await startEngine(site.engine, threaded ? site.threads_engine : undefined);
     const m = site.models[site.start];
     const at = (file) => new URL(`${m.dir}${file}`, document.baseURI).href;
-    const model = { name: m.name, config: at('config.json'), weights: at('model.safetensors'), dtype: m.dtype, source: m.source };
+    // Read from the copy the page kept when it loaded the model: into shared memory, for the
+    // threaded engine.
+    const model = { name: m.name, config: at('config.json'), weights: at('model.safetensors'), dtype: m.dtype, source: m.source, bytes: m.bytes };
     const { config } = await engine.call('fetch', { model });
     await engine.call('load', { model, config });
     const out = [];
@@ -84,6 +86,8 @@ describe('live export, cross-origin isolated', () => {
   test('the threaded engine gives the one-thread engine\'s bits and native\'s numbers', async () => {
     const one = await answers(false);
     const many = await answers(true);
+    const weights = `/models/${JSON.parse(readFileSync(join(DIR, 'models/models.json'), 'utf8')).start}/model.safetensors`;
+    assert.equal(site.requests.filter((path) => path === weights).length, 1, 'both engines read the copy the page kept');
     assert.equal(one.threads, 1);
     assert.ok(many.threads >= 2, `the threaded engine started ${many.threads} thread(s)`);
     // serde_json writes each float in the fewest digits that read back as it: equal text is

@@ -1,27 +1,67 @@
-// Streams a model file straight into the engine's memory: no second copy of the weights in
-// JavaScript, and progress as the bytes arrive (a download, or a read from the Cache API).
+// Streams a model file straight into the engine's memory, with progress as the bytes arrive:
+// from a download (each chunk also written to the copy this browser keeps) or from that kept
+// copy. The engine's image is sized once, up front; no copy of the whole file ever exists on
+// the JavaScript heap, and where the browser allows it a download's chunks all land in one
+// reused buffer, so the download leaves no garbage behind either.
 
-// Writes `response`'s body into a fresh engine image and reports progress(loaded, total).
-export async function streamInto(engine, response, progress = () => {}) {
-  const total = Number(response.headers.get('content-length'));
-  if (!Number.isFinite(total) || total <= 0) {
-    // Without a length the image cannot be sized ahead: read it whole (small files only).
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    engine.image(bytes.length)(bytes, 0);
-    progress(bytes.length, bytes.length);
-    return bytes.length;
-  }
-  const write = engine.image(total);
-  const reader = response.body.getReader();
+// The buffer a download is read into, and the pieces a kept copy is read in.
+const CHUNK = 1 << 20;
+
+// Writes `response`'s body into a fresh engine image and each chunk into `copy` (keep.js)
+// when given; reports progress(loaded, total). `size` is the file's length where the response
+// announces none. Resolves to the length.
+export async function streamInto(engine, response, { size = 0, copy = null, progress = () => {} } = {}) {
+  const total = Number(response.headers.get('content-length')) || size;
+  if (!(total > 0)) throw new Error(`${response.url} did not say how long it is`);
+  const image = engine.image(total);
   let loaded = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (loaded + value.length > total) throw new Error(`${response.url} is longer than its announced ${total} bytes`);
-    write(value, loaded);
-    loaded += value.length;
+  for await (const chunk of chunks(response.body)) {
+    if (loaded + chunk.length > total) throw new Error(`${response.url} is longer than its announced ${total} bytes`);
+    image.write(chunk, loaded);
+    copy?.write(chunk, loaded);
+    loaded += chunk.length;
     progress(loaded, total);
   }
   if (loaded !== total) throw new Error(`${response.url} ended after ${loaded} of ${total} bytes`);
   return total;
+}
+
+// Reads a kept copy (keep.js's open()) into a fresh engine image in pieces, so that progress
+// moves and the worker answers its messages between them.
+export async function readInto(engine, kept, progress = () => {}) {
+  const image = engine.image(kept.size);
+  for (let at = 0; at < kept.size; at += CHUNK) {
+    const length = Math.min(CHUNK, kept.size - at);
+    if (kept.read(image.view(at, length), at) !== length) throw new Error('the copy kept in this browser is incomplete');
+    progress(at + length, kept.size);
+    await new Promise((resume) => setTimeout(resume));
+  }
+  return kept.size;
+}
+
+// The body's chunks: through a reader that fills one buffer over and over where the body is
+// a byte stream (a fetch's, in browsers), else as the stream hands them out. Stopping early
+// (an error) cancels the rest of the download.
+async function* chunks(body) {
+  const byob = byobReader(body);
+  const reader = byob ?? body.getReader();
+  let buffer = new ArrayBuffer(byob ? CHUNK : 0);
+  try {
+    for (;;) {
+      const { done, value } = await (byob ? reader.read(new Uint8Array(buffer)) : reader.read());
+      if (done) return;
+      yield value;
+      buffer = value.buffer; // a BYOB read hands the same memory back
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+function byobReader(body) {
+  try {
+    return body.getReader({ mode: 'byob' });
+  } catch {
+    return null; // not a byte stream
+  }
 }

@@ -85,11 +85,13 @@ export class Engine {
   }
 
   // Room for a model.safetensors of `length` bytes inside the engine, so a download streams
-  // straight there; returns write(chunk, offset). The next load() takes it.
+  // straight there; returns { write(chunk, offset), view(offset, length) } (a view to read a
+  // file into). The next load() takes it.
   image(length) {
     const ptr = this.exports.nt_image(length) >>> 0;
     if (ptr === 0) throw new Error(`the ${Math.round(length / 1e6)} MB of weights do not fit in this browser's WebAssembly memory`);
-    return (chunk, offset) => new Uint8Array(this.memory.buffer, ptr + offset, chunk.length).set(chunk);
+    const view = (offset, n) => new Uint8Array(this.memory.buffer, ptr + offset, n);
+    return { view, write: (chunk, offset) => view(offset, chunk.length).set(chunk) };
   }
 
   // Loads a model from its config.json text and the image written since image(), storing the
@@ -101,7 +103,7 @@ export class Engine {
 
   // load() from bytes already in hand.
   loadBytes(name, configText, weights, options) {
-    this.image(weights.length)(weights, 0);
+    this.image(weights.length).write(weights, 0);
     this.load(name, configText, options);
   }
 

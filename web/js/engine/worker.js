@@ -3,12 +3,11 @@
 // answers { id, result } or { id, error }, with { id, progress } while a model downloads or a
 // request's passes run; { type: 'cancel', target } abandons request `target` at its next layer.
 // Between the chunks of a download the worker keeps answering requests on the model it has.
-import { streamInto } from './stream.js';
+import { openStore } from './keep.js';
+import { readInto, streamInto } from './stream.js';
 import { startThreads } from './threads.js';
 import { instantiate } from './wasm.js';
 
-// Downloaded weights are kept here, so a second visit needs no download.
-const CACHE = 'nexttoken-models-v1';
 // More threads than this mostly wait for memory, and each costs an instance and a stack.
 const MAX_THREADS = 8;
 // How often a long request reports its layer and pauses to read its messages (a Cancel).
@@ -61,8 +60,9 @@ const handlers = {
 
   // Streams the model's weights into the engine; `load` then makes it the one that answers.
   async fetch({ model }, progress) {
-    const config = await (await fetchKept(model.config)).response.text();
-    await streamWeights(model.weights, (bytes, total, kept) => progress({ bytes, total, kept }));
+    const store = await openStore();
+    const config = await configText(model, store);
+    await streamWeights(model, store, (bytes, total, kept) => progress({ bytes, total, kept }));
     return { config };
   },
 
@@ -76,8 +76,7 @@ const handlers = {
 
   // Whether a model's weights are kept in this browser already.
   async kept({ model }) {
-    const cache = await openCache();
-    return Boolean(await cache?.match(model.weights));
+    return Boolean(await (await openStore())?.has(model.weights, model.bytes));
   },
 
   request({ path, body }, progress, id) {
@@ -131,30 +130,42 @@ function watch(request, progress) {
 async function restart() {
   await startInstance();
   if (!loaded) return;
-  await streamWeights(loaded.model.weights);
+  await streamWeights(loaded.model, await openStore());
   engine.load(loaded.model.name, loaded.config, { dtype: loaded.model.dtype, source: loaded.model.source });
 }
 
-async function openCache() {
-  // Only secure contexts (https, localhost) have the Cache API; elsewhere nothing is kept.
-  return self.caches ? caches.open(CACHE).catch(() => null) : null;
+// A model's config.json: the copy kept beside its kept weights, else downloaded (and kept).
+async function configText(model, store) {
+  if (await store?.has(model.weights, model.bytes)) {
+    const kept = await store.readText(model.config);
+    if (kept !== null) return kept;
+  }
+  const text = await (await download(model.config)).text();
+  await store?.writeText(model.config, text);
+  return text;
 }
 
-// The response for `url`, from the cache when kept there, else fetched and kept.
-async function fetchKept(url) {
-  const cache = await openCache();
-  const hit = await cache?.match(url);
-  if (hit) return { response: hit, kept: true };
-  const response = await download(url);
-  // A full disk or a refused quota only means it is not kept.
-  cache?.put(url, response.clone()).catch(() => {});
-  return { response, kept: false };
-}
-
-// Streams the weights at `url` into the engine, reporting progress(bytes, total, kept).
-async function streamWeights(url, progress = () => {}) {
-  const { response, kept } = await fetchKept(url);
-  await streamInto(engine, response, (bytes, total) => progress(bytes, total, kept));
+// Streams a model's weights into the engine from the copy kept in `store` (keep.js), else
+// downloads them and keeps a copy; reports progress(bytes, total, kept).
+async function streamWeights(model, store, progress = () => {}) {
+  const kept = await store?.open(model.weights, model.bytes);
+  if (kept) {
+    try {
+      await readInto(engine, kept, (bytes, total) => progress(bytes, total, true));
+    } finally {
+      kept.close();
+    }
+    return;
+  }
+  const response = await download(model.weights);
+  const copy = await store?.create(model.weights);
+  try {
+    await streamInto(engine, response, { size: model.bytes, copy, progress: (bytes, total) => progress(bytes, total, false) });
+  } catch (err) {
+    await copy?.drop();
+    throw err;
+  }
+  await copy?.keep();
 }
 
 async function download(url) {

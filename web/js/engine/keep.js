@@ -1,0 +1,132 @@
+// The model files this browser keeps, so a second visit starts without a download: files in
+// the origin private file system, written and read through the Web Worker's synchronous access
+// handles chunk by chunk, from a download's chunks and straight into the engine's memory. No
+// copy of a model's weights ever sits on the JavaScript heap (the Cache API takes a whole
+// Response: a second stream of every download, and with it the tab peaked ~340 MB higher while
+// GPT-2 small loaded). A file is written under a temporary name and renamed once complete, so
+// a download cut short is never taken for a kept model.
+
+const DIR = 'nexttoken-models-v1';
+const PART = '.part';
+const encoder = new TextEncoder();
+
+// The store, or null where this page can keep nothing (no origin private file system or no
+// synchronous access to it: a page not served from https or localhost, an older browser).
+export async function openStore() {
+  if (typeof FileSystemFileHandle !== 'function' || !FileSystemFileHandle.prototype.createSyncAccessHandle) return null;
+  try {
+    const root = await navigator.storage.getDirectory();
+    return new Store(await root.getDirectoryHandle(DIR, { create: true }));
+  } catch {
+    return null;
+  }
+}
+
+class Store {
+  constructor(dir) {
+    this.dir = dir;
+  }
+
+  // Whether the copy of `url` kept here has `size` bytes (a site exported again may have
+  // changed the file behind the same address).
+  async has(url, size) {
+    const file = await this.file(url);
+    return (await file?.getFile().then((f) => f.size, () => null)) === size;
+  }
+
+  // The kept copy of `url` when it has `size` bytes, as { size, read(view, at), close() }
+  // (read answers how many bytes it read into `view` from offset `at`); null when none is
+  // kept, or another tab holds it.
+  async open(url, size) {
+    if (!(await this.has(url, size))) return null;
+    try {
+      // Several readers at once where the browser allows it (others open one at a time).
+      const handle = await (await this.file(url)).createSyncAccessHandle({ mode: 'read-only' });
+      return { size, read: (view, at) => handle.read(view, { at }), close: () => handle.close() };
+    } catch {
+      return null;
+    }
+  }
+
+  // A new copy of `url` (see Copy), or null where it cannot be written (another tab is
+  // writing it, or the storage refuses).
+  async create(url) {
+    const name = await nameOf(url);
+    try {
+      const file = await this.dir.getFileHandle(name + PART, { create: true });
+      const handle = await file.createSyncAccessHandle();
+      handle.truncate(0);
+      return new Copy(this.dir, file, handle, name);
+    } catch {
+      return null;
+    }
+  }
+
+  // A small file kept whole (a config.json): its text, or null.
+  async readText(url) {
+    const file = await this.file(url);
+    return file ? file.getFile().then((f) => f.text(), () => null) : null;
+  }
+
+  async writeText(url, text) {
+    const copy = await this.create(url);
+    copy?.write(encoder.encode(text), 0);
+    await copy?.keep();
+  }
+
+  async file(url) {
+    return this.dir.getFileHandle(await nameOf(url)).catch(() => null);
+  }
+}
+
+// A file being written: write(bytes, at) as chunks arrive, then keep() once it is complete or
+// drop() when the download failed. A write the storage refuses (a full disk, the quota) only
+// means the file is not kept.
+class Copy {
+  constructor(dir, file, handle, name) {
+    Object.assign(this, { dir, file, handle, name, failed: false });
+  }
+
+  write(bytes, at) {
+    if (this.failed) return;
+    try {
+      if (this.handle.write(bytes, { at }) !== bytes.length) this.failed = true;
+    } catch {
+      this.failed = true;
+    }
+  }
+
+  async keep() {
+    this.close();
+    if (!this.failed) {
+      try {
+        await this.dir.removeEntry(this.name).catch(() => {}); // an older copy
+        await this.file.move(this.name);
+        return;
+      } catch {
+        // Not renamed (a browser without move(), another tab reading the older copy): not kept.
+      }
+    }
+    await this.drop();
+  }
+
+  async drop() {
+    this.close();
+    await this.dir.removeEntry(this.name + PART).catch(() => {});
+  }
+
+  close() {
+    try {
+      this.handle.close();
+    } catch {
+      this.failed = true;
+    }
+  }
+}
+
+// A file's name for `url`: its SHA-256 in hex (an address has characters and lengths that no
+// file name may).
+async function nameOf(url) {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(url)));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
