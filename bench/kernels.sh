@@ -2,8 +2,9 @@
 # Every kernel path this CPU runs (NEXTTOKEN_KERNELS), in every dtype, interleaved in rounds so
 # all see the same machine load; optionally a baseline binary too (e.g. one built from a commit
 # before a kernel change). Prints medians, decode as a share of the read bandwidth each run
-# measured (`read_gb_s`, the bench/machine probe in the same process), and ratios to the first
-# path (or to the baseline).
+# measured (`read_gb_s`, the in-process probe), and ratios to the first path (or to the
+# baseline). Each round also runs bench/machine/read_bandwidth.c (where gcc builds it), so the
+# in-process probe is checked against the standalone one in the same run.
 #
 #   bash bench/kernels.sh MODEL_DIR [ROUNDS (3)] [RUNS per process (3)]
 #   BASELINE=/path/to/old/nexttoken bash bench/kernels.sh MODEL_DIR
@@ -23,9 +24,15 @@ if [[ -z "${PATHS:-}" ]]; then
   PATHS=$({ NEXTTOKEN_KERNELS=? "$bin" tokenize x 2>&1 || true; } | sed -n 's/.*this CPU can run //p' | tr -d ' ')
 fi
 out=$(mktemp -d)
+if gcc -O3 -march=native -fopenmp bench/machine/read_bandwidth.c -o "$out/read_bw" 2>/dev/null; then
+  machine=$out/read_bw
+fi
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg); paths $PATHS" >&2
 for round in $(seq "$rounds"); do
   echo "round $round/$rounds" >&2
+  if [[ -n "${machine:-}" ]]; then
+    OMP_NUM_THREADS=$threads "$machine" | sed -n 's/^huge pages: \([0-9.]*\) GB.*/\1/p' >>"$out/machine"
+  fi
   for dtype in ${dtypes//,/ }; do
     if [[ -n "${BASELINE:-}" ]]; then
       NEXTTOKEN_THREADS=$threads "$BASELINE" bench --model "$dir" --dtype "$dtype" --runs "$runs" --json \
@@ -37,8 +44,8 @@ for round in $(seq "$rounds"); do
     done
   done
 done
-python3 - "$out/runs" <<'PY'
-import json, statistics, sys
+python3 - "$out/runs" "$out/machine" <<'PY'
+import json, os, statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
     name, report = line.split(" ", 1)
@@ -55,5 +62,11 @@ for (name, dtype), rs in rows.items():
     b = rows.get((base, dtype), rs)
     print(f"{name:12}{dtype:6}{pre:11.1f}{dec:13.1f}{bw:10.1f}{100 * share:11.0f}%"
           f"   {pre / med(b, 'prefill_ms'):.2f} / {dec / med(b, 'decode_tok_s'):.2f}")
+if os.path.exists(sys.argv[2]):
+    machine = [float(v) for v in open(sys.argv[2])]
+    probe = statistics.median(r["read_gb_s"] for rs in rows.values() for r in rs if "read_gb_s" in r)
+    print(f"bench/machine/read_bandwidth.c (huge pages): {statistics.median(machine):.1f} GB/s, median of "
+          f"{len(machine)} rounds ({', '.join(f'{v:.1f}' for v in machine)}); the in-process probe: "
+          f"{probe:.1f} GB/s, median of every run")
 PY
 echo "raw results: $out" >&2

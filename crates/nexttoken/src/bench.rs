@@ -46,8 +46,11 @@ struct Report {
     /// The same after the recorded runs too (their copies of every attention pattern).
     peak_rss_recorded_mb: f64,
     /// The machine's read bandwidth on the same threads, measured after the runs (the best
-    /// of 5 reads of 512 MiB): the limit of decoding, which reads every weight each step.
+    /// of at least 10 rounds over at least 1.5 s, each reading `read_buffer_mb` once): the
+    /// limit of decoding, which reads every weight each step.
     read_gb_s: f64,
+    /// The probe's buffer: 4× the largest cache, at least 1 GiB.
+    read_buffer_mb: f64,
     /// What one decode step reads: the weights, once (all of them: a learned position
     /// table is counted whole though one row is read, the KV cache not at all; each is ~1%).
     decode_bytes: f64,
@@ -81,8 +84,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         decode(&model, &decode_ids, steps, recorded)
     })?;
     let peak_rss_recorded_mb = peak_rss_mb()?;
-    // After the memory readings: the probe holds 512 MiB for a moment.
-    let read_gb_s = probe::read_bandwidth(5);
+    // After the memory readings: the probe holds its buffer (a GiB or more) for a moment.
+    let read_gb_s = probe::read_bandwidth(10);
     let decode_bytes = model.arch.weight_bytes() as f64;
     let decode_gb_s = steps as f64 / decode_s * decode_bytes / 1e9;
     let report = Report {
@@ -103,6 +106,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         peak_rss_mb: peak_plain,
         peak_rss_recorded_mb,
         read_gb_s,
+        read_buffer_mb: probe::buffer_bytes() as f64 / 1e6,
         decode_bytes,
         decode_gb_s,
         decode_share_of_bandwidth: decode_gb_s / read_gb_s,
