@@ -233,7 +233,11 @@ unsafe fn axpy_pass<E: Load16, const M: usize, const R: usize>(
             xb[b][q] = _mm512_set1_ps(*x.add(b * xs + q));
         }
     }
+    let line = 64 / std::mem::size_of::<E>(); // columns of w in a cache line
     for j in (0..nv).step_by(16) {
+        if j % line == 0 {
+            super::avx2::prefetch_ahead::<E, R>(w, ws, j); // see there
+        }
         let mut wv = [_mm512_setzero_ps(); R];
         for (q, v) in wv.iter_mut().enumerate() {
             *v = E::load16(w.add(q * ws + j));
