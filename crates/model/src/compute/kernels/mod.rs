@@ -233,8 +233,35 @@ impl Elem for f16 {
         f16_to_f32(self.to_bits())
     }
 
+    /// With F16C, 8 values an instruction inline: `half`'s slice conversion calls a function
+    /// for every 8 values, which a prefill's packing (a call per panel row of 16 or 64
+    /// weights) paid ~10 million times.
     fn widen(src: &[f16], dst: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("f16c") {
+            // SAFETY: the CPU has F16C (and so AVX).
+            return unsafe { widen_f16c(src, dst) };
+        }
         src.convert_to_f32_slice(dst);
+    }
+}
+
+/// [`Elem::widen`] for f16 with F16C's conversion: exact, as every f16 is an f32.
+///
+/// # Safety
+/// The CPU must have F16C.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,f16c")]
+unsafe fn widen_f16c(src: &[f16], dst: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let n = src.len().min(dst.len());
+    let n8 = n - n % 8;
+    for i in (0..n8).step_by(8) {
+        let v = _mm256_cvtph_ps(_mm_loadu_si128(src.as_ptr().add(i).cast()));
+        _mm256_storeu_ps(dst.as_mut_ptr().add(i), v);
+    }
+    for (d, s) in dst[n8..n].iter_mut().zip(&src[n8..n]) {
+        *d = s.to_f32();
     }
 }
 
