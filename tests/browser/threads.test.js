@@ -1,7 +1,8 @@
 // The live export served cross-origin isolated (COOP and COEP headers, as the README says to
 // serve it): the page runs the threaded engine (engine/nexttoken-threads.wasm) on the cores
 // the browser reports, and its answers are the one-thread engine's, bit for bit, and native's
-// within the parity tolerance. Served without the headers (inbrowser.test.js) it runs on one.
+// within the parity tolerance; a long prompt shows its layer and Cancel stops it between layers.
+// Served without the headers (inbrowser.test.js) it runs on one.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { start } from '../wasm/lib/native.js';
 import { launch } from './lib/browser.js';
 import { byTestId, idle, runPrompt } from './lib/page.js';
 import { ISOLATED, serveStatic } from './lib/static-server.js';
+import { zeroGpt2 } from './lib/zero-model.js';
 
 const DIR = process.env.NEXTTOKEN_LIVE_DIR;
 const BIN = process.env.NEXTTOKEN_BIN;
@@ -108,6 +110,69 @@ describe('live export, cross-origin isolated', () => {
       }
     } finally {
       native.close();
+    }
+  });
+});
+
+describe('live export, cross-origin isolated, a long prompt', () => {
+  test('the threaded engine reports its layer, Cancel stops it between layers, and the next request runs', async () => {
+    const fresh = await launch({ viewport: { width: 1280, height: 800 } });
+    try {
+      // Served as the site's GPT-2: 8 layers 256 wide take seconds over 1,000 tokens.
+      const model = zeroGpt2({ layers: 8, width: 256, positions: 1024 });
+      await fresh.context.route('**/models/gpt2/config.json', (route) => route.fulfill({ body: model.config, contentType: 'application/json' }));
+      await fresh.context.route('**/models/gpt2/model.safetensors', (route) => route.fulfill({ body: model.weights }));
+      await fresh.page.goto(site.url);
+      await idle(fresh.page);
+
+      // The engine's own answer says whether the pass stopped: cancelled at its first report,
+      // a 1,000-token step answers 503 `cancelled`, not its candidates.
+      const run = await fresh.page.evaluate(async () => {
+        const { startEngine } = await import('/web/js/engine/client.js');
+        const site = await (await fetch('models/models.json')).json();
+        const engine = await startEngine(site.engine, site.threads_engine);
+        const m = site.models.gpt2;
+        const at = (file) => new URL(`${m.dir}${file}`, document.baseURI).href;
+        const model = { name: m.name, config: at('config.json'), weights: at('model.safetensors'), dtype: m.dtype, source: m.source };
+        const { config } = await engine.call('fetch', { model });
+        await engine.call('load', { model, config });
+        const step = (tokens) => ({ tokens, draw: 0, sampling: { greedy: true }, seed: 0, top_n: 30, force: null });
+        const controller = new AbortController();
+        const progress = [];
+        const onProgress = (p) => {
+          progress.push(p);
+          controller.abort();
+        };
+        const long = await engine.call('request', { path: '/api/step', body: step(Array(1000).fill(1573)) }, onProgress, controller.signal);
+        const next = await engine.call('request', { path: '/api/step', body: step([464, 661, 286]) });
+        return { threads: engine.threads, progress, long, next: { status: next.status, candidates: next.data.step?.candidates?.length } };
+      });
+      assert.ok(run.threads >= 2, `the threaded engine started ${run.threads} thread(s)`);
+      assert.ok(run.progress.length >= 1, 'no layer was reported');
+      const [first] = run.progress;
+      assert.equal(first.blocks, 8);
+      assert.equal(first.rows, 1000);
+      assert.ok(first.block < 8, `the first report came after the last layer (${JSON.stringify(first)})`);
+      assert.equal(run.long.status, 503, JSON.stringify(run.long.data).slice(0, 200));
+      assert.equal(run.long.data.error.code, 'cancelled');
+      assert.deepEqual(run.next, { status: 200, candidates: 30 });
+
+      // The page: its progress line names the layer, Cancel ends the request, the next one runs.
+      assert.match(await byTestId(fresh.page, 'mode-label').textContent(), /, \d+ threads$/);
+      await byTestId(fresh.page, 'load-model').click();
+      await fresh.page.waitForFunction(() => document.getElementById('download').hidden, null, { timeout: 60_000 });
+      await idle(fresh.page);
+      await byTestId(fresh.page, 'prompt-input').fill(' word'.repeat(1000).trim());
+      await byTestId(fresh.page, 'run-button').click();
+      await fresh.page.waitForFunction(() => /layer \d of 8 \(1,000 tokens\)/.test(document.getElementById('busy-text').textContent), null, { timeout: 60_000 });
+      await byTestId(fresh.page, 'busy-cancel').click();
+      await fresh.page.waitForFunction(() => /cancelled\.$/.test(document.getElementById('busy-text').textContent), null, { timeout: 60_000 });
+      assert.equal(await byTestId(fresh.page, 'busy-text').textContent(), 'Running the model on your prompt: cancelled.');
+      await runPrompt(fresh.page, 'A short prompt after it');
+      assert.equal(await byTestId(fresh.page, 'candidate-row').count(), 30);
+      assert.deepEqual(fresh.log.pageErrors, []);
+    } finally {
+      await fresh.close();
     }
   });
 });

@@ -7,6 +7,9 @@ export async function startEngine(wasm, threadsWasm) {
   const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   const pending = new Map();
   let next = 0;
+  // Where the page is cross-origin isolated: memory shared with the worker, where a Cancel
+  // reaches a running pass at once, even one that keeps the worker from its messages.
+  let cancels = null;
   worker.onmessage = ({ data }) => {
     const call = pending.get(data.id);
     if (!call) return;
@@ -29,9 +32,14 @@ export async function startEngine(wasm, threadsWasm) {
     const id = next++;
     pending.set(id, { resolve, reject, onProgress });
     worker.postMessage({ id, type, ...args });
-    signal?.addEventListener('abort', () => worker.postMessage({ id: next++, type: 'cancel', target: id }), { once: true });
+    const cancel = () => {
+      if (cancels) Atomics.store(cancels, id % cancels.length, id);
+      worker.postMessage({ id: next++, type: 'cancel', target: id });
+    };
+    signal?.addEventListener('abort', cancel, { once: true });
   });
   const url = (path) => path && new URL(path, document.baseURI).href;
-  const { threads } = await call('start', { wasm: url(wasm), threadsWasm: url(threadsWasm) });
-  return { call, threads };
+  const started = await call('start', { wasm: url(wasm), threadsWasm: url(threadsWasm) });
+  cancels = started.cancels ? new Int32Array(started.cancels) : null;
+  return { call, threads: started.threads };
 }

@@ -2,7 +2,7 @@
 // crates/wasm with shared memory, one instance on this worker and one on each of `threads - 1`
 // more Web Workers (thread.js), all on one WebAssembly.Memory. Rayon's pool in
 // crates/wasm/src/threads.rs runs on them; this thread takes part while it waits for a pass.
-import { Engine, imports } from './wasm.js';
+import { Engine, Watch, imports } from './wasm.js';
 
 // Each worker's stack: Rust's own default for WebAssembly's first thread.
 const STACK = 1 << 20;
@@ -13,8 +13,11 @@ export async function startThreads(response, threads) {
   const bytes = await response.arrayBuffer();
   const module = await WebAssembly.compile(bytes);
   const memory = new WebAssembly.Memory({ ...memoryLimits(new Uint8Array(bytes)), shared: true });
-  const { exports } = await WebAssembly.instantiate(module, imports(memory));
-  const engine = new Engine(exports, memory);
+  // One watch for the instance's imports and the engine: the pass runs on this thread (the
+  // pool's first), so its layers report here.
+  const watch = new Watch();
+  const { exports } = await WebAssembly.instantiate(module, imports(memory, watch));
+  const engine = new Engine(exports, memory, watch);
   const alloc = (size, align) => {
     const ptr = exports.nt_thread_alloc(size, align) >>> 0;
     if (ptr === 0) throw new Error('no memory is left for another thread');

@@ -11,8 +11,9 @@ const JSPI = typeof WebAssembly.Suspending === 'function' && typeof WebAssembly.
 
 // Between layers the engine calls nt_layer: 0 goes on, 1 abandons the pass, 2 calls nt_pause
 // first, which waits for `pause` (a promise of 0 or 1). Only a call entered through
-// WebAssembly.promising may pause: nt_pause throws anywhere else.
-class Watch {
+// WebAssembly.promising may pause: nt_pause throws anywhere else. An Engine and the instance
+// it drives must share one (threads.js passes it to both).
+export class Watch {
   onLayer = null;
   pausing = false;
   pause = null;
@@ -50,8 +51,11 @@ export class Engine {
     this.exports = exports;
     this.memory = memory;
     this.watch = watch;
-    // nt_request as a call that may pause: it returns a promise of its status.
-    this.pausable = JSPI ? WebAssembly.promising(exports.nt_request) : null;
+    // nt_request as a call that may pause: it returns a promise of its status. Not on shared
+    // memory: a paused call would leave the pool's first thread suspended mid-pass while other
+    // calls enter the instance; there the worker reads a Cancel from shared memory instead.
+    const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+    this.pausable = JSPI && !shared ? WebAssembly.promising(exports.nt_request) : null;
   }
 
   // Whether a watched request can pause between layers (see requestWatched).

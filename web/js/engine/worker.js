@@ -2,6 +2,9 @@
 // it, so the page never freezes while the model runs. Messages are { id, type, ...args };
 // answers { id, result } or { id, error }, with { id, progress } while a model downloads or a
 // request's passes run; { type: 'cancel', target } abandons request `target` at its next layer.
+// Where the page is cross-origin isolated it also writes the id into shared memory (start()'s
+// `cancels`, slot id % CANCEL_SLOTS), which a pass reads between layers while it keeps this
+// worker from its messages.
 // Between the chunks of a download the worker keeps answering requests on the model it has.
 import { openStore } from './keep.js';
 import { readInto, streamInto } from './stream.js';
@@ -12,6 +15,8 @@ import { instantiate } from './wasm.js';
 const MAX_THREADS = 8;
 // How often a long request reports its layer and pauses to read its messages (a Cancel).
 const REPORT_MS = 200;
+// Cancels the shared memory holds: a call's slot is reused only by the call this many later.
+const CANCEL_SLOTS = 64;
 
 let engine = null;
 // The engines' URLs, and how many threads this page runs on (start()).
@@ -23,6 +28,8 @@ let workers = [];
 let loaded = null;
 // Requests by message id, so a Cancel finds its request whether it runs or waits its turn.
 const requests = new Map();
+// The ids of cancelled calls, in memory shared with the page (slot id % CANCEL_SLOTS), or null.
+let cancels = null;
 // Loads and requests take turns: a request paused between layers still holds the model.
 let turn = Promise.resolve();
 
@@ -54,8 +61,9 @@ const handlers = {
     const cores = Math.min(navigator.hardwareConcurrency || 1, MAX_THREADS);
     const shared = self.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
     threads = threadsWasm && shared ? cores : 1;
+    cancels = shared ? new Int32Array(new SharedArrayBuffer(4 * CANCEL_SLOTS)).fill(-1) : null;
     await startInstance();
-    return { threads };
+    return { threads, cancels: cancels?.buffer };
   },
 
   // Streams the model's weights into the engine; `load` then makes it the one that answers.
@@ -85,7 +93,7 @@ const handlers = {
     const run = async () => {
       if (!engine) await restart();
       try {
-        return await engine.requestWatched(path, body, watch(request, progress));
+        return await engine.requestWatched(path, body, watch(request, id, progress));
       } catch (err) {
         engine = null; // the instance trapped: the next request starts a fresh one
         throw err;
@@ -110,19 +118,20 @@ async function startInstance() {
   engine = await instantiate(await fetch(urls.wasm));
 }
 
-// Before each layer of a request's passes: 1 once the page cancelled it; else, at most every
-// REPORT_MS, progress({ block, blocks, rows }) and (where the engine can pause) a pause in
-// which this worker reads its messages.
-function watch(request, progress) {
+// Before each layer of request `id`'s passes: 1 once the page cancelled it; else, at most
+// every REPORT_MS, progress({ block, blocks, rows }) and (where the engine can pause) a pause
+// in which this worker reads its messages.
+function watch(request, id, progress) {
+  const cancelled = () => request.cancelled || (cancels !== null && Atomics.load(cancels, id % cancels.length) === id);
   let reported = performance.now();
   return (block, blocks, rows) => {
-    if (request.cancelled) return 1;
+    if (cancelled()) return 1;
     const now = performance.now();
     if (now - reported < REPORT_MS) return 0;
     reported = now;
     progress({ block, blocks, rows });
     if (!engine.canPause) return 0;
-    return new Promise((resume) => setTimeout(() => resume(request.cancelled ? 1 : 0)));
+    return new Promise((resume) => setTimeout(() => resume(cancelled() ? 1 : 0)));
   };
 }
 
