@@ -68,6 +68,7 @@ pub(crate) fn tensor(bytes: &[u8], from: DType, to: DType, source: Source) -> st
 /// All of a tensor's values as f32, read (not mapped) so the source pages stay off the RSS.
 pub(crate) fn read_f32(bytes: &[u8], from: DType, source: Source) -> std::io::Result<Vec<f32>> {
     let mut out = Vec::with_capacity(bytes.len() / from.size());
+    pages::advise(&out); // huge pages, as for the other dtypes: decoding streams them
     Chunks::new(bytes, from, source).each(|c| out.extend_from_slice(c))?;
     Ok(out)
 }

@@ -126,6 +126,15 @@ impl Gguf {
         self.tensors.keys().map(String::as_str)
     }
 
+    /// How many tensors the file holds, and how many values they hold in all.
+    pub fn counts(&self) -> (usize, usize) {
+        let values = self
+            .tensors
+            .values()
+            .map(|t| t.shape.iter().product::<usize>());
+        (self.tensors.len(), values.sum())
+    }
+
     /// Whether the file holds a tensor `name`.
     pub fn has(&self, name: &str) -> bool {
         self.tensors.contains_key(name)

@@ -8,8 +8,14 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
+use std::ops::Range;
+use std::sync::Arc;
 
+use half::slice::HalfFloatSliceExt;
+use half::{bf16, f16};
 use memmap2::{Mmap, MmapMut};
+
+use crate::compute::buf::{DType, Image};
 
 /// The whole of `file` (`len` bytes), read into anonymous memory backed by huge pages where
 /// the kernel allows. Unlike a mapping of the file, the pages are the process's own.
@@ -43,5 +49,64 @@ pub(crate) fn advise<T>(v: &Vec<T>) {
                 )
             };
         }
+    }
+}
+
+/// Tensors converted at load (a GGUF's, dequantised), packed one after another into one
+/// anonymous mapping in huge pages. In allocations of their own most of SmolLM2's matrices
+/// (0.4–3.5 MB) would sit in 4 KiB pages, since only whole aligned 2 MiB ranges inside an
+/// allocation can be huge: even advised, 231 of its 538 MB were huge; in the arena, 524 MB.
+pub(crate) struct Arena {
+    map: MmapMut,
+    used: usize,
+}
+
+/// Where each tensor starts in an [`Arena`]: a cache line, so rows load aligned.
+const ARENA_ALIGN: usize = 64;
+
+impl Arena {
+    /// Room for `tensors` tensors of `bytes` in all; room never written costs no memory.
+    pub(crate) fn new(tensors: usize, bytes: usize) -> std::io::Result<Arena> {
+        let map = MmapMut::map_anon((bytes + tensors * ARENA_ALIGN).max(1))?;
+        #[cfg(target_os = "linux")]
+        let _ = map.advise(memmap2::Advice::HugePage); // advice: refusal changes nothing
+        Ok(Arena { map, used: 0 })
+    }
+
+    /// Appends `values` stored as `dtype` (16-bit types rounded to nearest, as
+    /// `Buf::from_f32` does) and returns the bytes they take.
+    ///
+    /// # Panics
+    /// When the arena has no room left: [`Arena::new`] was told less than it is given.
+    pub(crate) fn push(&mut self, values: &[f32], dtype: DType) -> Range<usize> {
+        let start = self.used.next_multiple_of(ARENA_ALIGN);
+        let end = start + values.len() * dtype.size();
+        let out = &mut self.map[start..end];
+        match dtype {
+            DType::F32 => {
+                for (o, v) in out.chunks_exact_mut(4).zip(values) {
+                    o.copy_from_slice(&v.to_le_bytes());
+                }
+            }
+            DType::Bf16 => {
+                for (o, v) in out.chunks_exact_mut(2).zip(values) {
+                    o.copy_from_slice(&bf16::from_f32(*v).to_bits().to_le_bytes());
+                }
+            }
+            DType::F16 => {
+                let mut half = vec![f16::ZERO; values.len()];
+                half.convert_from_f32_slice(values);
+                for (o, v) in out.chunks_exact_mut(2).zip(&half) {
+                    o.copy_from_slice(&v.to_bits().to_le_bytes());
+                }
+            }
+        }
+        self.used = end;
+        start..end
+    }
+
+    /// The packed tensors, read-only, for buffers to view in place.
+    pub(crate) fn finish(self) -> std::io::Result<Arc<Image>> {
+        Ok(Arc::new(self.map.make_read_only()?))
     }
 }

@@ -7,9 +7,10 @@ use std::collections::HashSet;
 use super::config::Config;
 use crate::checkpoint::checks;
 use crate::checkpoint::gguf::Gguf;
+use crate::checkpoint::pages::Arena;
 use crate::checkpoint::safetensors::SafetensorsFile;
 use crate::compute::buf::{Buf, DType};
-use crate::Result;
+use crate::{Error, Result};
 
 /// `nn.Linear` without a bias: the weight is stored (n_out, n_in), so `y = x @ weightᵀ`.
 #[derive(Debug)]
@@ -111,21 +112,41 @@ impl Weights {
         Ok(weights)
     }
 
-    /// Reads a GGUF file, dequantising every tensor. llama.cpp's converter permutes the rows
+    /// Reads a GGUF file, dequantising every tensor into one arena of huge pages (see
+    /// [`Arena`]), which the buffers view in place. llama.cpp's converter permutes the rows
     /// of `attn_q` and `attn_k` within each head to pair adjacent values for its rotation;
     /// they are put back in Hugging Face's order (value i pairs with i + D/2).
     pub fn from_gguf(g: &Gguf, c: &Config, dtype: DType) -> Result<Weights> {
         let has_head = g.has("output.weight");
+        let (tensors, values) = g.counts();
+        let io = |e| Error::io(g.path(), e);
+        let mut arena = Arena::new(tensors, values * DType::F32.size()).map_err(io)?;
         let mut used = HashSet::new();
-        let weights = Weights::load(c, dtype, has_head, &mut |name, shape, dt| {
+        let mut spans = Vec::new();
+        // Every tensor into the arena first; then the weights, each a view of its span.
+        Weights::load(c, dtype, has_head, &mut |name, shape, dt| {
             let stored = gguf_name(name);
             let mut values = g.tensor(&stored, shape)?;
             if name.ends_with("q_proj.weight") || name.ends_with("k_proj.weight") {
                 values = unpermute(&values, shape[0] / c.head_dim, c.head_dim, shape[1]);
             }
-            let buf = Buf::from_f32(&values, dt);
-            checks::finite(g.path(), &stored, &buf)?;
+            spans.push((arena.push(&values, dt), dt));
             used.insert(stored);
+            Ok(Buf::owned(Vec::new()))
+        })?;
+        let image = arena.finish().map_err(io)?;
+        let mut spans = spans.into_iter();
+        let weights = Weights::load(c, dtype, has_head, &mut |name, _, _| {
+            let stored = gguf_name(name);
+            let view = spans
+                .next()
+                .and_then(|(span, dt)| Buf::mapped(&image, &image[span], dt));
+            let buf = view.ok_or_else(|| Error::Tensor {
+                path: g.path().to_path_buf(),
+                name: stored.clone(),
+                msg: "not where the load put it".into(),
+            })?;
+            checks::finite(g.path(), &stored, &buf)?;
             Ok(buf)
         })?;
         // llama.cpp stores Llama 3's scaled rotary frequencies, which the config describes.
