@@ -121,6 +121,12 @@ pub(super) const ROWS: usize = 8;
 /// panel width divides it.
 const ALIGN: usize = 64;
 
+/// The same for a few rows (at most [`ROWS`]: no packed panels), one vector of columns: each
+/// thread streams its block of weights once and the last to finish sets the pace, so the
+/// blocks are as even as a vector allows (SmolLM2's 576 columns 288/288, not 320/256; its
+/// 192 key columns 96/96, not 128/64).
+const ROWS_ALIGN: usize = 16;
+
 /// y's values, written by several threads at once, each in its own columns.
 #[derive(Clone, Copy)]
 pub(super) struct Out(pub(super) *mut f32);
@@ -135,11 +141,12 @@ unsafe impl Sync for Out {}
 /// prefill), so a thread held up by the machine holds up less.
 pub(super) fn split(n: usize, m: usize, threads: usize, f: impl Fn(usize, usize) + Sync) {
     let per_thread = if m <= 16 { 1 } else { 4 };
-    let parts = (threads * per_thread).min(n.div_ceil(ALIGN)).max(1);
+    let align = if m <= ROWS { ROWS_ALIGN } else { ALIGN };
+    let parts = (threads * per_thread).min(n.div_ceil(align)).max(1);
     if parts == 1 || threads == 1 {
         return f(0, n);
     }
-    let width = n.div_ceil(parts).next_multiple_of(ALIGN);
+    let width = n.div_ceil(parts).next_multiple_of(align);
     let starts: Vec<usize> = (0..n).step_by(width).collect();
     starts
         .into_par_iter()
