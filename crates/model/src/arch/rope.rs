@@ -19,14 +19,18 @@ impl Rope {
     }
 
     /// Turns every head of every row of `x` (T, width), row r being at position `first + r`.
+    /// A row's angles are the same for every head, so they are computed once a row.
     pub fn rotate(&self, x: &mut [f32], width: usize, first: usize) {
         let half = self.inv_freq.len();
+        let mut turns = vec![(0.0, 0.0); half]; // (D/2,): each pair's (sin, cos)
         for (r, row) in x.chunks_exact_mut(width).enumerate() {
             let p = (first + r) as f32;
+            for (turn, &f) in turns.iter_mut().zip(&self.inv_freq) {
+                *turn = (p * f).sin_cos();
+            }
             for head in row.chunks_exact_mut(2 * half) {
                 let (a, b) = head.split_at_mut(half);
-                for ((x1, x2), &f) in a.iter_mut().zip(b).zip(&self.inv_freq) {
-                    let (sin, cos) = (p * f).sin_cos();
+                for ((x1, x2), &(sin, cos)) in a.iter_mut().zip(b).zip(&turns) {
                     let (v1, v2) = (*x1, *x2);
                     *x1 = v1 * cos - v2 * sin;
                     *x2 = v2 * cos + v1 * sin;
