@@ -29,7 +29,10 @@ export function serveStatic(root, { headers = {} } = {}) {
     if (!file.startsWith(normalize(root + sep)) && file !== normalize(root)) return send(res, 403, 'forbidden');
     try {
       const body = await readFile(file);
-      res.writeHead(200, { ...headers, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+      // The length, as real static hosts send it (writeHead leaves Node none to add itself).
+      res.writeHead(200, {
+        ...headers, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': body.length,
+      });
       res.end(body);
     } catch {
       send(res, 404, 'not found');
