@@ -303,3 +303,80 @@ describe('live export, a long prompt', () => {
     }
   });
 });
+
+describe('live export, GPT-2 from the hub', () => {
+  const fixture = new URL('../../fixtures/tiny-gpt2/', import.meta.url).pathname;
+
+  test('an f32 file narrowed to f16 as it streams in is, bit for bit, the model the engine narrows itself', async () => {
+    const fresh = await launch();
+    try {
+      await fresh.page.goto(site.url);
+      const got = await fresh.page.evaluate(async () => {
+        const { instantiate } = await import('/web/js/engine/wasm.js');
+        const { streamInto } = await import('/web/js/engine/stream.js');
+        const index = await (await fetch('models/models.json')).json();
+        const m = index.models[index.start]; // f32
+        const config = await (await fetch(`${m.dir}config.json`)).text();
+        const wasm = await (await fetch(index.engine)).arrayBuffer();
+        const body = { tokens: [464, 661, 286, 262, 1578, 1829], sampling: { temperature: 1, top_k: 0, top_p: 1 }, top_n: 30 };
+        const answer = (engine) => {
+          const { data } = engine.request('/api/distribution', body);
+          delete data.elapsed_ms;
+          return JSON.stringify(data);
+        };
+        const streamed = await instantiate(wasm);
+        await streamInto(streamed, await fetch(`${m.dir}model.safetensors`), { narrow: true, size: m.bytes });
+        streamed.load(m.name, config, { dtype: 'f16' });
+        const whole = await instantiate(wasm);
+        whole.loadBytes(m.name, config, new Uint8Array(await (await fetch(`${m.dir}model.safetensors`)).arrayBuffer()), { dtype: 'f16' });
+        return [answer(streamed), answer(whole)];
+      });
+      // serde_json writes each float in the fewest digits that read back as it: equal text is
+      // equal bits.
+      assert.equal(got[0], got[1]);
+      assert.match(got[0], /"candidates"/);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  test('where the site has no copy, the hub\'s f32 file arrives as f16 and is kept so', async () => {
+    const fresh = await launch();
+    try {
+      const hub = [];
+      await fresh.context.route((url) => url.pathname.startsWith('/models/gpt2/'), (route) => route.abort('internetdisconnected'));
+      await fresh.context.route((url) => url.hostname === 'huggingface.co', (route) => {
+        const file = new URL(route.request().url()).pathname.split('/').at(-1);
+        hub.push(file);
+        return route.fulfill({ path: `${fixture}${file}`, headers: { 'access-control-allow-origin': '*' } });
+      });
+      await fresh.page.goto(site.url);
+      await idle(fresh.page);
+      await byTestId(fresh.page, 'load-model').click();
+      await fresh.page.waitForFunction(() => document.getElementById('download').hidden, null, { timeout: 60_000 });
+      await idle(fresh.page);
+      assert.match(await fresh.page.locator('#about').textContent(), /downloaded from the Hugging Face hub and kept in this browser/);
+      assert.equal(await byTestId(fresh.page, 'candidate-row').count(), 30);
+      const f32 = statSync(`${fixture}model.safetensors`).size;
+      const kept = await fresh.page.evaluate(async () => {
+        const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('nexttoken-models-v1');
+        const sizes = [];
+        for await (const [, file] of dir.entries()) sizes.push((await file.getFile()).size);
+        return sizes;
+      });
+      // The kept weights are the f16 file: about half the f32 download (plus a header).
+      assert.ok(kept.some((size) => size > f32 * 0.45 && size < f32 * 0.55), `kept files of ${kept} bytes (f32: ${f32})`);
+
+      await fresh.page.reload();
+      await idle(fresh.page);
+      await byTestId(fresh.page, 'load-model').click();
+      await fresh.page.waitForFunction(() => document.getElementById('download').hidden, null, { timeout: 60_000 });
+      await idle(fresh.page);
+      assert.equal(await byTestId(fresh.page, 'candidate-row').count(), 30);
+      assert.deepEqual(hub.filter((file) => file === 'model.safetensors'), ['model.safetensors'], 'the second visit read the kept copy');
+      assert.deepEqual(fresh.log.pageErrors, []);
+    } finally {
+      await fresh.close();
+    }
+  });
+});

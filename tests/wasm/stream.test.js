@@ -5,6 +5,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { plan } from '../../web/js/engine/narrow.js';
 import { readInto, streamInto } from '../../web/js/engine/stream.js';
 import { instantiate } from '../../web/js/engine/wasm.js';
 
@@ -116,5 +117,25 @@ describe('readInto', () => {
   test('a kept copy that reads short is refused', async () => {
     const kept = { size: weights.length, read: () => 0 };
     await assert.rejects(readInto(await instantiate(wasm), kept), /incomplete/);
+  });
+});
+
+describe('plan (narrow.js)', () => {
+  test('lays out the f32 file in f16: every tensor half as long, in order, 8-byte aligned', () => {
+    assert.equal(plan(weights.subarray(0, 100)), null, 'not the whole header yet');
+    const layout = plan(weights);
+    assert.ok(layout.narrows);
+    assert.equal(layout.length, weights.length);
+    assert.equal(layout.header.length % 8, 0);
+    let to = layout.header.length;
+    for (const t of layout.tensors) {
+      assert.equal(t.to, to);
+      to += (t.end - t.begin) / 2;
+    }
+    assert.equal(layout.total, to);
+    // The narrowed header read back: nothing is left to narrow, and it is as long.
+    const again = plan(layout.header);
+    assert.equal(again.narrows, false);
+    assert.equal(again.header.length, layout.header.length);
   });
 });

@@ -2,9 +2,9 @@
 // the origin private file system, written and read through the Web Worker's synchronous access
 // handles chunk by chunk, from a download's chunks and straight into the engine's memory. No
 // copy of a model's weights ever sits on the JavaScript heap (the Cache API takes a whole
-// Response: a second stream of every download, and with it the tab peaked ~340 MB higher while
-// GPT-2 small loaded). A file is written under a temporary name and renamed once complete, so
-// a download cut short is never taken for a kept model.
+// Response: a second stream of every download, whose chunks piled up as garbage on the
+// worker's heap). A file is written under a temporary name and renamed once complete, so a
+// download cut short is never taken for a kept model.
 
 const DIR = 'nexttoken-models-v1';
 const PART = '.part';
@@ -27,31 +27,30 @@ class Store {
     this.dir = dir;
   }
 
-  // Whether the copy of `url` kept here has `size` bytes (a site exported again may have
-  // changed the file behind the same address).
-  async has(url, size) {
-    const file = await this.file(url);
-    return (await file?.getFile().then((f) => f.size, () => null)) === size;
+  // Whether a copy of `url` is kept here, made from a download of `size` bytes (a site
+  // exported again may have changed the file behind the same address; the copy itself may be
+  // smaller, narrowed to f16).
+  async has(url, size = null) {
+    return (await this.file(url, size)) !== null;
   }
 
-  // The kept copy of `url` when it has `size` bytes, as { size, read(view, at), close() }
-  // (read answers how many bytes it read into `view` from offset `at`); null when none is
-  // kept, or another tab holds it.
-  async open(url, size) {
-    if (!(await this.has(url, size))) return null;
+  // The copy of `url` kept from a download of `size` bytes, as { size, read(view, at),
+  // close() } (its own size; read answers how many bytes it read into `view` from offset
+  // `at`); null when none is kept, or another tab holds it.
+  async open(url, size = null) {
     try {
       // Several readers at once where the browser allows it (others open one at a time).
-      const handle = await (await this.file(url)).createSyncAccessHandle({ mode: 'read-only' });
-      return { size, read: (view, at) => handle.read(view, { at }), close: () => handle.close() };
+      const handle = await (await this.file(url, size)).createSyncAccessHandle({ mode: 'read-only' });
+      return { size: handle.getSize(), read: (view, at) => handle.read(view, { at }), close: () => handle.close() };
     } catch {
       return null;
     }
   }
 
-  // A new copy of `url` (see Copy), or null where it cannot be written (another tab is
-  // writing it, or the storage refuses).
-  async create(url) {
-    const name = await nameOf(url);
+  // A new copy of `url` from a download of `size` bytes (see Copy), or null where it cannot be
+  // written (another tab is writing it, or the storage refuses).
+  async create(url, size = null) {
+    const name = await nameOf(url, size);
     try {
       const file = await this.dir.getFileHandle(name + PART, { create: true });
       const handle = await file.createSyncAccessHandle();
@@ -74,8 +73,8 @@ class Store {
     await copy?.keep();
   }
 
-  async file(url) {
-    return this.dir.getFileHandle(await nameOf(url)).catch(() => null);
+  async file(url, size = null) {
+    return this.dir.getFileHandle(await nameOf(url, size)).catch(() => null);
   }
 }
 
@@ -125,8 +124,9 @@ class Copy {
 }
 
 // A file's name for `url`: its SHA-256 in hex (an address has characters and lengths that no
-// file name may).
-async function nameOf(url) {
+// file name may), then the length of the download it was made from, where one is named.
+async function nameOf(url, size) {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(url)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  return size === null ? hex : `${hex}-${size}`;
 }

@@ -3,7 +3,8 @@
 // hub) and kept in this browser. api.js puts the API's interface on top.
 import { startEngine } from './client.js';
 
-// GPT-2 small on the hub: its resolve URLs allow cross-origin reads; the file is f32.
+// GPT-2 small on the hub: its resolve URLs allow cross-origin reads; the file is f32, narrowed
+// to f16 as it streams in, as the copy an export places beside the site is.
 const HUB = 'https://huggingface.co/openai-community/gpt2/resolve/main/';
 // The key of the model the page offers to load (models.json), GPT-2 small unless the export
 // placed another there.
@@ -54,7 +55,7 @@ class Local {
 
   // GPT-2 from this site if the export placed it here, then from the hub.
   gpt2Sources() {
-    const hub = { name: GPT2, config: `${HUB}config.json`, weights: `${HUB}model.safetensors`, dtype: 'f32', source: 'hub', bytes: 548105171 };
+    const hub = { name: GPT2, config: `${HUB}config.json`, weights: `${HUB}model.safetensors`, dtype: 'f16', source: 'hub', bytes: 548105171 };
     return this.site.models[GPT2] ? [this.spec(GPT2), hub] : [hub];
   }
 

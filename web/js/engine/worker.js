@@ -167,9 +167,12 @@ async function streamWeights(model, store, progress = () => {}) {
     return;
   }
   const response = await download(model.weights);
-  const copy = await store?.create(model.weights);
+  const copy = await store?.create(model.weights, model.bytes);
+  // An f32 file for an f16 model (the hub's GPT-2) narrowed as it arrives, where this browser
+  // has Float16Array; elsewhere the engine narrows it at load, holding both for a moment.
+  const narrow = model.dtype === 'f16' && typeof Float16Array === 'function';
   try {
-    await streamInto(engine, response, { size: model.bytes, copy, progress: (bytes, total) => progress(bytes, total, false) });
+    await streamInto(engine, response, { size: model.bytes, copy, narrow, progress: (bytes, total) => progress(bytes, total, false) });
   } catch (err) {
     await copy?.drop();
     throw err;
