@@ -13,6 +13,8 @@ const BASE = process.env.NEXTTOKEN_SMOLLM2_URL;
 const SKIP = BASE ? false : 'SmolLM2 not served: set NEXTTOKEN_SMOLLM2_GGUF to the .gguf (bash scripts/fetch_smollm2.sh prints it) and run tests/browser/run.sh';
 if (SKIP) console.log(`# skipped: ${SKIP}`);
 const PROMPT = 'The capital of France is';
+// HF's rendering of chat messages and its greedy answer to the first.
+const CHAT = JSON.parse(readFileSync(new URL('../../fixtures/smollm2/chat.json', import.meta.url), 'utf8'));
 
 describe('SmolLM2-135M (a real Llama)', { skip: SKIP }, () => {
   let browser;
@@ -120,7 +122,7 @@ describe('SmolLM2-135M (a real Llama)', { skip: SKIP }, () => {
   // The instruct model's chat template, asked greedily: the page reads HF's rendering of the
   // message (fixtures/smollm2/chat.json) and answers with HF's greedy tokens.
   test('asked as a chat message, it answers as HF does', async () => {
-    const golden = JSON.parse(readFileSync(new URL('../../fixtures/smollm2/chat.json', import.meta.url), 'utf8'));
+    const golden = CHAT;
     const [first] = golden.cases;
     await openView('pipeline');
     assert.ok(await byTestId(page, 'chat-option').isVisible());
@@ -142,6 +144,27 @@ describe('SmolLM2-135M (a real Llama)', { skip: SKIP }, () => {
     assert.equal(await generated(page), golden.answer.text);
     assert.match(page.url(), /[#&]chat=1(&|$)/);
     await screenshot(page, 'smollm2-chat-1280.png');
+  });
+
+  // The answer ends with <|im_end|>, the GGUF's end-of-sequence token: Play stops there and
+  // says why, where Step would go on.
+  test('Play stops where the model ends its answer, and says so', async () => {
+    const back = byTestId(page, 'back-button');
+    while (!(await back.isDisabled())) {
+      await back.click();
+      await idle(page);
+    }
+    assert.deepEqual(await generatedIds(page), []);
+    assert.equal(await page.locator('#timeline-end').textContent(), '');
+    await byTestId(page, 'play-button').click();
+    await page.waitForFunction(() => document.body.dataset.state === 'idle'
+      && document.getElementById('play').textContent === 'Play', null, { timeout: 60_000 });
+    assert.deepEqual(await generatedIds(page), CHAT.answer.greedy_ids);
+    const why = 'The model ended its answer: it chose <|im_end|>, its end-of-text token, where Play stops. Step goes on past it.';
+    assert.equal(await page.locator('#timeline-end').textContent(), why);
+    assert.equal(await page.locator('#gen-status').textContent(), why);
+    assert.ok(!(await byTestId(page, 'step-button').isDisabled()), 'Step still goes on');
+    await screenshot(page, 'smollm2-ended-1280.png');
   });
 
   test('no console errors', async () => {

@@ -12,7 +12,7 @@ import { chatOn, initPrompt, setChat, showChatOption, showExamples, showPrompt }
 import { initSampling, readSettings } from './sampling.js';
 import { keepScrollablesFocusable } from './scrollable.js';
 import { renderScreen } from './screen.js';
-import { Session, settingsKey } from './session.js';
+import { endsText, Session, settingsKey } from './session.js';
 import { initSurprisal } from './surprisal.js';
 import { initViews } from './views/index.js';
 import { applySettingsLink, readLink, settingsLink, writeLink } from './views/link.js';
@@ -21,7 +21,6 @@ import { clearTrack, track } from './progress.js';
 
 // Long enough to read each new token while playing, short enough to feel live.
 const PLAY_PAUSE_MS = 350;
-const END_OF_TEXT = '<|endoftext|>';
 
 let source;
 let session;
@@ -206,7 +205,7 @@ async function togglePlay() {
   setFlag('playing', true);
   while (current() && canStep()) {
     if (!(await act(stepOnce))) break;
-    if (session.steps.at(-1).chosen.text === END_OF_TEXT) break;
+    if (endsText(source.model, session.steps.at(-1).chosen)) break; // screen.js says why
     await sleep(PLAY_PAUSE_MS);
   }
   if (loop === playLoop) setFlag('playing', false);

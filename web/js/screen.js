@@ -9,7 +9,7 @@ import { renderControls, renderOutput, renderTimeline } from './generation.js';
 import { renderCandidates } from './logits.js';
 import { renderResidual } from './residual.js';
 import { readSettings } from './sampling.js';
-import { settingsKey } from './session.js';
+import { endsText, settingsKey } from './session.js';
 import { paintTokens } from './surprisal.js';
 import { renderTokens } from './tokens.js';
 
@@ -20,7 +20,7 @@ document.addEventListener('focusin', (event) => { lastFocused = event.target; })
 // `edited`: the prompt box holds another text than the stages show.
 export function renderScreen({ source, session, views, ui, canStep, edited, onPick, onSelect }) {
   renderSequence(source, session, views);
-  const ended = session.run && !canStep ? endReason(source, session) : null;
+  const ended = session.run ? answerEnded(source, session, canStep) ?? (canStep ? null : endReason(source, session)) : null;
   byId('edited-note').hidden = !(edited && session.run);
   byId('loop-step').textContent = session.run ? `· step ${session.view + 1}` : '';
   renderOutput(session);
@@ -49,6 +49,14 @@ function renderSequence(source, session, views) {
   renderEmbeddings(byId('embeddings'), run, source.model);
   renderResidual(byId('residual'), run);
   views.update();
+}
+
+// The last token taken ends the model's text: Play stops there, and this says why. Step may
+// still go on, to show what a model does past its own end (while the context has room).
+function answerEnded(source, session, canStep) {
+  const last = session.steps.at(-1);
+  if (!last || !endsText(source.model, last.chosen)) return null;
+  return `The model ended its answer: it chose ${last.chosen.text}, its end-of-text token, where Play stops.${canStep ? ' Step goes on past it.' : ''}`;
 }
 
 // Why no token can follow, in words (never a blank or a "null").

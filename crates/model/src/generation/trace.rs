@@ -25,6 +25,8 @@ pub struct Trace {
     /// block's `hook_resid_post` (before `ln_f`): (n_layer + 1, n_tokens).
     pub resid_norms: Vec<Vec<f32>>,
     pub steps: Vec<Step>,
+    /// Why the steps ended.
+    pub finish_reason: Finish,
     pub sampling: Sampling,
     pub seed: u64,
     /// Wall time of the whole run (prefill and every step).
@@ -46,6 +48,22 @@ pub struct ModelInfo {
     /// written before this field; GPT-2 has one per query head).
     #[serde(default)]
     pub n_kv_head: usize,
+    /// The tokens that end the model's text ([`Model::ends_text`]); empty in traces written
+    /// before the field.
+    #[serde(default)]
+    pub eos_token_ids: Vec<u32>,
+}
+
+/// Why a generation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Finish {
+    /// Every step asked for was taken.
+    Steps,
+    /// The last step chose a token that ends the model's text: the model ended its answer.
+    Eos,
+    /// The caller stopped it before the steps were done (a server's client left).
+    Stopped,
 }
 
 fn gpt2() -> String {
@@ -88,6 +106,7 @@ impl ModelInfo {
             n_positions: c.n_positions,
             architecture: model.arch.family().to_string(),
             n_kv_head: c.n_kv_head,
+            eos_token_ids: model.eos.clone(),
         }
     }
 }
@@ -118,7 +137,8 @@ impl Step {
     }
 }
 
-/// Runs `prompt` and `steps` generation steps, recording what the page shows.
+/// Runs `prompt` and up to `steps` generation steps, recording what the page shows; it stops
+/// after a token that ends the model's text.
 pub fn trace(model: &Model, prompt: &str, steps: usize, options: GenerateOptions) -> Result<Trace> {
     trace_while(model, prompt, steps, options, || true)
 }
@@ -168,12 +188,19 @@ pub fn trace_with(
     let mut norms = ResidNorms::new(runner.model().config().n_layer);
     let mut generator = Generator::new(runner, ids.clone(), 0, options, &mut norms)?;
     let mut out = Vec::with_capacity(steps);
+    let mut finish_reason = Finish::Steps;
     for _ in 0..steps {
         if !keep_going() {
+            finish_reason = Finish::Stopped;
             break;
         }
         let step = generator.step(None)?;
+        let ended = generator.model().ends_text(step.chosen);
         out.push(Step::new(generator.model(), step.explanation, step.chosen));
+        if ended {
+            finish_reason = Finish::Eos;
+            break;
+        }
     }
     let model = generator.model();
     let trace = Trace {
@@ -183,6 +210,7 @@ pub fn trace_with(
         tokens: ids.iter().map(|&id| TokenRef::of(model, id)).collect(),
         resid_norms: norms.rows,
         steps: out,
+        finish_reason,
         sampling: options.sampling,
         seed: options.seed,
         elapsed_ms: started.elapsed_ms(),

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use nexttoken::models::Source;
 use nexttoken::server::{router, AppState, Limits};
 use nexttoken_model::generate::explain_logits;
-use nexttoken_model::{trace, GenerateOptions, KvCache, NoRecorder, ResidNorms, Sampling};
+use nexttoken_model::{trace, GenerateOptions, KvCache, Model, NoRecorder, ResidNorms, Sampling};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -356,4 +357,42 @@ async fn a_step_adds_the_chosen_tokens_column() {
             norm(&m.arch.position_embedding(pos).expect("wpe")) // wpe[pos]
         ));
     }
+}
+
+/// A trace stops after the step that chooses one of the model's `eos_token_ids` (the model
+/// ended its answer) and says so; `/api/model` lists them for the page's Play.
+#[tokio::test]
+async fn a_trace_stops_where_the_model_ends_its_text() {
+    let chosen = |trace: &Value| -> Vec<u64> {
+        let steps = trace["steps"].as_array().expect("steps");
+        steps
+            .iter()
+            .filter_map(|s| s["chosen"]["id"].as_u64())
+            .collect()
+    };
+    let request = json!({ "prompt": PROMPT, "steps": 6, "top_n": 3 });
+    let full = post_ok(app(), "/api/trace", request.clone()).await;
+    assert_eq!(full["finish_reason"], "steps");
+    assert_eq!(
+        full["model"]["eos_token_ids"],
+        json!([50256]),
+        "config.json's"
+    );
+    let all = chosen(&full);
+    // The same model, whose end of text is the third token the trace chose.
+    let mut ending = Model::load(&fixture_dir(), "tiny-gpt2").unwrap();
+    ending.eos = vec![all[2] as u32];
+    let limits = Limits::default();
+    let state = AppState::new(
+        Arc::new(ending),
+        Source::Dir,
+        limits,
+        pool(2, 16, Duration::from_secs(60)),
+    );
+    let ended = post_ok(router(state.clone()), "/api/trace", request).await;
+    let first = all.iter().position(|&id| id == all[2]).unwrap();
+    assert_eq!(chosen(&ended), all[..=first]);
+    assert_eq!(ended["finish_reason"], "eos");
+    let info = get(router(state), "/api/model").await.json();
+    assert_eq!(info["eos_token_ids"], json!([all[2]]));
 }
