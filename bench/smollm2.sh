@@ -5,20 +5,23 @@
 # process's JSON line, then the ratios. Plain runs only on the HF side (--no-recorded).
 #
 #   PYTHON=/work/venv/bin/python bash bench/smollm2.sh [ROUNDS (1)] [RUNS (3)] [DECODE (64)] [PREFILL (64)]
+#
+# THREADS=1 runs both engines on one thread: less sensitive to what else the machine runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-1} runs=${2:-3} decode=${3:-64} prefill=${4:-64}
 python=${PYTHON:-python3}
+threads=${THREADS:-2}
 bin=${NEXTTOKEN_BIN:-${CARGO_TARGET_DIR:-target}/release/nexttoken}
 gguf="$(bash scripts/fetch_smollm2.sh)"
 args=(--runs "$runs" --decode-tokens "$decode" --prefill-tokens "$prefill")
 out=$(mktemp -d)
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "machine: $(nproc) cores, $threads threads, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for round in $(seq "$rounds"); do
   echo "round $round/$rounds" >&2
-  TQDM_DISABLE=1 "$python" bench/hf_bench.py --model "$gguf" --threads 2 --no-recorded "${args[@]}" | tee -a "$out/hf.jsonl"
+  TQDM_DISABLE=1 "$python" bench/hf_bench.py --model "$gguf" --threads "$threads" --no-recorded "${args[@]}" | tee -a "$out/hf.jsonl"
   for dtype in f32 f16; do
-    NEXTTOKEN_THREADS=2 "$bin" bench --model "$gguf" --dtype "$dtype" --json "${args[@]}" | tee -a "$out/$dtype.jsonl"
+    NEXTTOKEN_THREADS="$threads" "$bin" bench --model "$gguf" --dtype "$dtype" --json "${args[@]}" | tee -a "$out/$dtype.jsonl"
   done
 done
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
