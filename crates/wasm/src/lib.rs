@@ -10,6 +10,7 @@
 
 mod bench;
 mod engine;
+mod kernels;
 mod memory;
 #[cfg(target_feature = "atomics")]
 mod threads;
@@ -73,6 +74,15 @@ pub unsafe extern "C" fn nt_bench(body: *mut u8, body_len: usize) -> u32 {
     set_up();
     let body = take(body, body_len);
     finish(ENGINE.with_borrow(|engine| engine.bench(&body)))
+}
+
+/// Checks the engine's kernels against the portable loops (kernels.rs) on values drawn from
+/// `seed`. Returns 0 with JSON `{"path", "products"}` as the output, or 1 with the first
+/// product whose bits differ.
+#[no_mangle]
+pub extern "C" fn nt_check_kernels(seed: u32) -> u32 {
+    set_up();
+    finish(kernels::check(u64::from(seed)).map(String::into_bytes))
 }
 
 /// 0 with `Ok`'s bytes as the output, or 1 with the error's message.

@@ -17,9 +17,22 @@ pub(crate) trait Weight: Elem + super::neon::Load4 {}
 #[cfg(target_arch = "aarch64")]
 impl<T: Elem + super::neon::Load4> Weight for T {}
 
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub(crate) trait Weight: Elem + super::simd128::Load8 {}
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl<T: Elem + super::simd128::Load8> Weight for T {}
+
+#[cfg(not(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+)))]
 pub(crate) trait Weight: Elem {}
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(not(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+)))]
 impl<T: Elem> Weight for T {}
 
 /// `(x, xs, rows, w, ws, cols, k, y, ys)`: a dot tile of `rows` ≤ `dot_mr` rows of x and
@@ -80,6 +93,20 @@ fn kit<E: Weight>(path: Path) -> Kit<E> {
         #[cfg(target_arch = "aarch64")]
         Path::Neon => {
             use super::neon as k;
+            Kit {
+                dot_mr: k::DOT_MR,
+                dot_nr: k::DOT_NR,
+                dot_tile: k::dot_tile::<E>,
+                dot_tile_f32: k::dot_tile::<f32>,
+                axpy_rows: k::axpy_rows::<E>,
+                panel_mr: k::PANEL_MR,
+                panel_nr: k::PANEL_NR,
+                axpy_panel: k::axpy_panel,
+            }
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        Path::Simd128 => {
+            use super::simd128 as k;
             Kit {
                 dot_mr: k::DOT_MR,
                 dot_nr: k::DOT_NR,

@@ -14,10 +14,10 @@
 //! However many rows share a pass, however the work is tiled or split across threads, and
 //! whatever the vector width, each kernel computes exactly these sums: the AVX-512, AVX2 and
 //! NEON kernels give the same bits as each other. The portable loops (no FMA) round each
-//! product apart, and `avx512bf16` and `amx` multiply bf16 weights (k, n) by activations
-//! rounded to bf16 with the CPU's own dot-product instructions (`vdpbf16ps`, AMX tiles, whose
-//! order `amx` decode steps follow on AVX-512): each is invariant in the same way, with other
-//! bits.
+//! product apart, and WebAssembly's SIMD128 kernels give their bits; `avx512bf16` and `amx`
+//! multiply bf16 weights (k, n) by activations rounded to bf16 with the CPU's own dot-product
+//! instructions (`vdpbf16ps`, AMX tiles, whose order `amx` decode steps follow on AVX-512):
+//! each is invariant in the same way, with other bits.
 //!
 //! The path is chosen once: `NEXTTOKEN_KERNELS` (see [`Path`]) or [`Path::preferred`].
 
@@ -34,12 +34,15 @@ pub mod gelu;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 pub(crate) mod portable;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128;
 pub mod softmax;
 #[cfg(target_arch = "x86_64")]
 mod tilerows;
 
 use std::sync::OnceLock;
 
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 use half::slice::HalfFloatSliceExt;
 use half::{bf16, f16};
 
@@ -58,18 +61,21 @@ pub enum Path {
     Avx2,
     /// AArch64's Advanced SIMD.
     Neon,
+    /// WebAssembly's 128-bit SIMD: the portable path's bits, on vectors written by hand.
+    Simd128,
     /// Plain loops for the compiler to vectorise; any CPU, WebAssembly too.
     Portable,
 }
 
 impl Path {
     /// Every path, fastest first.
-    pub const ALL: [Path; 6] = [
+    pub const ALL: [Path; 7] = [
         Path::Amx,
         Path::Avx512Bf16,
         Path::Avx512,
         Path::Avx2,
         Path::Neon,
+        Path::Simd128,
         Path::Portable,
     ];
 
@@ -81,6 +87,7 @@ impl Path {
             Path::Avx512 => "avx512",
             Path::Avx2 => "avx2",
             Path::Neon => "neon",
+            Path::Simd128 => "simd128",
             Path::Portable => "portable",
         }
     }
@@ -97,7 +104,7 @@ impl Path {
                 }
                 Path::Avx512 => has!("avx512f"),
                 Path::Avx2 => has!("avx2") && has!("fma") && has!("f16c"),
-                Path::Neon => false,
+                Path::Neon | Path::Simd128 => false,
                 Path::Portable => true,
             }
         }
@@ -107,7 +114,8 @@ impl Path {
         }
         #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
         {
-            self == Path::Portable
+            let simd128 = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
+            self == Path::Portable || (self == Path::Simd128 && simd128)
         }
     }
 
@@ -235,13 +243,16 @@ impl Elem for f16 {
 
     /// With F16C, 8 values an instruction inline: `half`'s slice conversion calls a function
     /// for every 8 values, which a prefill's packing (a call per panel row of 16 or 64
-    /// weights) paid ~10 million times.
+    /// weights) paid ~10 million times. In WebAssembly, 8 values at a time in integer steps.
     fn widen(src: &[f16], dst: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("f16c") {
             // SAFETY: the CPU has F16C (and so AVX).
             return unsafe { widen_f16c(src, dst) };
         }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        return simd128::widen(src, dst);
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
         src.convert_to_f32_slice(dst);
     }
 }
