@@ -251,7 +251,7 @@ impl Elem for f16 {
             return unsafe { widen_f16c(src, dst) };
         }
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        return simd128::widen(src, dst);
+        simd128::widen(src, dst);
         #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
         src.convert_to_f32_slice(dst);
     }
