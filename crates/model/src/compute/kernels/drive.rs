@@ -59,78 +59,34 @@ struct Kit<E> {
     axpy_panel: AxpyPanel,
 }
 
+/// The kernels of module `$k` (every path's module has the same items).
+macro_rules! kit_of {
+    ($k:ident) => {
+        Kit {
+            dot_mr: super::$k::DOT_MR,
+            dot_nr: super::$k::DOT_NR,
+            dot_tile: super::$k::dot_tile::<E>,
+            dot_tile_f32: super::$k::dot_tile::<f32>,
+            axpy_rows: super::$k::axpy_rows::<E>,
+            panel_mr: super::$k::PANEL_MR,
+            panel_nr: super::$k::PANEL_NR,
+            axpy_panel: super::$k::axpy_panel,
+        }
+    };
+}
+
 /// The kernels of `path`.
 fn kit<E: Weight>(path: Path) -> Kit<E> {
     match path {
         #[cfg(target_arch = "x86_64")]
-        Path::Amx | Path::Avx512Bf16 | Path::Avx512 => {
-            use super::avx512 as k;
-            Kit {
-                dot_mr: k::DOT_MR,
-                dot_nr: k::DOT_NR,
-                dot_tile: k::dot_tile::<E>,
-                dot_tile_f32: k::dot_tile::<f32>,
-                axpy_rows: k::axpy_rows::<E>,
-                panel_mr: k::PANEL_MR,
-                panel_nr: k::PANEL_NR,
-                axpy_panel: k::axpy_panel,
-            }
-        }
+        Path::Amx | Path::Avx512Bf16 | Path::Avx512 => kit_of!(avx512),
         #[cfg(target_arch = "x86_64")]
-        Path::Avx2 => {
-            use super::avx2 as k;
-            Kit {
-                dot_mr: k::DOT_MR,
-                dot_nr: k::DOT_NR,
-                dot_tile: k::dot_tile::<E>,
-                dot_tile_f32: k::dot_tile::<f32>,
-                axpy_rows: k::axpy_rows::<E>,
-                panel_mr: k::PANEL_MR,
-                panel_nr: k::PANEL_NR,
-                axpy_panel: k::axpy_panel,
-            }
-        }
+        Path::Avx2 => kit_of!(avx2),
         #[cfg(target_arch = "aarch64")]
-        Path::Neon => {
-            use super::neon as k;
-            Kit {
-                dot_mr: k::DOT_MR,
-                dot_nr: k::DOT_NR,
-                dot_tile: k::dot_tile::<E>,
-                dot_tile_f32: k::dot_tile::<f32>,
-                axpy_rows: k::axpy_rows::<E>,
-                panel_mr: k::PANEL_MR,
-                panel_nr: k::PANEL_NR,
-                axpy_panel: k::axpy_panel,
-            }
-        }
+        Path::Neon => kit_of!(neon),
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        Path::Simd128 => {
-            use super::simd128 as k;
-            Kit {
-                dot_mr: k::DOT_MR,
-                dot_nr: k::DOT_NR,
-                dot_tile: k::dot_tile::<E>,
-                dot_tile_f32: k::dot_tile::<f32>,
-                axpy_rows: k::axpy_rows::<E>,
-                panel_mr: k::PANEL_MR,
-                panel_nr: k::PANEL_NR,
-                axpy_panel: k::axpy_panel,
-            }
-        }
-        _ => {
-            use super::portable as k;
-            Kit {
-                dot_mr: k::DOT_MR,
-                dot_nr: k::DOT_NR,
-                dot_tile: k::dot_tile::<E>,
-                dot_tile_f32: k::dot_tile::<f32>,
-                axpy_rows: k::axpy_rows::<E>,
-                panel_mr: k::PANEL_MR,
-                panel_nr: k::PANEL_NR,
-                axpy_panel: k::axpy_panel,
-            }
-        }
+        Path::Simd128 => kit_of!(simd128),
+        _ => kit_of!(portable),
     }
 }
 
