@@ -333,7 +333,14 @@ pub fn dot(path: Path, x: &[f32], w: Data, y: &mut [f32], s: Shape, threads: usi
     match w {
         Data::F32(w) => drive::dot(path, x, w, y, s, threads),
         Data::Bf16(w) => drive::dot(path, x, w, y, s, threads),
-        Data::F16(w) => drive::dot(path, x, w, y, s, threads),
+        Data::F16(w) => {
+            // Decoding in WebAssembly: f16 bits placed as f32's, x scaled to match.
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            if path == Path::Simd128 && simd128::dot_placed(x, w, y, s, threads) {
+                return;
+            }
+            drive::dot(path, x, w, y, s, threads)
+        }
     }
 }
 
@@ -350,7 +357,14 @@ pub fn axpy(path: Path, x: &[f32], w: Data, y: &mut [f32], s: Shape, threads: us
         #[cfg(target_arch = "x86_64")]
         Data::Bf16(w) if path == Path::Amx => amx::axpy(x, w, y, s, threads),
         Data::Bf16(w) => drive::axpy(path, x, w, y, s, threads),
-        Data::F16(w) => drive::axpy(path, x, w, y, s, threads),
+        Data::F16(w) => {
+            // Decoding in WebAssembly: f16 bits placed as f32's, x scaled to match.
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            if path == Path::Simd128 && simd128::axpy_placed(x, w, y, s, threads) {
+                return;
+            }
+            drive::axpy(path, x, w, y, s, threads)
+        }
     }
 }
 

@@ -17,16 +17,42 @@ use core::arch::wasm32::*;
 
 use half::{bf16, f16};
 
-use super::Elem;
+use super::{drive, Elem, Path, Shape};
 
 /// Loads 8 weights as two vectors of f32: elements 0..4 and 4..8.
 pub(crate) trait Load8: Elem {
+    /// The type whose kernels take what this one's cannot: x multiplied by [`Load8::UNSCALE`]
+    /// and the same weights' bits read as this type.
+    type Exact: Load8;
+    const UNSCALE: f32 = 1.0;
+
     /// # Safety
     /// `p..p + 8` must be readable.
     unsafe fn load8(p: *const Self) -> [v128; 2];
+
+    /// Notes in `seen` whatever of the 8 values at `p` this type's products cannot take
+    /// (see [`Placed`]); [`Load8::strays`] tells whether any was.
+    ///
+    /// # Safety
+    /// As [`Load8::load8`].
+    #[inline(always)]
+    unsafe fn see(_p: *const Self, _seen: &mut v128) {}
+
+    /// One product `x · w`, rounded: each kernel's tail.
+    #[inline(always)]
+    fn product(x: f32, w: Self) -> f32 {
+        x * w.to_f32()
+    }
+
+    #[inline(always)]
+    fn strays(_seen: v128) -> bool {
+        false
+    }
 }
 
 impl Load8 for f32 {
+    type Exact = f32;
+
     #[inline(always)]
     unsafe fn load8(p: *const f32) -> [v128; 2] {
         [v128_load(p.cast()), v128_load(p.add(4).cast())]
@@ -34,6 +60,8 @@ impl Load8 for f32 {
 }
 
 impl Load8 for bf16 {
+    type Exact = bf16;
+
     /// bf16 is the top half of an f32: each value interleaved with a zero below it.
     #[inline(always)]
     unsafe fn load8(p: *const bf16) -> [v128; 2] {
@@ -46,6 +74,8 @@ impl Load8 for bf16 {
 }
 
 impl Load8 for f16 {
+    type Exact = f16;
+
     #[inline(always)]
     unsafe fn load8(p: *const f16) -> [v128; 2] {
         let h = v128_load(p.cast());
@@ -69,6 +99,115 @@ fn f16_lanes(s: v128) -> v128 {
     let exponent = v128_and(placed, i32x4_splat(EXPONENT));
     let special = i32x4_eq(exponent, i32x4_splat(EXPONENT));
     v128_or(scaled, v128_and(special, i32x4_splat(0x7f80_0000)))
+}
+
+/// An f16 weight for decoding: its bits moved to f32's places (the sign to bit 31, exponent
+/// and mantissa up 13) are exactly `w · 2^-112`, subnormals included, so with x taken times
+/// 2^112 each product `(x · 2^112)(w · 2^-112)` is `x · w` rounded alike, and every sum has
+/// the f16 path's bits for three integer steps per 4 weights instead of eight and a multiply.
+/// It holds for |x| < 2^16 (no x · 2^112 overflows; [`dot_placed`] checks) and finite weights:
+/// the kernels note infinities and NaNs as they load ([`Load8::see`]) and take the tile again
+/// with f16's exact widening where any was.
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub(crate) struct Placed(u16);
+
+/// 2^112, the scale between an f16 and its bits placed as an f32.
+const TWO_112: f32 = f32::from_bits((127 + 112) << 23);
+
+impl Elem for Placed {
+    /// `w · 2^-112` for a finite w.
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        let h = self.0 as u32;
+        f32::from_bits((h & 0x8000) << 16 | (h & 0x7fff) << 13)
+    }
+
+    fn widen(src: &[Placed], dst: &mut [f32]) {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = s.to_f32();
+        }
+    }
+}
+
+impl Load8 for Placed {
+    type Exact = f16;
+    const UNSCALE: f32 = 1.0 / TWO_112;
+
+    /// Per 8 values: the high halves (sign, exponent, the mantissa's top 7 bits) by a shift
+    /// that copies the sign and a mask that clears the copies, the low halves (the mantissa's
+    /// last 3 bits) by a shift, interleaved.
+    #[inline(always)]
+    unsafe fn load8(p: *const Placed) -> [v128; 2] {
+        let h = v128_load(p.cast());
+        let high = v128_and(i16x8_shr(h, 3), u16x8_splat(0x8fff));
+        let low = i16x8_shl(h, 13);
+        [
+            u16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(low, high),
+            u16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(low, high),
+        ]
+    }
+
+    /// The largest exponent and mantissa seen, sign dropped: 0xf800 and up is exponent 31.
+    #[inline(always)]
+    unsafe fn see(p: *const Placed, seen: &mut v128) {
+        *seen = u16x8_max(*seen, i16x8_shl(v128_load(p.cast()), 1));
+    }
+
+    #[inline(always)]
+    fn strays(seen: v128) -> bool {
+        v128_any_true(u16x8_ge(seen, u16x8_splat(0xf800)))
+    }
+
+    #[inline(always)]
+    fn product(x: f32, w: Placed) -> f32 {
+        match w.0 & 0x7c00 {
+            0x7c00 => x * Self::UNSCALE * super::f16_to_f32(w.0),
+            _ => x * w.to_f32(),
+        }
+    }
+}
+
+/// `y = x @ wᵀ` (see [`super::dot`]) through [`Placed`] weights where it pays and holds: a few
+/// rows of x (no widened tiles), all below 2^16 in magnitude. False, with nothing written,
+/// elsewhere.
+pub(super) fn dot_placed(x: &[f32], w: &[f16], y: &mut [f32], s: Shape, threads: usize) -> bool {
+    let Some(scaled) = (s.m <= 2 * DOT_MR).then(|| scaled(x, s)).flatten() else {
+        return false;
+    };
+    let dense = Shape { xs: s.k, ..s };
+    drive::dot(Path::Simd128, &scaled, placed(w), y, dense, threads);
+    true
+}
+
+/// `y = x @ w` (see [`super::axpy`]) through [`Placed`] weights for up to [`drive::ROWS`]
+/// rows of x (the rows kernel), as [`dot_placed`].
+pub(super) fn axpy_placed(x: &[f32], w: &[f16], y: &mut [f32], s: Shape, threads: usize) -> bool {
+    let Some(scaled) = (s.m <= drive::ROWS).then(|| scaled(x, s)).flatten() else {
+        return false;
+    };
+    let dense = Shape { xs: s.k, ..s };
+    drive::axpy(Path::Simd128, &scaled, placed(w), y, dense, threads);
+    true
+}
+
+/// x's m rows of k, dense, times 2^112; `None` where one is 2^16 or more in magnitude, or NaN.
+fn scaled(x: &[f32], s: Shape) -> Option<Vec<f32>> {
+    let mut out = Vec::with_capacity(s.m * s.k); // (m, k)
+    for row in x.chunks(s.xs).take(s.m) {
+        for &v in &row[..s.k] {
+            if v.is_nan() || v.abs() >= 65536.0 {
+                return None;
+            }
+            out.push(v * TWO_112);
+        }
+    }
+    Some(out)
+}
+
+fn placed(w: &[f16]) -> &[Placed] {
+    // SAFETY: Placed and f16 are both a transparent u16.
+    unsafe { std::slice::from_raw_parts(w.as_ptr().cast(), w.len()) }
 }
 
 /// Widens `src` into `dst` (of the same length) 8 values at a time.
@@ -139,10 +278,13 @@ unsafe fn dot_rows<E: Load8, const MR: usize>(
     }
     // Lanes 0..4, 4..8, 8..12 and 12..16 of each sum.
     let mut acc = [[[f32x4_splat(0.0); 4]; DOT_NR]; MR];
+    let mut seen = u16x8_splat(0);
     let kv = k - k % 16;
     for i in (0..kv).step_by(16) {
         let mut wv = [[f32x4_splat(0.0); 4]; DOT_NR];
         for c in 0..DOT_NR {
+            E::see(wr[c].add(i), &mut seen);
+            E::see(wr[c].add(i + 8), &mut seen);
             [wv[c][0], wv[c][1]] = E::load8(wr[c].add(i));
             [wv[c][2], wv[c][3]] = E::load8(wr[c].add(i + 8));
         }
@@ -156,16 +298,36 @@ unsafe fn dot_rows<E: Load8, const MR: usize>(
             }
         }
     }
+    if E::strays(seen) {
+        return exact::<E, MR>(x, xs, k, |xe| {
+            dot_rows::<E::Exact, MR>(xe, k, w.cast(), ws, cols, k, y, ys)
+        });
+    }
     for r in 0..MR {
         let xr = x.add(r * xs);
         for c in 0..cols {
             let mut sum = fold(acc[r][c]);
             for j in kv..k {
-                sum += *xr.add(j) * (*wr[c].add(j)).to_f32();
+                sum += E::product(*xr.add(j), *wr[c].add(j));
             }
             *y.add(r * ys + c) = sum;
         }
     }
+}
+
+/// Runs `f` on x's first `k` values of MR rows times [`Load8::UNSCALE`], dense: a tile again
+/// with [`Load8::Exact`]'s kernel (whose weights, cast, are the same bits).
+#[cold]
+unsafe fn exact<E: Load8, const MR: usize>(
+    x: *const f32,
+    xs: usize,
+    k: usize,
+    f: impl FnOnce(*const f32),
+) {
+    let xe: Vec<f32> = (0..MR * k) // (MR, k)
+        .map(|i| *x.add(i / k * xs + i % k) * E::UNSCALE)
+        .collect();
+    f(xe.as_ptr())
 }
 
 /// The dot order's fold of lanes 0..4, 4..8, 8..12, 12..16.
@@ -232,7 +394,7 @@ unsafe fn axpy_m<E: Load8, const M: usize, const V: usize>(
             for j in narrow..n {
                 let yp = y.add(r * ys + j);
                 for i in 0..depth {
-                    *yp += *x.add(r * xs + i) * (*w.add(i * ws + j)).to_f32();
+                    *yp += E::product(*x.add(r * xs + i), *w.add(i * ws + j));
                 }
             }
         }
@@ -260,9 +422,11 @@ unsafe fn strip<E: Load8, const M: usize, const V: usize>(
             }
         }
     }
+    let mut seen = u16x8_splat(0);
     for i in 0..depth {
         let row = w.add(i * ws + j);
         for v in 0..V {
+            E::see(row.add(8 * v), &mut seen);
             let wv = E::load8(row.add(8 * v));
             for r in 0..M {
                 let xi = f32x4_splat(*x.add(r * xs + i));
@@ -271,6 +435,12 @@ unsafe fn strip<E: Load8, const M: usize, const V: usize>(
                 }
             }
         }
+    }
+    if E::strays(seen) {
+        // y still holds the sums before these rows.
+        return exact::<E, M>(x, xs, depth, |xe| {
+            strip::<E::Exact, M, V>(xe, depth, w.cast(), ws, depth, y, ys, j)
+        });
     }
     for r in 0..M {
         for v in 0..V {
