@@ -10,6 +10,13 @@ const DIR = 'nexttoken-models-v1';
 const PART = '.part';
 const encoder = new TextEncoder();
 
+// Deletes the Cache API copies that versions before the file store kept (under the store's
+// name), which nothing reads any more: a copy of GPT-2 is half a gigabyte of the reader's disk.
+// Quietly, for the rest of the page does not wait on it or care whether there were any.
+export function forgetCacheCopies() {
+  self.caches?.delete(DIR).catch(() => {});
+}
+
 // The store, or null where this page can keep nothing (no origin private file system or no
 // synchronous access to it: a page not served from https or localhost, an older browser).
 export async function openStore() {

@@ -6,7 +6,7 @@
 // `cancels`, slot id % CANCEL_SLOTS), which a pass reads between layers while it keeps this
 // worker from its messages.
 // Between the chunks of a download the worker keeps answering requests on the model it has.
-import { openStore } from './keep.js';
+import { forgetCacheCopies, openStore } from './keep.js';
 import { readInto, streamInto } from './stream.js';
 import { startThreads } from './threads.js';
 import { instantiate } from './wasm.js';
@@ -57,6 +57,7 @@ const handlers = {
   // The threaded engine where the site has one and this page may share memory with workers
   // (it is cross-origin isolated), else, or if it fails to start, the one-thread engine.
   async start({ wasm, threadsWasm }) {
+    forgetCacheCopies();
     urls = { wasm, threadsWasm };
     const cores = Math.min(navigator.hardwareConcurrency || 1, MAX_THREADS);
     const shared = self.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
