@@ -2,9 +2,9 @@
 # Every kernel path this CPU runs (NEXTTOKEN_KERNELS), in every dtype, interleaved in rounds so
 # all see the same machine load; optionally a baseline binary too (e.g. one built from a commit
 # before a kernel change). Prints medians, decode as a share of the read bandwidth each run
-# measured (`read_gb_s`, the in-process probe), and ratios to the first path (or to the
-# baseline). Each round also runs bench/machine/read_bandwidth.c (where gcc builds it), so the
-# in-process probe is checked against the standalone one in the same run.
+# measured (`read_gb_s`, the in-process probe) and against the median of the standalone
+# bench/machine/read_bandwidth.c ('% machine', which each round runs where gcc builds it, so
+# the two probes are compared in one run), and ratios to the first path (or to the baseline).
 #
 #   bash bench/kernels.sh MODEL_DIR [ROUNDS (3)] [RUNS per process (3)]
 #   BASELINE=/path/to/old/nexttoken bash bench/kernels.sh MODEL_DIR
@@ -52,21 +52,23 @@ for line in open(sys.argv[1]):
     r = json.loads(report)
     rows.setdefault((name, r["dtype"]), []).append(r)
 med = lambda rs, k: statistics.median(r[k] for r in rs if k in r) if any(k in r for r in rs) else float("nan")
+machine = [float(v) for v in open(sys.argv[2])] if os.path.exists(sys.argv[2]) else []
+standalone = statistics.median(machine) if machine else float("nan")
 names = list(dict.fromkeys(n for n, _ in rows))
 base = "baseline" if "baseline" in names else names[0]
 print(f"{'path':12}{'dtype':6}{'prefill ms':>11}{'decode tok/s':>13}{'read GB/s':>10}{'decode % bw':>12}"
-      f"   vs {base}: prefill time, decode rate")
+      f"{'% machine':>10}   vs {base}: prefill time, decode rate")
 for (name, dtype), rs in rows.items():
     pre, dec = med(rs, "prefill_ms"), med(rs, "decode_tok_s")
     bw, share = med(rs, "read_gb_s"), med(rs, "decode_share_of_bandwidth")
+    of_machine = dec * med(rs, "decode_bytes") / 1e9 / standalone
     b = rows.get((base, dtype), rs)
-    print(f"{name:12}{dtype:6}{pre:11.1f}{dec:13.1f}{bw:10.1f}{100 * share:11.0f}%"
+    print(f"{name:12}{dtype:6}{pre:11.1f}{dec:13.1f}{bw:10.1f}{100 * share:11.0f}%{100 * of_machine:9.0f}%"
           f"   {pre / med(b, 'prefill_ms'):.2f} / {dec / med(b, 'decode_tok_s'):.2f}")
-if os.path.exists(sys.argv[2]):
-    machine = [float(v) for v in open(sys.argv[2])]
+if machine:
     probe = statistics.median(r["read_gb_s"] for rs in rows.values() for r in rs if "read_gb_s" in r)
-    print(f"bench/machine/read_bandwidth.c (huge pages): {statistics.median(machine):.1f} GB/s, median of "
+    print(f"bench/machine/read_bandwidth.c (huge pages): {standalone:.1f} GB/s, median of "
           f"{len(machine)} rounds ({', '.join(f'{v:.1f}' for v in machine)}); the in-process probe: "
-          f"{probe:.1f} GB/s, median of every run")
+          f"{probe:.1f} GB/s, median of every run. '% machine' is decode against the former")
 PY
 echo "raw results: $out" >&2
