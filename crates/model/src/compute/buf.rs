@@ -81,7 +81,8 @@ enum Storage {
 }
 
 enum Elems<T> {
-    Owned(Vec<T>),
+    /// The values from `start`: what comes before is padding that puts them on a cache line.
+    Owned { values: Vec<T>, start: usize },
     Mapped {
         map: Arc<Image>,
         offset: usize,
@@ -104,7 +105,7 @@ impl<T> Elems<T> {
 
     fn as_slice(&self) -> &[T] {
         match self {
-            Elems::Owned(v) => v,
+            Elems::Owned { values, start } => &values[*start..],
             Elems::Mapped {
                 map, offset, len, ..
             } => {
@@ -120,28 +121,39 @@ impl<T> Elems<T> {
 
 impl Buf {
     pub fn owned(data: Vec<f32>) -> Buf {
-        Buf(Storage::F32(Elems::Owned(data)))
+        Buf(Storage::F32(Elems::Owned {
+            values: data,
+            start: 0,
+        }))
     }
 
     /// Stores `values` as `dtype`, rounding to nearest for 16-bit types.
     pub fn from_f32(values: &[f32], dtype: DType) -> Buf {
         match dtype {
             DType::F32 => Buf::owned(values.to_vec()),
-            DType::Bf16 => Buf::bf16(values.iter().map(|&v| bf16::from_f32(v)).collect()),
+            DType::Bf16 => Buf::bf16(values.iter().map(|&v| bf16::from_f32(v)).collect(), 0),
             DType::F16 => {
                 let mut out = vec![f16::ZERO; values.len()];
                 out.convert_from_f32_slice(values);
-                Buf::f16(out)
+                Buf::f16(out, 0)
             }
         }
     }
 
-    pub(crate) fn bf16(data: Vec<bf16>) -> Buf {
-        Buf(Storage::Bf16(Elems::Owned(data)))
+    /// The values of `data` from `start` (those before are padding).
+    pub(crate) fn bf16(data: Vec<bf16>, start: usize) -> Buf {
+        Buf(Storage::Bf16(Elems::Owned {
+            values: data,
+            start,
+        }))
     }
 
-    pub(crate) fn f16(data: Vec<f16>) -> Buf {
-        Buf(Storage::F16(Elems::Owned(data)))
+    /// The values of `data` from `start` (those before are padding).
+    pub(crate) fn f16(data: Vec<f16>, start: usize) -> Buf {
+        Buf(Storage::F16(Elems::Owned {
+            values: data,
+            start,
+        }))
     }
 
     /// Views little-endian `bytes` of `dtype` (a sub-slice of `map`) without copying when
