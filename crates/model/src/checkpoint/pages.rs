@@ -18,14 +18,38 @@ use memmap2::{Mmap, MmapMut};
 use crate::compute::buf::{DType, Image};
 
 /// The whole of `file` (`len` bytes), read into anonymous memory backed by huge pages where
-/// the kernel allows. Unlike a mapping of the file, the pages are the process's own.
-pub(crate) fn read_file(mut file: &File, len: usize) -> std::io::Result<Mmap> {
-    let mut map = MmapMut::map_anon(len)?;
+/// the kernel allows. Unlike a mapping of the file, the pages are the process's own. Byte
+/// `aligned` of the file (a safetensors file's first tensor) is put on a cache line, so the
+/// kernels' 64-byte loads of weights used in place never straddle two lines: the format only
+/// promises 8 bytes.
+pub(crate) fn read_file(mut file: &File, len: usize, aligned: usize) -> std::io::Result<Loaded> {
+    let start = (LINE - aligned % LINE) % LINE;
+    let mut map = MmapMut::map_anon(len + start)?;
     #[cfg(target_os = "linux")]
     let _ = map.advise(memmap2::Advice::HugePage); // advice: refusal changes nothing
     file.seek(SeekFrom::Start(0))?;
-    file.read_exact(&mut map)?;
-    map.make_read_only()
+    file.read_exact(&mut map[start..])?;
+    Ok(Loaded {
+        map: map.make_read_only()?,
+        start,
+    })
+}
+
+/// A cache line's bytes.
+const LINE: usize = 64;
+
+/// A file read by [`read_file`]: its bytes, after the few that align them.
+pub(crate) struct Loaded {
+    map: Mmap,
+    start: usize,
+}
+
+impl std::ops::Deref for Loaded {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.map[self.start..]
+    }
 }
 
 /// Asks for huge pages under `v`'s allocation; call it before the memory is first written,

@@ -113,17 +113,17 @@ impl Weights {
                     path: path.to_path_buf(),
                     msg: format!("{len} bytes do not fit in memory"),
                 })?;
-                pages::read_file(&file, len)
+                let start = crate::checkpoint::safetensors::data_start(&file);
+                pages::read_file(&file, len, start).map(|m| Arc::new(m) as Arc<Image>)
             }
             // Every tensor is read (converted chunk by chunk) from the file, never through
             // the mapping, which only locates them: their f32 source never becomes resident,
             // and once loaded the model holds nothing of the file.
             // SAFETY: the map is read-only; like every mmap-based loader we assume the file is
             // not truncated by another process while the model is loaded.
-            _ => unsafe { Mmap::map(&file) },
+            _ => unsafe { Mmap::map(&file) }.map(|m| Arc::new(m) as Arc<Image>),
         }
         .map_err(|e| Error::io(path, e))?;
-        let map: Arc<Image> = Arc::new(map);
         let source = match dtype {
             DType::F32 => Source::Loaded { map: &map },
             _ => Source::Mapped {
