@@ -102,8 +102,12 @@ unsafe fn dot_rows<E: Load8, const MR: usize, const NR: usize>(
     // Lanes 0..8 and 8..16 of each sum.
     let mut acc = [[[_mm256_setzero_ps(); 2]; NR]; MR];
     let kv = k - k % 16;
+    let line = 64 / std::mem::size_of::<E>(); // weights in a cache line
     let mut i = 0;
     while i < kv {
+        if MR < DOT_MR && i % line == 0 {
+            prefetch_tile::<E, NR>(w, ws, i);
+        }
         let mut wv = [[_mm256_setzero_ps(); 2]; NR];
         for c in 0..NR {
             wv[c] = [E::load8(wr[c].add(i)), E::load8(wr[c].add(i + 8))];
@@ -278,6 +282,21 @@ pub(super) unsafe fn prefetch_ahead<E, const R: usize>(w: *const E, ws: usize, j
     for q in 0..R {
         let p = w.wrapping_add((PREFETCH_PASSES * R + q) * ws + j);
         _mm_prefetch::<_MM_HINT_T1>(p.cast());
+    }
+}
+
+/// Asks for the cache line at column `i` of the NR rows of w after those of the dot tile
+/// running, into L2: the next tile's, read one tile's time later. Tile rows lie end to end,
+/// so the hardware prefetcher sees NR short streams weaving through the same pages and
+/// learns each anew. Only tiles with fewer rows of x than the most take it (a decode step
+/// has one): they are the last to read their rows of w, so the next tile is due next.
+///
+/// # Safety
+/// None in fact, as for [`prefetch_ahead`].
+#[inline(always)]
+pub(super) unsafe fn prefetch_tile<E, const NR: usize>(w: *const E, ws: usize, i: usize) {
+    for c in 0..NR {
+        _mm_prefetch::<_MM_HINT_T1>(w.wrapping_add((NR + c) * ws + i).cast());
     }
 }
 

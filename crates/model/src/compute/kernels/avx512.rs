@@ -111,8 +111,12 @@ unsafe fn dot_rows<E: Load16, const MR: usize>(t: Tile<E>) {
     }
     let mut acc = [[_mm512_setzero_ps(); DOT_NR]; MR];
     let kv = t.k - t.k % 16;
+    let line = 64 / std::mem::size_of::<E>(); // weights in a cache line
     let mut i = 0;
     while i < kv {
+        if MR < DOT_MR && i % line == 0 {
+            super::avx2::prefetch_tile::<E, DOT_NR>(t.w, t.ws, i); // see there
+        }
         let mut wv = [_mm512_setzero_ps(); DOT_NR];
         for c in 0..DOT_NR {
             wv[c] = E::load16(wr[c].add(i));
