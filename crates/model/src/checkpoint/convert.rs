@@ -143,3 +143,36 @@ fn decode(raw: &[u8], dtype: DType, out: &mut Vec<f32>) {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compute::buf::Data;
+
+    #[test]
+    fn converted_weights_start_on_a_cache_line_with_their_values() {
+        for n in [100, 1000, 100_000] {
+            let values: Vec<f32> = (0..n).map(|i| i as f32).collect();
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            for to in [DType::Bf16, DType::F16] {
+                let buf = tensor(&bytes, DType::F32, to, Source::Memory).unwrap();
+                let (addr, len, last) = match buf.data() {
+                    Data::Bf16(v) => (v.as_ptr() as usize, v.len(), v[n - 1].to_f32()),
+                    Data::F16(v) => (v.as_ptr() as usize, v.len(), v[n - 1].to_f32()),
+                    Data::F32(_) => panic!("{to:?} stored as f32"),
+                };
+                assert_eq!(addr % 64, 0, "{n} values as {to:?}");
+                assert_eq!(len, n);
+                assert_eq!(last, to_16(values[n - 1], to));
+            }
+        }
+    }
+
+    /// `v` rounded to `to` and back.
+    fn to_16(v: f32, to: DType) -> f32 {
+        match to {
+            DType::Bf16 => bf16::from_f32(v).to_f32(),
+            _ => f16::from_f32(v).to_f32(),
+        }
+    }
+}
