@@ -24,7 +24,7 @@ const site = mkdtempSync(join(tmpdir(), 'nexttoken-wasm-threads-'));
 symlinkSync(join(root, 'web'), join(site, 'web'));
 symlinkSync(join(root, 'bench/wasm/page'), join(site, 'bench'));
 symlinkSync(join(target, 'wasm32-unknown-unknown/release/nexttoken_wasm.wasm'), join(site, 'engine.wasm'));
-symlinkSync(join(target, 'wasm32-unknown-unknown/wasm-threads/nexttoken_wasm.wasm'), join(site, 'engine-threads.wasm'));
+symlinkSync(join(target, 'wasm32-nexttoken-threads/wasm-threads/nexttoken_wasm.wasm'), join(site, 'engine-threads.wasm'));
 symlinkSync(resolve(modelDir), join(site, 'model'));
 
 async function wasm(server, dtype, threads) {
