@@ -25,6 +25,9 @@ pub(crate) trait Load8: Elem {
     /// and the same weights' bits read as this type.
     type Exact: Load8;
     const UNSCALE: f32 = 1.0;
+    /// The most rows of x a kernel takes for this type: [`Placed`]'s callers give one, and
+    /// no code is built for more (the engine's download stays as it was).
+    const ROWS: usize = 8;
 
     /// # Safety
     /// `p..p + 8` must be readable.
@@ -133,6 +136,7 @@ impl Elem for Placed {
 impl Load8 for Placed {
     type Exact = f16;
     const UNSCALE: f32 = 1.0 / TWO_112;
+    const ROWS: usize = 1;
 
     /// Per 8 values: the high halves (sign, exponent, the mantissa's top 7 bits) by a shift
     /// that copies the sign and a mask that clears the copies, the low halves (the mantissa's
@@ -168,11 +172,11 @@ impl Load8 for Placed {
     }
 }
 
-/// `y = x @ wᵀ` (see [`super::dot`]) through [`Placed`] weights where it pays and holds: a few
-/// rows of x (no widened tiles), all below 2^16 in magnitude. False, with nothing written,
+/// `y = x @ wᵀ` (see [`super::dot`]) through [`Placed`] weights where it pays and holds: one
+/// row of x (a decode step), all below 2^16 in magnitude. False, with nothing written,
 /// elsewhere.
 pub(super) fn dot_placed(x: &[f32], w: &[f16], y: &mut [f32], s: Shape, threads: usize) -> bool {
-    let Some(scaled) = (s.m <= 2 * DOT_MR).then(|| scaled(x, s)).flatten() else {
+    let Some(scaled) = (s.m <= Placed::ROWS).then(|| scaled(x, s)).flatten() else {
         return false;
     };
     let dense = Shape { xs: s.k, ..s };
@@ -180,10 +184,9 @@ pub(super) fn dot_placed(x: &[f32], w: &[f16], y: &mut [f32], s: Shape, threads:
     true
 }
 
-/// `y = x @ w` (see [`super::axpy`]) through [`Placed`] weights for up to [`drive::ROWS`]
-/// rows of x (the rows kernel), as [`dot_placed`].
+/// `y = x @ w` (see [`super::axpy`]) through [`Placed`] weights, as [`dot_placed`].
 pub(super) fn axpy_placed(x: &[f32], w: &[f16], y: &mut [f32], s: Shape, threads: usize) -> bool {
-    let Some(scaled) = (s.m <= drive::ROWS).then(|| scaled(x, s)).flatten() else {
+    let Some(scaled) = (s.m <= Placed::ROWS).then(|| scaled(x, s)).flatten() else {
         return false;
     };
     let dense = Shape { xs: s.k, ..s };
@@ -241,7 +244,7 @@ const KB: usize = 8;
 /// The dot tile: `y[r][c] = dot(x row r, w row c)` for `rows` × `cols` outputs over k.
 ///
 /// # Safety
-/// `rows` and `cols` at least 1; every index in bounds.
+/// `rows` and `cols` at least 1, `rows` at most `E::ROWS`; every index in bounds.
 #[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn dot_tile<E: Load8>(
     x: *const f32,
@@ -254,7 +257,7 @@ pub(super) unsafe fn dot_tile<E: Load8>(
     y: *mut f32,
     ys: usize,
 ) {
-    match rows {
+    match rows.min(E::ROWS) {
         1 => dot_rows::<E, 1>(x, xs, w, ws, cols, k, y, ys),
         _ => dot_rows::<E, 2>(x, xs, w, ws, cols, k, y, ys),
     }
@@ -341,7 +344,7 @@ fn fold(v: [v128; 4]) -> f32 {
 /// The rows kernel: `y += x @ w` for `m` rows of x, w (k, n) read once.
 ///
 /// # Safety
-/// `m` in 1..=8; every index in bounds; y's rows do not overlap x or w.
+/// `m` in 1..=8 and at most `E::ROWS`; every index in bounds; y's rows do not overlap x or w.
 #[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn axpy_rows<E: Load8>(
     x: *const f32,
@@ -354,7 +357,7 @@ pub(super) unsafe fn axpy_rows<E: Load8>(
     y: *mut f32,
     ys: usize,
 ) {
-    let f = match m {
+    let f = match m.min(E::ROWS) {
         1 => axpy_m::<E, 1, 4>,
         2 => axpy_m::<E, 2, 2>,
         3 => axpy_m::<E, 3, 1>,
