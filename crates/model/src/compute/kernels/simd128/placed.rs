@@ -1,0 +1,129 @@
+//! f16 weights for a WebAssembly decode step, read without widening: see [`Placed`].
+
+use core::arch::wasm32::*;
+
+use half::f16;
+
+use super::super::{drive, Elem, Path, Shape};
+use super::Load8;
+
+/// An f16 weight for decoding: its bits moved to f32's places (the sign to bit 31, exponent
+/// and mantissa up 13) are exactly `w · 2^-112`, subnormals included, so with x taken times
+/// 2^112 each product `(x · 2^112)(w · 2^-112)` is `x · w` rounded alike, and every sum has
+/// the f16 path's bits for three integer steps per 4 weights instead of eight and a multiply.
+/// It holds for |x| < 2^16 (no x · 2^112 overflows; [`dot_placed`] checks) and finite weights:
+/// the kernels note infinities and NaNs as they load ([`Load8::see`]) and take the tile again
+/// with f16's exact widening where any was.
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub(crate) struct Placed(u16);
+
+/// 2^112, the scale between an f16 and its bits placed as an f32.
+pub(super) const TWO_112: f32 = f32::from_bits((127 + 112) << 23);
+
+impl Elem for Placed {
+    /// `w · 2^-112` for a finite w.
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        let h = self.0 as u32;
+        f32::from_bits((h & 0x8000) << 16 | (h & 0x7fff) << 13)
+    }
+
+    fn widen(src: &[Placed], dst: &mut [f32]) {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = s.to_f32();
+        }
+    }
+}
+
+impl Load8 for Placed {
+    type Exact = f16;
+    const UNSCALE: f32 = 1.0 / TWO_112;
+    const ROWS: usize = 1;
+
+    /// Per 8 values: the high halves (sign, exponent, the mantissa's top 7 bits) by a shift
+    /// that copies the sign and a mask that clears the copies, the low halves (the mantissa's
+    /// last 3 bits) by a shift, interleaved.
+    #[inline(always)]
+    unsafe fn load8(p: *const Placed) -> [v128; 2] {
+        let h = v128_load(p.cast());
+        let high = v128_and(i16x8_shr(h, 3), u16x8_splat(0x8fff));
+        let low = i16x8_shl(h, 13);
+        [
+            u16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(low, high),
+            u16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(low, high),
+        ]
+    }
+
+    /// The largest exponent and mantissa seen, sign dropped: 0xf800 and up is exponent 31.
+    #[inline(always)]
+    unsafe fn see(p: *const Placed, seen: &mut v128) {
+        *seen = u16x8_max(*seen, i16x8_shl(v128_load(p.cast()), 1));
+    }
+
+    #[inline(always)]
+    fn strays(seen: v128) -> bool {
+        v128_any_true(u16x8_ge(seen, u16x8_splat(0xf800)))
+    }
+
+    #[inline(always)]
+    fn product(x: f32, w: Placed) -> f32 {
+        match w.0 & 0x7c00 {
+            0x7c00 => x * Self::UNSCALE * super::super::f16_to_f32(w.0),
+            _ => x * w.to_f32(),
+        }
+    }
+}
+
+/// `y = x @ wᵀ` (see [`super::super::dot`]) through [`Placed`] weights where it pays and holds: one
+/// row of x (a decode step), all below 2^16 in magnitude. False, with nothing written,
+/// elsewhere.
+pub(in super::super) fn dot_placed(
+    x: &[f32],
+    w: &[f16],
+    y: &mut [f32],
+    s: Shape,
+    threads: usize,
+) -> bool {
+    let Some(scaled) = (s.m <= Placed::ROWS).then(|| scaled(x, s)).flatten() else {
+        return false;
+    };
+    let dense = Shape { xs: s.k, ..s };
+    drive::dot(Path::Simd128, &scaled, placed(w), y, dense, threads);
+    true
+}
+
+/// `y = x @ w` (see [`super::super::axpy`]) through [`Placed`] weights, as [`dot_placed`].
+pub(in super::super) fn axpy_placed(
+    x: &[f32],
+    w: &[f16],
+    y: &mut [f32],
+    s: Shape,
+    threads: usize,
+) -> bool {
+    let Some(scaled) = (s.m <= Placed::ROWS).then(|| scaled(x, s)).flatten() else {
+        return false;
+    };
+    let dense = Shape { xs: s.k, ..s };
+    drive::axpy(Path::Simd128, &scaled, placed(w), y, dense, threads);
+    true
+}
+
+/// x's m rows of k, dense, times 2^112; `None` where one is 2^16 or more in magnitude, or NaN.
+fn scaled(x: &[f32], s: Shape) -> Option<Vec<f32>> {
+    let mut out = Vec::with_capacity(s.m * s.k); // (m, k)
+    for row in x.chunks(s.xs).take(s.m) {
+        for &v in &row[..s.k] {
+            if v.is_nan() || v.abs() >= 65536.0 {
+                return None;
+            }
+            out.push(v * TWO_112);
+        }
+    }
+    Some(out)
+}
+
+fn placed(w: &[f16]) -> &[Placed] {
+    // SAFETY: Placed and f16 are both a transparent u16.
+    unsafe { std::slice::from_raw_parts(w.as_ptr().cast(), w.len()) }
+}
