@@ -336,7 +336,7 @@ pub fn dot(path: Path, x: &[f32], w: Data, y: &mut [f32], s: Shape, threads: usi
         Data::F16(w) => {
             // Decoding in WebAssembly: f16 bits placed as f32's, x scaled to match.
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            if path == Path::Simd128 && simd128::dot_placed(x, w, y, s, threads) {
+            if path == Path::Simd128 && simd128::through_placed(drive::dot, x, w, y, s, threads) {
                 return;
             }
             drive::dot(path, x, w, y, s, threads)
@@ -360,7 +360,7 @@ pub fn axpy(path: Path, x: &[f32], w: Data, y: &mut [f32], s: Shape, threads: us
         Data::F16(w) => {
             // Decoding in WebAssembly: f16 bits placed as f32's, x scaled to match.
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            if path == Path::Simd128 && simd128::axpy_placed(x, w, y, s, threads) {
+            if path == Path::Simd128 && simd128::through_placed(drive::axpy, x, w, y, s, threads) {
                 return;
             }
             drive::axpy(path, x, w, y, s, threads)

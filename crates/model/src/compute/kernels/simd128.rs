@@ -19,8 +19,8 @@ use half::{bf16, f16};
 
 mod placed;
 
+pub(super) use placed::through_placed;
 use placed::TWO_112;
-pub(super) use placed::{axpy_placed, dot_placed};
 
 use super::Elem;
 

@@ -4,14 +4,14 @@ use core::arch::wasm32::*;
 
 use half::f16;
 
-use super::super::{drive, Elem, Path, Shape};
+use super::super::{Elem, Path, Shape};
 use super::Load8;
 
 /// An f16 weight for decoding: its bits moved to f32's places (the sign to bit 31, exponent
 /// and mantissa up 13) are exactly `w · 2^-112`, subnormals included, so with x taken times
 /// 2^112 each product `(x · 2^112)(w · 2^-112)` is `x · w` rounded alike, and every sum has
 /// the f16 path's bits for three integer steps per 4 weights instead of eight and a multiply.
-/// It holds for |x| < 2^16 (no x · 2^112 overflows; [`dot_placed`] checks) and finite weights:
+/// It holds for |x| < 2^16 (no x · 2^112 overflows; [`through_placed`] checks) and finite weights:
 /// the kernels note infinities and NaNs as they load ([`Load8::see`]) and take the tile again
 /// with f16's exact widening where any was.
 #[derive(Clone, Copy)]
@@ -75,26 +75,15 @@ impl Load8 for Placed {
     }
 }
 
-/// `y = x @ wᵀ` (see [`super::super::dot`]) through [`Placed`] weights where it pays and holds: one
-/// row of x (a decode step), all below 2^16 in magnitude. False, with nothing written,
-/// elsewhere.
-pub(in super::super) fn dot_placed(
-    x: &[f32],
-    w: &[f16],
-    y: &mut [f32],
-    s: Shape,
-    threads: usize,
-) -> bool {
-    let Some(scaled) = (s.m <= Placed::ROWS).then(|| scaled(x, s)).flatten() else {
-        return false;
-    };
-    let dense = Shape { xs: s.k, ..s };
-    drive::dot(Path::Simd128, &scaled, placed(w), y, dense, threads);
-    true
-}
+/// A product's order through [`Placed`] weights: [`super::super::drive::dot`] or
+/// [`super::super::drive::axpy`].
+pub(in super::super) type Order = fn(Path, &[f32], &[Placed], &mut [f32], Shape, usize);
 
-/// `y = x @ w` (see [`super::super::axpy`]) through [`Placed`] weights, as [`dot_placed`].
-pub(in super::super) fn axpy_placed(
+/// `y = x @ wᵀ` or `y = x @ w` (as `order` takes it) through [`Placed`] weights where it pays
+/// and holds: one row of x (a decode step), all below 2^16 in magnitude. False, with nothing
+/// written, elsewhere.
+pub(in super::super) fn through_placed(
+    order: Order,
     x: &[f32],
     w: &[f16],
     y: &mut [f32],
@@ -105,7 +94,7 @@ pub(in super::super) fn axpy_placed(
         return false;
     };
     let dense = Shape { xs: s.k, ..s };
-    drive::axpy(Path::Simd128, &scaled, placed(w), y, dense, threads);
+    order(Path::Simd128, &scaled, placed(w), y, dense, threads);
     true
 }
 
