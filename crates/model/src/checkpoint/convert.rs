@@ -47,12 +47,12 @@ pub(crate) fn tensor(bytes: &[u8], from: DType, to: DType, source: Source) -> st
     Ok(match to {
         DType::F32 => Buf::owned(read_f32(bytes, from, source)?),
         DType::Bf16 => {
-            let (mut out, start) = line_aligned(n, bf16::ZERO);
+            let (mut out, start) = pages::line_aligned(n, bf16::ZERO);
             chunks.each(|c| out.extend(c.iter().map(|&v| bf16::from_f32(v))))?;
             Buf::bf16(out, start)
         }
         DType::F16 => {
-            let (mut out, start) = line_aligned(n, f16::ZERO);
+            let (mut out, start) = pages::line_aligned(n, f16::ZERO);
             chunks.each(|c| {
                 let end = out.len();
                 out.resize(end + c.len(), f16::ZERO);
@@ -61,18 +61,6 @@ pub(crate) fn tensor(bytes: &[u8], from: DType, to: DType, source: Source) -> st
             Buf::f16(out, start)
         }
     })
-}
-
-/// Room for `n` 16-bit values in huge pages, holding the padding that puts the first of them
-/// on a cache line, and that padding's length. A big allocation starts 16 bytes into a page:
-/// there half the kernels' 32-byte loads of 16 values would straddle two cache lines.
-fn line_aligned<T: Copy>(n: usize, zero: T) -> (Vec<T>, usize) {
-    let line = 64 / std::mem::size_of::<T>();
-    let mut out: Vec<T> = Vec::with_capacity(n + line);
-    pages::advise(&out);
-    let start = out.as_ptr().align_offset(64).min(line);
-    out.resize(start, zero);
-    (out, start)
 }
 
 /// All of a tensor's values as f32, read (not mapped) so the source pages stay off the RSS.

@@ -52,6 +52,18 @@ impl std::ops::Deref for Loaded {
     }
 }
 
+/// Room for `n` values in huge pages, holding the padding that puts the first of them on a
+/// cache line, and that padding's length. A big allocation starts 16 bytes into a page: there
+/// half the kernels' 32-byte loads would straddle two cache lines.
+pub(crate) fn line_aligned<T: Copy>(n: usize, zero: T) -> (Vec<T>, usize) {
+    let line = LINE / std::mem::size_of::<T>();
+    let mut out: Vec<T> = Vec::with_capacity(n + line);
+    advise(&out);
+    let start = out.as_ptr().align_offset(LINE).min(line);
+    out.resize(start, zero);
+    (out, start)
+}
+
 /// Asks for huge pages under `v`'s allocation; call it before the memory is first written,
 /// when the pages are chosen.
 #[cfg_attr(not(target_os = "linux"), allow(unused_variables, clippy::ptr_arg))]

@@ -21,9 +21,6 @@ const MIN_BYTES: usize = 1 << 30;
 /// The most, whatever the cache: the buffer is held for the probe's second or two.
 const MAX_BYTES: usize = 4 << 30;
 
-/// f32 values in a cache line.
-const LINE: usize = 16;
-
 /// How long the rounds run at least, so a quiet moment on a busy machine is caught.
 const MIN_TIME: Duration = Duration::from_millis(1500);
 
@@ -33,13 +30,10 @@ const MIN_TIME: Duration = Duration::from_millis(1500);
 pub fn read_bandwidth(rounds: usize) -> f64 {
     let bytes = buffer_bytes();
     let n = bytes / 4;
-    let mut whole: Vec<f32> = Vec::with_capacity(n + LINE);
-    pages::advise(&whole); // huge pages, as the weights
-    whole.resize(n + LINE, 1.0);
-    // From a cache line, as bench/machine's buffer: an allocation this big starts 16 bytes
-    // into a page, where every 64-byte load would straddle two lines.
-    let start = whole.as_ptr().align_offset(64).min(LINE);
-    let buf = &whole[start..start + n];
+    // Huge pages, as the weights, from a cache line, as bench/machine's buffer.
+    let (mut whole, start) = pages::line_aligned(n, 1.0f32);
+    whole.resize(start + n, 1.0);
+    let buf = &whole[start..];
     let simd = Simd::of(Path::active());
     pool::install(|| {
         let threads = pool::threads();
