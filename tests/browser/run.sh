@@ -75,7 +75,7 @@ if [ ${#suites[@]} -eq 0 ]; then
   suites=(live.test.js loop.test.js errors.test.js views.test.js bundled.test.js static.test.js approx.test.js
     recorded.test.js long.test.js a11y.test.js patch.test.js inbrowser.test.js threads.test.js deep.test.js smollm2.test.js)
 fi
-if [[ " ${suites[*]} " == *" inbrowser.test.js "* || " ${suites[*]} " == *" threads.test.js "* ]]; then
+if [[ " ${suites[*]} " =~ \ (inbrowser|threads|a11y)\.test\.js\  ]]; then
   # The live export: the bundled model computed in the browser (the engine built for wasm32 by
   # the exporter, a no-op after tests/wasm, and again with threads, which needs nightly's
   # rust-src: scripts/test.sh installs it), the fixture beside it as the "GPT-2" the page may load.

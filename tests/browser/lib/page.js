@@ -2,9 +2,10 @@
 
 export const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
 
-// The page sets body[data-state] to "busy" while any request of its own is out.
+// The page sets body[data-state] to "busy" while any request of its own is out. Polled on a
+// timer, not on animation frames, which headless Chromium can withhold for a while.
 export async function idle(page) {
-  await page.waitForFunction(() => document.body.dataset.state === 'idle', null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.body.dataset.state === 'idle', null, { timeout: 30_000, polling: 50 });
 }
 
 export async function runPrompt(page, text) {
