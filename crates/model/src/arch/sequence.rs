@@ -254,8 +254,27 @@ pub(crate) fn hook_rows(batch: &mut [Sequence], name: &str, row: &[usize], data:
     }
 }
 
+/// Each sequence's logits (V,) of its last new position, from the final norm's output `xf`
+/// (T, C) through `unembed` (rows (n, C) to logits (n, V)). Every row is unembedded only when
+/// a recorder asks for `logits` (T, V); a step's pass unembeds just each sequence's last row.
+pub(crate) fn final_logits(
+    batch: &mut [Sequence],
+    xf: &[f32],
+    (e, v): (usize, usize),
+    unembed: impl Fn(&[f32]) -> Vec<f32>,
+) -> Vec<Vec<f32>> {
+    if batch.iter().any(|s| s.wants("logits")) {
+        let mut all = unembed(xf); // (T, V)
+        hook_rows(batch, "logits", &[v], &mut all);
+        return last_rows(batch, v, &all);
+    }
+    let last = last_rows(batch, e, xf).concat(); // (B, C): each sequence's last row
+    let logits = unembed(&last); // (B, V)
+    logits.chunks_exact(v).map(<[f32]>::to_vec).collect()
+}
+
 /// Each sequence's last row of the stacked `data` (T, width).
-pub(crate) fn last_rows(batch: &[Sequence], width: usize, data: &[f32]) -> Vec<Vec<f32>> {
+fn last_rows(batch: &[Sequence], width: usize, data: &[f32]) -> Vec<Vec<f32>> {
     let mut end = 0;
     batch
         .iter()

@@ -14,7 +14,7 @@ use super::config::Config;
 use super::weights::{Layer, Weights};
 use crate::analysis::recorder::hook_names;
 use crate::arch::rope::Rope;
-use crate::arch::sequence::{abandoned, hook_rows, last_rows};
+use crate::arch::sequence::{abandoned, final_logits, hook_rows};
 use crate::arch::{attention, Architecture, Dims, Sequence};
 use crate::compute::ops::{add_assign, matmul, project, rms_norm, silu_mul, Layout};
 
@@ -146,14 +146,7 @@ impl Architecture for Llama {
         }
         let mut xf = rms_norm(&x, &self.weights.norm, self.config.rms_norm_eps); // (T, C)
         hook_rows(batch, "ln_final.hook_normalized", &[e], &mut xf);
-        if batch.iter().any(|s| s.wants("logits")) {
-            let mut all = self.unembed(&xf); // (T, V)
-            hook_rows(batch, "logits", &[v], &mut all);
-            return last_rows(batch, v, &all);
-        }
-        let last = last_rows(batch, e, &xf).concat(); // (B, C): each sequence's last row
-        let logits = self.unembed(&last); // (B, V)
-        logits.chunks_exact(v).map(<[f32]>::to_vec).collect()
+        final_logits(batch, &xf, (e, v), |rows| self.unembed(rows))
     }
 
     fn decode_residual(&self, x: &[f32]) -> Vec<f32> {
