@@ -12,6 +12,9 @@ use half::{bf16, f16};
 use super::Elem;
 
 mod pairs;
+mod panel;
+
+pub(super) use panel::{axpy_panel, PANEL_MR, PANEL_NR};
 
 /// Loads 8 weights as f32.
 pub(crate) trait Load8: Elem {
@@ -48,10 +51,6 @@ impl Load8 for f16 {
 /// Rows of x one dot tile takes at most, and rows of w it always takes.
 pub(super) const DOT_MR: usize = 2;
 pub(super) const DOT_NR: usize = 4;
-
-/// Rows one axpy panel takes at most, and its width (2 vectors).
-pub(super) const PANEL_MR: usize = 6;
-pub(super) const PANEL_NR: usize = 16;
 
 /// The dot tile; see `avx512::dot_tile`. One row of x (a decode step) takes 4 rows of w at
 /// once, each x load serving 4 (8 sums in 16 registers); two rows take 2 rows of w at a
@@ -297,72 +296,5 @@ pub(super) unsafe fn prefetch_ahead<E, const R: usize>(w: *const E, ws: usize, j
 pub(super) unsafe fn prefetch_tile<E, const NR: usize>(w: *const E, ws: usize, i: usize) {
     for c in 0..NR {
         _mm_prefetch::<_MM_HINT_T1>(w.wrapping_add((NR + c) * ws + i).cast());
-    }
-}
-
-/// One packed panel; see `avx512::axpy_panel`.
-///
-/// # Safety
-/// AVX2 and FMA; `rows` in 1..=PANEL_MR; every index in bounds.
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn axpy_panel(
-    a: *const f32,
-    xs: usize,
-    rows: usize,
-    b: *const f32,
-    kc: usize,
-    y: *mut f32,
-    ys: usize,
-    first: bool,
-) {
-    let f = match rows {
-        1 => panel::<1>,
-        2 => panel::<2>,
-        3 => panel::<3>,
-        4 => panel::<4>,
-        5 => panel::<5>,
-        _ => panel::<6>,
-    };
-    f(a, xs, b, kc, y, ys, first);
-}
-
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::needless_range_loop)] // r and v index several arrays at once
-unsafe fn panel<const MR: usize>(
-    a: *const f32,
-    xs: usize,
-    b: *const f32,
-    kc: usize,
-    y: *mut f32,
-    ys: usize,
-    first: bool,
-) {
-    const V: usize = PANEL_NR / 8;
-    let mut acc = [[_mm256_setzero_ps(); V]; MR];
-    if !first {
-        for r in 0..MR {
-            for v in 0..V {
-                acc[r][v] = _mm256_loadu_ps(y.add(r * ys + 8 * v));
-            }
-        }
-    }
-    for i in 0..kc {
-        let row = b.add(i * PANEL_NR);
-        let mut bv = [_mm256_setzero_ps(); V];
-        for v in 0..V {
-            bv[v] = _mm256_loadu_ps(row.add(8 * v));
-        }
-        for r in 0..MR {
-            let av = _mm256_set1_ps(*a.add(r * xs + i));
-            for v in 0..V {
-                acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
-            }
-        }
-    }
-    for r in 0..MR {
-        for v in 0..V {
-            _mm256_storeu_ps(y.add(r * ys + 8 * v), acc[r][v]);
-        }
     }
 }
