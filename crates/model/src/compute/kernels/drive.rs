@@ -44,9 +44,6 @@ type DotTile<E> =
 type AxpyRows<E> =
     unsafe fn(*const f32, usize, usize, *const E, usize, usize, usize, *mut f32, usize);
 
-/// `(a, xs, rows, b, kc, y, ys, first)`: one packed panel of `panel_nr` columns.
-type AxpyPanel = unsafe fn(*const f32, usize, usize, *const f32, usize, *mut f32, usize, bool);
-
 /// One path's kernels for weights of type E, and the sizes of their tiles.
 struct Kit<E> {
     dot_mr: usize,
@@ -56,7 +53,7 @@ struct Kit<E> {
     axpy_rows: AxpyRows<E>,
     panel_mr: usize,
     panel_nr: usize,
-    axpy_panel: AxpyPanel,
+    axpy_panel: super::panels::Kernel,
 }
 
 /// The kernels of module `$k` (every path's module has the same items).
@@ -90,12 +87,8 @@ fn kit<E: Weight>(path: Path) -> Kit<E> {
     }
 }
 
-/// Rows of x (or, for the axpy panels, of a packed block of w) kept in L2 while the rest
-/// passes by.
+/// Rows of x kept in L2 while the rest passes by.
 const L2_BLOCK_BYTES: usize = 256 << 10;
-
-/// A packed axpy panel kept in L1 while every row of x passes by.
-const L1_PANEL_BYTES: usize = 32 << 10;
 
 /// Most rows of x the axpy rows kernel takes; more go through packed panels.
 pub(super) const ROWS: usize = 8;
@@ -198,8 +191,8 @@ fn dot_columns<E: Weight>(
 }
 
 /// y = x @ w in the axpy order: up to [`ROWS`] rows stream w once through the rows kernel,
-/// more go through blocks of w packed into panels (a GEMM), each continuing the sums the
-/// block before left in y.
+/// more go through blocks of w packed into panels ([`super::panels`], a GEMM), each
+/// continuing the sums the block before left in y.
 pub(super) fn axpy<E: Weight>(
     path: Path,
     x: &[f32],
@@ -209,9 +202,13 @@ pub(super) fn axpy<E: Weight>(
     threads: usize,
 ) {
     let (out, kit) = (Out(y.as_mut_ptr()), kit::<E>(path));
-    split(s.n, s.m, threads, |c0, c1| match s.m <= ROWS {
-        true => axpy_rows(&kit, x, w, out, s, c0, c1),
-        false => axpy_panels(&kit, x, w, out, s, c0, c1),
+    if s.m > ROWS {
+        let (mr, nr, kernel) = (kit.panel_mr, kit.panel_nr, kit.axpy_panel);
+        let panel = super::panels::Panel { mr, nr, kernel };
+        return super::panels::axpy(panel, x, w, out, s, threads);
+    }
+    split(s.n, s.m, threads, |c0, c1| {
+        axpy_rows(&kit, x, w, out, s, c0, c1)
     });
 }
 
@@ -237,85 +234,6 @@ fn axpy_rows<E: Weight>(
             }
             let (wp, yp) = (w[c..].as_ptr(), out.0.add(c));
             (kit.axpy_rows)(x.as_ptr(), s.xs, s.m, wp, s.ws, s.k, cols, yp, s.ys);
-        }
-    }
-}
-
-/// Packed panels on output columns c0..c1: blocks of w (k rows by n columns) small enough for
-/// L2 are packed into panels of `panel_nr` columns, each of which stays in L1 while every
-/// row of x passes.
-fn axpy_panels<E: Weight>(
-    kit: &Kit<E>,
-    x: &[f32],
-    w: &[E],
-    out: Out,
-    s: Shape,
-    c0: usize,
-    c1: usize,
-) {
-    let (mr, nr) = (kit.panel_mr, kit.panel_nr);
-    let kc = L1_PANEL_BYTES / (4 * nr);
-    let nc = (L2_BLOCK_BYTES / (4 * kc)).next_multiple_of(nr);
-    let mut pack = vec![0.0f32; kc * nc]; // panels of (kc, nr)
-    let mut edge = vec![0.0f32; mr * nr]; // (mr, nr): a tile whose columns run past c1
-    for b0 in (c0..c1).step_by(nc) {
-        let cols = nc.min(c1 - b0);
-        for k0 in (0..s.k).step_by(kc) {
-            let depth = kc.min(s.k - k0);
-            pack_panels(w, s.ws, k0, depth, b0, cols, nr, &mut pack);
-            let panels = pack.chunks_exact(depth * nr).take(cols.div_ceil(nr));
-            for (p, panel) in panels.enumerate() {
-                let (j0, width) = (b0 + p * nr, nr.min(cols - p * nr));
-                for r in (0..s.m).step_by(mr) {
-                    let rows = mr.min(s.m - r);
-                    let a = x[r * s.xs + k0..].as_ptr();
-                    let (bp, first) = (panel.as_ptr(), k0 == 0);
-                    // SAFETY: as in `dot_columns`; the panel holds depth × nr values, and a
-                    // tile narrower than a panel goes through `edge`, a whole (mr, nr) tile.
-                    unsafe {
-                        let yp = out.0.add(r * s.ys + j0);
-                        if width == nr {
-                            (kit.axpy_panel)(a, s.xs, rows, bp, depth, yp, s.ys, first);
-                            continue;
-                        }
-                        for i in 0..rows {
-                            let e = edge.as_mut_ptr().add(i * nr);
-                            std::ptr::copy_nonoverlapping(yp.add(i * s.ys), e, width);
-                        }
-                        (kit.axpy_panel)(a, s.xs, rows, bp, depth, edge.as_mut_ptr(), nr, first);
-                        for i in 0..rows {
-                            let e = edge.as_ptr().add(i * nr);
-                            std::ptr::copy_nonoverlapping(e, yp.add(i * s.ys), width);
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Copies rows k0..k0 + depth, columns c0..c0 + cols of w (rows `ws` apart) into panels of
-/// (depth, nr) f32 values, the last one padded with zeros.
-#[allow(clippy::too_many_arguments)]
-fn pack_panels<E: Elem>(
-    w: &[E],
-    ws: usize,
-    k0: usize,
-    depth: usize,
-    c0: usize,
-    cols: usize,
-    nr: usize,
-    pack: &mut [f32],
-) {
-    let panels = pack.chunks_exact_mut(depth * nr).take(cols.div_ceil(nr));
-    for (p, panel) in panels.enumerate() {
-        let width = nr.min(cols - p * nr);
-        for (i, out) in panel.chunks_exact_mut(nr).enumerate() {
-            E::widen(
-                &w[(k0 + i) * ws + c0 + p * nr..][..width],
-                &mut out[..width],
-            );
-            out[width..].fill(0.0);
         }
     }
 }

@@ -33,6 +33,7 @@ mod drive;
 pub mod gelu;
 #[cfg(target_arch = "aarch64")]
 mod neon;
+mod panels;
 pub(crate) mod portable;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
