@@ -13,6 +13,7 @@ use half::{bf16, f16};
 
 use super::pages;
 use crate::compute::buf::{Buf, DType, Image};
+use crate::compute::kernels::slabs;
 
 /// Values converted per chunk: 256 KiB of f32.
 const CHUNK: usize = 1 << 16;
@@ -61,6 +62,58 @@ pub(crate) fn tensor(bytes: &[u8], from: DType, to: DType, source: Source) -> st
             Buf::f16(out, start)
         }
     })
+}
+
+/// A (k, n) matrix converted to 16-bit `to` like [`tensor`], its values stored in slabs of
+/// columns (see [`slabs`]) as they arrive; `None` where [`tensor`] would use the bytes in
+/// place or `to` is f32, whose buffers keep the file's rows.
+pub(crate) fn matrix_in_slabs(
+    bytes: &[u8],
+    from: DType,
+    to: DType,
+    source: Source,
+    (k, n): (usize, usize),
+) -> std::io::Result<Option<Buf>> {
+    let aligned = bytes.as_ptr().align_offset(to.size()) == 0;
+    if to == DType::F32 || (matches!(source, Source::Loaded { .. }) && from == to && aligned) {
+        return Ok(None);
+    }
+    let mut chunks = Chunks::new(bytes, from, source);
+    Ok(Some(match to {
+        DType::Bf16 => {
+            let (out, start) = scattered(&mut chunks, (k, n), bf16::ZERO, |c, half| {
+                half.extend(c.iter().map(|&v| bf16::from_f32(v)))
+            })?;
+            Buf::bf16(out, start)
+        }
+        _ => {
+            let (out, start) = scattered(&mut chunks, (k, n), f16::ZERO, |c, half| {
+                half.resize(c.len(), f16::ZERO);
+                half.convert_from_f32_slice(c);
+            })?;
+            Buf::f16(out, start)
+        }
+    }))
+}
+
+/// Every chunk converted by `convert` (into an emptied vector), its values scattered to their
+/// slabs: the peak is the 16-bit matrix and a chunk, as for [`tensor`].
+fn scattered<T: Copy>(
+    chunks: &mut Chunks,
+    (k, n): (usize, usize),
+    zero: T,
+    convert: impl Fn(&[f32], &mut Vec<T>),
+) -> std::io::Result<(Vec<T>, usize)> {
+    let (mut out, start) = pages::line_aligned(k * n, zero);
+    out.resize(start + k * n, zero);
+    let (mut half, mut at) = (Vec::new(), 0);
+    chunks.each(|c| {
+        half.clear();
+        convert(c, &mut half);
+        slabs::scatter(&half, at, k, n, &mut out[start..]);
+        at += c.len();
+    })?;
+    Ok((out, start))
 }
 
 /// All of a tensor's values as f32, read (not mapped) so the source pages stay off the RSS.

@@ -19,12 +19,15 @@ pub enum Layout {
     InOut,
     /// (n, k), a row per output (`wte`, the keys, Llama's `nn.Linear` weights): the dot order.
     OutIn,
+    /// (k, n) in slabs of columns ([`kernels::slabs`], 16-bit `Conv1D` weights converted at
+    /// load): the axpy order, as `InOut`, each thread reading its columns in long runs.
+    Slabs,
 }
 
 /// `out (m, n) = a (m, k) @ b`, with b stored as `layout`; split across the pool's threads.
 pub fn matmul(a: &[f32], b: Data, out: &mut [f32], m: usize, k: usize, n: usize, layout: Layout) {
     let ws = match layout {
-        Layout::InOut => n,
+        Layout::InOut | Layout::Slabs => n,
         Layout::OutIn => k,
     };
     product(
@@ -47,5 +50,6 @@ fn product(a: &[f32], b: Data, out: &mut [f32], s: Shape, layout: Layout, thread
     match layout {
         Layout::InOut => kernels::axpy(Path::active(), a, b, out, s, threads),
         Layout::OutIn => kernels::dot(Path::active(), a, b, out, s, threads),
+        Layout::Slabs => kernels::slabs::axpy_slabs(Path::active(), a, b, out, s, threads),
     }
 }

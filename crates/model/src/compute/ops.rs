@@ -62,7 +62,10 @@ pub fn linear(x: &[f32], layer: &Conv1D) -> Vec<f32> {
         t,
         layer.n_in,
         layer.n_out,
-        Layout::InOut,
+        match layer.slabs {
+            true => Layout::Slabs,
+            false => Layout::InOut,
+        },
     );
     for row in out.chunks_exact_mut(layer.n_out) {
         add_assign(row, &layer.bias);

@@ -13,6 +13,7 @@ use crate::checkpoint::checks;
 use crate::checkpoint::convert::{self, Source};
 use crate::checkpoint::pages;
 use crate::compute::buf::{Buf, DType, Image};
+use crate::compute::kernels::slabs;
 use crate::{Error, Result};
 
 /// `ln_1`, `ln_2`, `ln_f`: a learned gain and bias per channel.
@@ -25,13 +26,16 @@ pub struct LayerNorm {
 /// GPT-2's `Conv1D`: a linear layer whose weight is stored `[in, out]` (the transpose of
 /// `nn.Linear`), so `y = x @ weight + bias`. It stays `[in, out]` in every dtype: the matrix
 /// products sum each output over the rows of `weight` in order (the axpy order), which a
-/// prefill's GEMM and a decode step's row-streaming kernel both follow.
+/// prefill's GEMM and a decode step's row-streaming kernel both follow. Converted to 16 bits
+/// at load, its values are stored in slabs of columns where the kernels read those faster
+/// (`kernels::slabs`): the same sums, each thread's columns in long runs of memory.
 #[derive(Debug)]
 pub struct Conv1D {
-    pub weight: Buf, // (n_in, n_out)
+    pub weight: Buf, // (n_in, n_out), in slabs of columns when `slabs`
     pub bias: Buf,   // (n_out,)
     pub n_in: usize,
     pub n_out: usize,
+    pub slabs: bool,
 }
 
 #[derive(Debug)]
@@ -230,11 +234,21 @@ impl<'a> Reader<'a> {
 
     fn conv1d(&self, name: &str, n_in: usize, n_out: usize) -> Result<Conv1D> {
         let weight = format!("{name}.weight");
+        let slabbed = match slabs::pay(self.dtype) {
+            true => self.matrix_in_slabs(&weight, (n_in, n_out))?,
+            false => None,
+        };
+        let slabs = slabbed.is_some();
+        let weight = match slabbed {
+            Some(buf) => buf,
+            None => self.tensor(&weight, &[n_in, n_out], self.dtype)?,
+        };
         Ok(Conv1D {
-            weight: self.tensor(&weight, &[n_in, n_out], self.dtype)?,
+            weight,
             bias: self.tensor(&format!("{name}.bias"), &[n_out], DType::F32)?,
             n_in,
             n_out,
+            slabs,
         })
     }
 
@@ -251,6 +265,18 @@ impl<'a> Reader<'a> {
         let buf = convert::tensor(bytes, from, dtype, self.source)
             .map_err(|e| Error::io(&self.path, e))?;
         checks::finite(&self.path, name, &buf)?;
+        Ok(buf)
+    }
+
+    /// Matrix `name` (k, n) converted to the weights' 16-bit dtype in slabs of columns; `None`
+    /// when it is used in place.
+    fn matrix_in_slabs(&self, name: &str, (k, n): (usize, usize)) -> Result<Option<Buf>> {
+        let (bytes, from) = self.view(name, &[k, n])?;
+        let buf = convert::matrix_in_slabs(bytes, from, self.dtype, self.source, (k, n))
+            .map_err(|e| Error::io(&self.path, e))?;
+        if let Some(buf) = &buf {
+            checks::finite(&self.path, name, buf)?;
+        }
         Ok(buf)
     }
 

@@ -4,6 +4,7 @@
 
 use rayon::prelude::*;
 
+use super::slabs::SLAB;
 use super::{Elem, Path, Shape};
 
 /// A weight type every path's kernels can load.
@@ -112,6 +113,16 @@ pub(super) struct Out(pub(super) *mut f32);
 unsafe impl Send for Out {}
 unsafe impl Sync for Out {}
 
+impl Out {
+    /// y from column `c` of its first row on (a method, so closures share the whole `Out`).
+    ///
+    /// # Safety
+    /// Column `c` must lie inside y's first row.
+    unsafe fn at_column(self, c: usize) -> Out {
+        Out(self.0.add(c))
+    }
+}
+
 /// Runs `f(c0, c1)` on blocks of the n output columns across `threads` threads: one block
 /// each for a few rows (decoding streams each thread's weights once), more for many (a
 /// prefill), so a thread held up by the machine holds up less.
@@ -209,6 +220,40 @@ pub(super) fn axpy<E: Weight>(
     }
     split(s.n, s.m, threads, |c0, c1| {
         axpy_rows(&kit, x, w, out, s, c0, c1)
+    });
+}
+
+/// [`axpy`] for w stored in slabs (see [`super::slabs`]): each thread's columns, a slab at a
+/// time, through the same kernels, each slab a (k, width) matrix of its own.
+pub(super) fn axpy_slabs<E: Weight>(
+    path: Path,
+    x: &[f32],
+    w: &[E],
+    y: &mut [f32],
+    s: Shape,
+    threads: usize,
+) {
+    let (out, kit) = (Out(y.as_mut_ptr()), kit::<E>(path));
+    split(s.n, s.m, threads, |c0, c1| {
+        let mut c = c0;
+        while c < c1 {
+            let base = c - c % SLAB;
+            let width = SLAB.min(s.n - base);
+            let end = c1.min(base + width);
+            let slab = &w[base * s.k..][..width * s.k]; // (k, width)
+            let one = Shape {
+                n: width,
+                ws: width,
+                ..s
+            };
+            // SAFETY: base < n, so column `base` of every row of y lies inside y.
+            let out = unsafe { out.at_column(base) };
+            match s.m <= ROWS {
+                true => axpy_rows(&kit, x, slab, out, one, c - base, end - base),
+                false => axpy_panels(&kit, x, slab, out, one, c - base, end - base),
+            }
+            c = end;
+        }
     });
 }
 

@@ -37,6 +37,7 @@ mod panels;
 pub(crate) mod portable;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
+pub mod slabs;
 pub mod softmax;
 #[cfg(target_arch = "x86_64")]
 mod tilerows;
