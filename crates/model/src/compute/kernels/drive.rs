@@ -223,8 +223,9 @@ pub(super) fn axpy<E: Weight>(
     });
 }
 
-/// [`axpy`] for w stored in slabs (see [`super::slabs`]): each thread's columns, a slab at a
-/// time, through the same kernels, each slab a (k, width) matrix of its own.
+/// [`axpy`] for w stored in slabs (see [`super::slabs`]), through the same kernels, each slab
+/// a (k, width) matrix of its own: for a few rows each thread takes its columns a slab at a
+/// time; more rows take the packed panels slab by slab, each split across the threads.
 pub(super) fn axpy_slabs<E: Weight>(
     path: Path,
     x: &[f32],
@@ -234,24 +235,34 @@ pub(super) fn axpy_slabs<E: Weight>(
     threads: usize,
 ) {
     let (out, kit) = (Out(y.as_mut_ptr()), kit::<E>(path));
+    // Slab `base / SLAB`: its columns of w, its shape, and y from its first column.
+    let slab = |base: usize| {
+        let width = SLAB.min(s.n - base);
+        let one = Shape {
+            n: width,
+            ws: width,
+            ..s
+        };
+        // SAFETY: base < n, so column `base` of every row of y lies inside y.
+        let y = unsafe { out.at_column(base) };
+        (&w[base * s.k..][..width * s.k], one, y) // (k, width)
+    };
+    if s.m > ROWS {
+        let (mr, nr, kernel) = (kit.panel_mr, kit.panel_nr, kit.axpy_panel);
+        let panel = super::panels::Panel { mr, nr, kernel };
+        for base in (0..s.n).step_by(SLAB) {
+            let (w, one, y) = slab(base);
+            super::panels::axpy(panel, x, w, y, one, threads);
+        }
+        return;
+    }
     split(s.n, s.m, threads, |c0, c1| {
         let mut c = c0;
         while c < c1 {
             let base = c - c % SLAB;
-            let width = SLAB.min(s.n - base);
-            let end = c1.min(base + width);
-            let slab = &w[base * s.k..][..width * s.k]; // (k, width)
-            let one = Shape {
-                n: width,
-                ws: width,
-                ..s
-            };
-            // SAFETY: base < n, so column `base` of every row of y lies inside y.
-            let out = unsafe { out.at_column(base) };
-            match s.m <= ROWS {
-                true => axpy_rows(&kit, x, slab, out, one, c - base, end - base),
-                false => axpy_panels(&kit, x, slab, out, one, c - base, end - base),
-            }
+            let (w, one, y) = slab(base);
+            let end = c1.min(base + one.n);
+            axpy_rows(&kit, x, w, y, one, c - base, end - base);
             c = end;
         }
     });
