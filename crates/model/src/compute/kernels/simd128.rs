@@ -34,9 +34,16 @@ pub(crate) trait Load8: Elem {
     /// no code is built for more (the engine's download stays as it was).
     const ROWS: usize = 8;
 
+    /// What [`Load8::load8`] takes besides the address, made once per kernel call: a mask
+    /// for [`Placed`], nothing for the others.
+    #[inline(always)]
+    fn mask() -> v128 {
+        u16x8_splat(0)
+    }
+
     /// # Safety
     /// `p..p + 8` must be readable.
-    unsafe fn load8(p: *const Self) -> [v128; 2];
+    unsafe fn load8(p: *const Self, mask: v128) -> [v128; 2];
 
     /// Notes in `seen` whatever of the 8 values at `p` this type's products cannot take
     /// (see [`Placed`]); [`Load8::strays`] tells whether any was.
@@ -62,7 +69,7 @@ impl Load8 for f32 {
     type Exact = f32;
 
     #[inline(always)]
-    unsafe fn load8(p: *const f32) -> [v128; 2] {
+    unsafe fn load8(p: *const f32, _: v128) -> [v128; 2] {
         [v128_load(p.cast()), v128_load(p.add(4).cast())]
     }
 }
@@ -72,7 +79,7 @@ impl Load8 for bf16 {
 
     /// bf16 is the top half of an f32: each value interleaved with a zero below it.
     #[inline(always)]
-    unsafe fn load8(p: *const bf16) -> [v128; 2] {
+    unsafe fn load8(p: *const bf16, _: v128) -> [v128; 2] {
         let (h, z) = (v128_load(p.cast()), u16x8_splat(0));
         [
             u16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(z, h),
@@ -85,7 +92,7 @@ impl Load8 for f16 {
     type Exact = f16;
 
     #[inline(always)]
-    unsafe fn load8(p: *const f16) -> [v128; 2] {
+    unsafe fn load8(p: *const f16, _: v128) -> [v128; 2] {
         let h = v128_load(p.cast());
         [
             f16_lanes(i32x4_extend_low_i16x8(h)),
@@ -111,12 +118,12 @@ fn f16_lanes(s: v128) -> v128 {
 
 /// Widens `src` into `dst` (of the same length) 8 values at a time.
 pub(super) fn widen<E: Load8>(src: &[E], dst: &mut [f32]) {
-    let (sc, mut dc) = (src.chunks_exact(8), dst.chunks_exact_mut(8));
+    let (sc, mut dc, mask) = (src.chunks_exact(8), dst.chunks_exact_mut(8), E::mask());
     let tail = sc.remainder();
     for (s, d) in sc.zip(&mut dc) {
         // SAFETY: both chunks hold 8 values.
         unsafe {
-            let [lo, hi] = E::load8(s.as_ptr());
+            let [lo, hi] = E::load8(s.as_ptr(), mask);
             v128_store(d.as_mut_ptr().cast(), lo);
             v128_store(d.as_mut_ptr().add(4).cast(), hi);
         }
@@ -177,15 +184,15 @@ unsafe fn dot_rows<E: Load8, const MR: usize>(
     }
     // Lanes 0..4, 4..8, 8..12 and 12..16 of each sum.
     let mut acc = [[[f32x4_splat(0.0); 4]; DOT_NR]; MR];
-    let mut seen = u16x8_splat(0);
+    let (mut seen, mask) = (u16x8_splat(0), E::mask());
     let kv = k - k % 16;
     for i in (0..kv).step_by(16) {
         let mut wv = [[f32x4_splat(0.0); 4]; DOT_NR];
         for c in 0..DOT_NR {
             E::see(wr[c].add(i), &mut seen);
             E::see(wr[c].add(i + 8), &mut seen);
-            [wv[c][0], wv[c][1]] = E::load8(wr[c].add(i));
-            [wv[c][2], wv[c][3]] = E::load8(wr[c].add(i + 8));
+            [wv[c][0], wv[c][1]] = E::load8(wr[c].add(i), mask);
+            [wv[c][2], wv[c][3]] = E::load8(wr[c].add(i + 8), mask);
         }
         for r in 0..MR {
             let xp = x.add(r * xs + i);
@@ -313,7 +320,7 @@ unsafe fn strip<E: Load8, const M: usize, const V: usize>(
     ys: usize,
     j: usize,
 ) {
-    let mut acc = [[[f32x4_splat(0.0); 2]; V]; M];
+    let (mut acc, mask) = ([[[f32x4_splat(0.0); 2]; V]; M], E::mask());
     for r in 0..M {
         for v in 0..V {
             for h in 0..2 {
@@ -326,7 +333,7 @@ unsafe fn strip<E: Load8, const M: usize, const V: usize>(
         let row = w.add(i * ws + j);
         for v in 0..V {
             E::see(row.add(8 * v), &mut seen);
-            let wv = E::load8(row.add(8 * v));
+            let wv = E::load8(row.add(8 * v), mask);
             for r in 0..M {
                 let xi = f32x4_splat(*x.add(r * xs + i));
                 for h in 0..2 {
@@ -394,7 +401,7 @@ unsafe fn panel<const MR: usize>(
         }
     }
     for i in 0..kc {
-        let bv = f32::load8(b.add(i * PANEL_NR));
+        let bv = f32::load8(b.add(i * PANEL_NR), f32::mask());
         for r in 0..MR {
             let ai = f32x4_splat(*a.add(r * xs + i));
             for h in 0..2 {

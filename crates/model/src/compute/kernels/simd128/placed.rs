@@ -41,13 +41,20 @@ impl Load8 for Placed {
     const UNSCALE: f32 = 1.0 / TWO_112;
     const ROWS: usize = 1;
 
+    /// 0x8fff in each 16-bit lane, for [`Placed::load8`], hidden from the compiler: as a
+    /// constant, V8 builds it anew on every turn of a kernel's loop (`movabs`, `vmovq`,
+    /// `vpunpcklqdq`); as a value it stays in a register.
+    fn mask() -> v128 {
+        std::hint::black_box(u16x8_splat(0x8fff))
+    }
+
     /// Per 8 values: the high halves (sign, exponent, the mantissa's top 7 bits) by a shift
-    /// that copies the sign and a mask that clears the copies, the low halves (the mantissa's
-    /// last 3 bits) by a shift, interleaved.
+    /// that copies the sign and `mask` ([`Placed::mask`]) that clears the copies, the low
+    /// halves (the mantissa's last 3 bits) by a shift, interleaved.
     #[inline(always)]
-    unsafe fn load8(p: *const Placed) -> [v128; 2] {
+    unsafe fn load8(p: *const Placed, mask: v128) -> [v128; 2] {
         let h = v128_load(p.cast());
-        let high = v128_and(i16x8_shr(h, 3), u16x8_splat(0x8fff));
+        let high = v128_and(i16x8_shr(h, 3), mask);
         let low = i16x8_shl(h, 13);
         [
             u16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(low, high),
