@@ -1,11 +1,11 @@
 // What the browser benches share: one bench page in a fresh headless Chromium, and medians.
-import { launch } from '../../tests/browser/lib/browser.js';
+import { ARGS, launch } from '../../tests/browser/lib/browser.js';
 
-// Opens `url` in a fresh browser and returns the page's `window.benchResult` (an `error` in
-// it is thrown, named by `what`), merged with what `before_close` reads while the browser
-// still runs (e.g. its memory).
-export async function benchPage(url, what, before_close = () => ({})) {
-  const browser = await launch();
+// Opens `url` in a fresh browser (started with `flags` besides the usual ones) and returns the
+// page's `window.benchResult` (an `error` in it is thrown, named by `what`), merged with what
+// `before_close` reads while the browser still runs (e.g. its memory).
+export async function benchPage(url, what, before_close = () => ({}), flags = []) {
+  const browser = await launch(flags.length ? { args: [...ARGS, ...flags] } : {});
   try {
     await browser.page.goto(url);
     await browser.page.waitForFunction(() => window.benchResult, null, { timeout: 0 });
