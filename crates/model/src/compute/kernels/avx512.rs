@@ -4,12 +4,14 @@
 //! Callers ([`super::drive`]) have checked the shapes and that the CPU has AVX-512F; these
 //! functions only walk raw pointers inside those bounds.
 
+use std::any::TypeId;
 use std::arch::x86_64::*;
 
 use half::{bf16, f16};
 
 use super::Elem;
 
+mod pairs;
 mod panel;
 
 pub(super) use panel::{axpy_panel, PANEL_MR, PANEL_NR};
@@ -154,7 +156,7 @@ pub(super) unsafe fn fold(v: __m512) -> f32 {
 
 /// `y (m, n) += x (m, k) @ w (k, n)` for `m` ≤ 8 rows, in the axpy order when y starts at 0:
 /// rows of w stream past once, 8 at a time, each widened once for all rows of x, while y (a
-/// few KiB, in L1) holds the sums.
+/// few KiB, in L1) holds the sums. bf16 weights take [`pairs::axpy_m`].
 ///
 /// # Safety
 /// AVX-512F and FMA; `m` in 1..=8; every index in bounds.
@@ -171,6 +173,19 @@ pub(super) unsafe fn axpy_rows<E: Load16>(
     y: *mut f32,
     ys: usize,
 ) {
+    if TypeId::of::<E>() == TypeId::of::<bf16>() {
+        let f = match m {
+            1 => pairs::axpy_m::<1>,
+            2 => pairs::axpy_m::<2>,
+            3 => pairs::axpy_m::<3>,
+            4 => pairs::axpy_m::<4>,
+            5 => pairs::axpy_m::<5>,
+            6 => pairs::axpy_m::<6>,
+            7 => pairs::axpy_m::<7>,
+            _ => pairs::axpy_m::<8>,
+        };
+        return f(x, xs, w.cast(), ws, k, n, y, ys); // E is bf16
+    }
     let f = match m {
         1 => axpy_m::<E, 1>,
         2 => axpy_m::<E, 2>,
