@@ -74,7 +74,7 @@ fn columns<E: Weight>(p: Panel, x: &[f32], w: &[E], out: Out, s: Shape, c0: usiz
                 .map(move |k0| (block(b), block(b + 1), k0))
         })
         .collect();
-    let mut pack = vec![0.0f32; kc * widest]; // panels of (kc, nr)
+    let mut pack = vec![0.0f32; kc.min(s.k) * widest]; // panels of (kc, nr)
     let mut edge = vec![0.0f32; p.mr * p.nr]; // (mr, nr): a tile whose columns run past c1
     let mut row = vec![0.0f32; widest]; // (cols,): a row of the block, widened
     for (i, &(b0, b1, k0)) in steps.iter().enumerate() {
