@@ -108,7 +108,9 @@ struct Block<'a> {
     b1: usize,
 }
 
-/// The rows of w the next block packs, asked for while this one runs.
+/// The rows of w the next block packs, asked for while this one runs (on x86-64: elsewhere
+/// [`prefetch`] has no stable instruction to ask with).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 struct Ahead<E> {
     w: *const E,
     ws: usize,
