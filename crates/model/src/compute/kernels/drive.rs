@@ -4,6 +4,7 @@
 
 use rayon::prelude::*;
 
+use super::panels::Panel;
 use super::slabs::SLAB;
 use super::{Elem, Path, Shape};
 
@@ -52,9 +53,7 @@ struct Kit<E> {
     dot_tile: DotTile<E>,
     dot_tile_f32: DotTile<f32>,
     axpy_rows: AxpyRows<E>,
-    panel_mr: usize,
-    panel_nr: usize,
-    axpy_panel: super::panels::Kernel,
+    panel: Panel,
 }
 
 /// The kernels of module `$k` (every path's module has the same items).
@@ -66,9 +65,11 @@ macro_rules! kit_of {
             dot_tile: super::$k::dot_tile::<E>,
             dot_tile_f32: super::$k::dot_tile::<f32>,
             axpy_rows: super::$k::axpy_rows::<E>,
-            panel_mr: super::$k::PANEL_MR,
-            panel_nr: super::$k::PANEL_NR,
-            axpy_panel: super::$k::axpy_panel,
+            panel: Panel {
+                mr: super::$k::PANEL_MR,
+                nr: super::$k::PANEL_NR,
+                kernel: super::$k::axpy_panel,
+            },
         }
     };
 }
@@ -214,9 +215,7 @@ pub(super) fn axpy<E: Weight>(
 ) {
     let (out, kit) = (Out(y.as_mut_ptr()), kit::<E>(path));
     if s.m > ROWS {
-        let (mr, nr, kernel) = (kit.panel_mr, kit.panel_nr, kit.axpy_panel);
-        let panel = super::panels::Panel { mr, nr, kernel };
-        return super::panels::axpy(panel, x, w, out, s, threads);
+        return super::panels::axpy(kit.panel, x, w, out, s, threads);
     }
     split(s.n, s.m, threads, |c0, c1| {
         axpy_rows(&kit, x, w, out, s, c0, c1)
@@ -248,11 +247,9 @@ pub(super) fn axpy_slabs<E: Weight>(
         (&w[base * s.k..][..width * s.k], one, y) // (k, width)
     };
     if s.m > ROWS {
-        let (mr, nr, kernel) = (kit.panel_mr, kit.panel_nr, kit.axpy_panel);
-        let panel = super::panels::Panel { mr, nr, kernel };
         for base in (0..s.n).step_by(SLAB) {
             let (w, one, y) = slab(base);
-            super::panels::axpy(panel, x, w, y, one, threads);
+            super::panels::axpy(kit.panel, x, w, y, one, threads);
         }
         return;
     }
