@@ -36,81 +36,70 @@ pub(crate) enum Source<'a> {
 /// never used in place: a file truncated while the model serves would make every read of the
 /// lost pages a SIGBUS.
 pub(crate) fn tensor(bytes: &[u8], from: DType, to: DType, source: Source) -> std::io::Result<Buf> {
+    Ok(tensor_in(bytes, from, to, source, None)?.0)
+}
+
+/// [`tensor`], with the values of a (k, n) matrix `slabs` stored in slabs of columns (see
+/// [`slabs`]) where they are converted to 16 bits; whether they were (not in place, not f32).
+pub(crate) fn tensor_in(
+    bytes: &[u8],
+    from: DType,
+    to: DType,
+    source: Source,
+    slabs: Option<(usize, usize)>,
+) -> std::io::Result<(Buf, bool)> {
     if let Source::Loaded { map } = source {
         if from == to {
             if let Some(buf) = Buf::mapped(map, bytes, to) {
-                return Ok(buf);
+                return Ok((buf, false));
             }
         }
     }
     let n = bytes.len() / from.size();
     let mut chunks = Chunks::new(bytes, from, source);
     Ok(match to {
-        DType::F32 => Buf::owned(read_f32(bytes, from, source)?),
+        DType::F32 => (Buf::owned(read_f32(bytes, from, source)?), false),
         DType::Bf16 => {
-            let (mut out, start) = pages::line_aligned(n, bf16::ZERO);
-            chunks.each(|c| out.extend(c.iter().map(|&v| bf16::from_f32(v))))?;
-            Buf::bf16(out, start)
+            let (out, start) = sixteen::<bf16>(&mut chunks, n, slabs)?;
+            (Buf::bf16(out, start), slabs.is_some())
         }
         DType::F16 => {
-            let (mut out, start) = pages::line_aligned(n, f16::ZERO);
-            chunks.each(|c| {
-                let end = out.len();
-                out.resize(end + c.len(), f16::ZERO);
-                out[end..].convert_from_f32_slice(c);
-            })?;
-            Buf::f16(out, start)
+            let (out, start) = sixteen::<f16>(&mut chunks, n, slabs)?;
+            (Buf::f16(out, start), slabs.is_some())
         }
     })
 }
 
-/// A (k, n) matrix converted to 16-bit `to` like [`tensor`], its values stored in slabs of
-/// columns (see [`slabs`]) as they arrive; `None` where [`tensor`] would use the bytes in
-/// place or `to` is f32, whose buffers keep the file's rows.
-pub(crate) fn matrix_in_slabs(
-    bytes: &[u8],
-    from: DType,
-    to: DType,
-    source: Source,
-    (k, n): (usize, usize),
-) -> std::io::Result<Option<Buf>> {
-    let aligned = bytes.as_ptr().align_offset(to.size()) == 0;
-    if to == DType::F32 || (matches!(source, Source::Loaded { .. }) && from == to && aligned) {
-        return Ok(None);
-    }
-    let mut chunks = Chunks::new(bytes, from, source);
-    Ok(Some(match to {
-        DType::Bf16 => {
-            let (out, start) = scattered(&mut chunks, (k, n), bf16::ZERO, |c, half| {
-                half.extend(c.iter().map(|&v| bf16::from_f32(v)))
-            })?;
-            Buf::bf16(out, start)
-        }
-        _ => {
-            let (out, start) = scattered(&mut chunks, (k, n), f16::ZERO, |c, half| {
-                half.resize(c.len(), f16::ZERO);
-                half.convert_from_f32_slice(c);
-            })?;
-            Buf::f16(out, start)
-        }
-    }))
-}
-
-/// Every chunk converted by `convert` (into an emptied vector), its values scattered to their
-/// slabs: the peak is the 16-bit matrix and a chunk, as for [`tensor`].
-fn scattered<T: Copy>(
+/// The `n` values of `chunks` converted to a 16-bit T, on a cache line (after `start` values of
+/// padding): in order, or scattered to their slabs of a (k, n) matrix as each chunk arrives.
+/// The peak is the 16-bit values and a chunk.
+fn sixteen<T>(
     chunks: &mut Chunks,
-    (k, n): (usize, usize),
-    zero: T,
-    convert: impl Fn(&[f32], &mut Vec<T>),
-) -> std::io::Result<(Vec<T>, usize)> {
-    let (mut out, start) = pages::line_aligned(k * n, zero);
-    out.resize(start + k * n, zero);
+    n: usize,
+    slabs: Option<(usize, usize)>,
+) -> std::io::Result<(Vec<T>, usize)>
+where
+    T: Copy + Default,
+    [T]: HalfFloatSliceExt,
+{
+    let (mut out, start) = pages::line_aligned(n, T::default());
+    if slabs.is_some() {
+        out.resize(start + n, T::default());
+    }
     let (mut half, mut at) = (Vec::new(), 0);
     chunks.each(|c| {
-        half.clear();
-        convert(c, &mut half);
-        slabs::scatter(&half, at, k, n, &mut out[start..]);
+        match slabs {
+            None => {
+                let end = out.len();
+                out.resize(end + c.len(), T::default());
+                out[end..].convert_from_f32_slice(c);
+            }
+            Some((k, cols)) => {
+                half.resize(c.len(), T::default());
+                half.convert_from_f32_slice(c);
+                slabs::scatter(&half, at, k, cols, &mut out[start..]);
+            }
+        }
         at += c.len();
     })?;
     Ok((out, start))

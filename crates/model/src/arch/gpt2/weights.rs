@@ -233,16 +233,10 @@ impl<'a> Reader<'a> {
     }
 
     fn conv1d(&self, name: &str, n_in: usize, n_out: usize) -> Result<Conv1D> {
+        // In slabs of columns where converted to 16 bits and the kernels read those faster.
+        let slabs = slabs::pay(self.dtype).then_some((n_in, n_out));
         let weight = format!("{name}.weight");
-        let slabbed = match slabs::pay(self.dtype) {
-            true => self.matrix_in_slabs(&weight, (n_in, n_out))?,
-            false => None,
-        };
-        let slabs = slabbed.is_some();
-        let weight = match slabbed {
-            Some(buf) => buf,
-            None => self.tensor(&weight, &[n_in, n_out], self.dtype)?,
-        };
+        let (weight, slabs) = self.load(&weight, &[n_in, n_out], self.dtype, slabs)?;
         Ok(Conv1D {
             weight,
             bias: self.tensor(&format!("{name}.bias"), &[n_out], DType::F32)?,
@@ -261,23 +255,23 @@ impl<'a> Reader<'a> {
     }
 
     fn tensor(&self, name: &str, shape: &[usize], dtype: DType) -> Result<Buf> {
-        let (bytes, from) = self.view(name, shape)?;
-        let buf = convert::tensor(bytes, from, dtype, self.source)
-            .map_err(|e| Error::io(&self.path, e))?;
-        checks::finite(&self.path, name, &buf)?;
-        Ok(buf)
+        Ok(self.load(name, shape, dtype, None)?.0)
     }
 
-    /// Matrix `name` (k, n) converted to the weights' 16-bit dtype in slabs of columns; `None`
-    /// when it is used in place.
-    fn matrix_in_slabs(&self, name: &str, (k, n): (usize, usize)) -> Result<Option<Buf>> {
-        let (bytes, from) = self.view(name, &[k, n])?;
-        let buf = convert::matrix_in_slabs(bytes, from, self.dtype, self.source, (k, n))
+    /// Tensor `name` as `dtype` ([`convert::tensor_in`]): a (k, n) matrix `slabs` in slabs of
+    /// columns where converted to 16 bits, and whether it is.
+    fn load(
+        &self,
+        name: &str,
+        shape: &[usize],
+        dtype: DType,
+        slabs: Option<(usize, usize)>,
+    ) -> Result<(Buf, bool)> {
+        let (bytes, from) = self.view(name, shape)?;
+        let (buf, in_slabs) = convert::tensor_in(bytes, from, dtype, self.source, slabs)
             .map_err(|e| Error::io(&self.path, e))?;
-        if let Some(buf) = &buf {
-            checks::finite(&self.path, name, buf)?;
-        }
-        Ok(buf)
+        checks::finite(&self.path, name, &buf)?;
+        Ok((buf, in_slabs))
     }
 
     /// The stored bytes and dtype of `name`, checked against `shape`.
