@@ -1,5 +1,22 @@
-// What the browser benches share: one bench page in a fresh headless Chromium, and medians.
+// What the browser benches share: their site, one bench page in a fresh headless Chromium,
+// and medians.
+import { mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { ARGS, launch } from '../../tests/browser/lib/browser.js';
+
+const root = resolve(import.meta.dirname, '../..');
+
+// A fresh folder (named after `name`) serving the page's engine modules, the bench page, the
+// model and each .wasm of `engines` ({ file name: path }), side by side; the caller removes it.
+export function benchSite(name, modelDir, engines) {
+  const site = mkdtempSync(join(tmpdir(), `nexttoken-wasm-${name}-`));
+  symlinkSync(join(root, 'web'), join(site, 'web'));
+  symlinkSync(join(root, 'bench/wasm/page'), join(site, 'bench'));
+  for (const [file, path] of Object.entries(engines)) symlinkSync(resolve(path), join(site, file));
+  symlinkSync(resolve(modelDir), join(site, 'model'));
+  return site;
+}
 
 // Opens `url` in a fresh browser (started with `flags` besides the usual ones) and returns the
 // page's `window.benchResult` (an `error` in it is thrown, named by `what`), merged with what

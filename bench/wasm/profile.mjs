@@ -5,10 +5,9 @@
 //   node bench/wasm/profile.mjs MODEL_DIR [DTYPE] [WASM]
 // DTYPE defaults to f16; WASM to this checkout's one-thread build. The prefill is one token
 // and there is one timed run, so nearly all the engine's time is decoding (2 × 64 steps).
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { benchPage } from './lib.mjs';
+import { benchPage, benchSite } from './lib.mjs';
 import { serveStatic } from '../../tests/browser/lib/static-server.js';
 
 const [modelDir, dtype = 'f16', wasm] = process.argv.slice(2);
@@ -17,11 +16,7 @@ const root = resolve(import.meta.dirname, '../..');
 const target = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
 const engine = wasm ? resolve(wasm) : join(target, 'wasm32-unknown-unknown/release/nexttoken_wasm.wasm');
 
-const site = mkdtempSync(join(tmpdir(), 'nexttoken-wasm-profile-'));
-symlinkSync(join(root, 'web'), join(site, 'web'));
-symlinkSync(join(root, 'bench/wasm/page'), join(site, 'bench'));
-symlinkSync(engine, join(site, 'engine.wasm'));
-symlinkSync(resolve(modelDir), join(site, 'model'));
+const site = benchSite('profile', modelDir, { 'engine.wasm': engine });
 const server = await serveStatic(site);
 try {
   // --no-write-protect-code-memory: V8 writes its jitdump records as it compiles.

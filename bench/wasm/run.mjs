@@ -6,10 +6,9 @@
 // Needs the release builds of nexttoken and of crates/wasm (bench/wasm/run.sh makes both) and
 // tests/browser's npm packages.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { benchPage, median } from './lib.mjs';
+import { benchPage, benchSite, median } from './lib.mjs';
 import { serveStatic } from '../../tests/browser/lib/static-server.js';
 import { peers } from './peer/peers.mjs';
 
@@ -20,11 +19,9 @@ const target = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
 const DTYPES = (process.env.DTYPES ?? 'f32,f16').split(',');
 
 // The site: the page's engine modules, the bench page, the .wasm and the model, side by side.
-const site = mkdtempSync(join(tmpdir(), 'nexttoken-wasm-bench-'));
-symlinkSync(join(root, 'web'), join(site, 'web'));
-symlinkSync(join(root, 'bench/wasm/page'), join(site, 'bench'));
-symlinkSync(join(target, 'wasm32-unknown-unknown/release/nexttoken_wasm.wasm'), join(site, 'engine.wasm'));
-symlinkSync(resolve(modelDir), join(site, 'model'));
+const site = benchSite('bench', modelDir, {
+  'engine.wasm': join(target, 'wasm32-unknown-unknown/release/nexttoken_wasm.wasm'),
+});
 
 function native(dtype) {
   const out = execFileSync(join(target, 'release/nexttoken'),

@@ -6,10 +6,10 @@
 //   node bench/wasm/threads.mjs MODEL_DIR [ROUNDS] [RUNS]
 // Needs both builds of crates/wasm (`nexttoken export --live` makes them; see BENCHMARKS.md)
 // and tests/browser's npm packages. DTYPES=f32,f16 picks the weights' types (default f32).
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { benchPage, median } from './lib.mjs';
+import { benchPage, benchSite, median } from './lib.mjs';
 import { ISOLATED, serveStatic } from '../../tests/browser/lib/static-server.js';
 
 const [modelDir, rounds = '3', runs = '3'] = process.argv.slice(2);
@@ -20,12 +20,10 @@ const DTYPES = (process.env.DTYPES ?? 'f32').split(',');
 // [label, threads]: 0 is the one-thread build.
 const ENGINES = [['one-thread build', 0], ['threaded build, 1 thread', 1], ['threaded build, 2 threads', 2]];
 
-const site = mkdtempSync(join(tmpdir(), 'nexttoken-wasm-threads-'));
-symlinkSync(join(root, 'web'), join(site, 'web'));
-symlinkSync(join(root, 'bench/wasm/page'), join(site, 'bench'));
-symlinkSync(join(target, 'wasm32-unknown-unknown/release/nexttoken_wasm.wasm'), join(site, 'engine.wasm'));
-symlinkSync(join(target, 'wasm32-nexttoken-threads/wasm-threads/nexttoken_wasm.wasm'), join(site, 'engine-threads.wasm'));
-symlinkSync(resolve(modelDir), join(site, 'model'));
+const site = benchSite('threads', modelDir, {
+  'engine.wasm': join(target, 'wasm32-unknown-unknown/release/nexttoken_wasm.wasm'),
+  'engine-threads.wasm': join(target, 'wasm32-nexttoken-threads/wasm-threads/nexttoken_wasm.wasm'),
+});
 
 async function wasm(server, dtype, threads) {
   const url = `${server.url}bench/index.html?dtype=${dtype}&runs=${runs}&threads=${threads}`;
