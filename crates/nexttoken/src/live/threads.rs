@@ -25,8 +25,8 @@ const FEATURES: &str = "+simd128,+atomics,+bulk-memory,+mutable-globals";
 /// The name of that target, and of its file in the target directory.
 const SPEC: &str = "wasm32-nexttoken-threads";
 
-/// Names stripped, as in `.cargo/config.toml`.
-const RUSTFLAGS: &str = "-C strip=symbols";
+/// Names stripped and LLVM's loop strength reduction off, as in `.cargo/config.toml`.
+const RUSTFLAGS: &str = "-C strip=symbols -C llvm-args=-disable-lsr";
 
 /// The link of crates/wasm itself: its memory shared, imported (every worker's instance is
 /// given the one memory), and able to grow to all of wasm32's 4 GiB (GPT-2 in f32 with its

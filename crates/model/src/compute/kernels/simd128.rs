@@ -17,8 +17,10 @@ use core::arch::wasm32::*;
 
 use half::{bf16, f16};
 
+mod panel;
 mod placed;
 
+pub(super) use panel::{axpy_panel, PANEL_MR, PANEL_NR};
 pub(super) use placed::through_placed;
 use placed::TWO_112;
 
@@ -136,10 +138,6 @@ pub(super) fn widen<E: Load8>(src: &[E], dst: &mut [f32]) {
 /// Rows of x one dot tile takes at most, and rows of w it always takes.
 pub(super) const DOT_MR: usize = 2;
 pub(super) const DOT_NR: usize = 2;
-
-/// Rows one axpy panel takes at most, and its width (2 vectors).
-pub(super) const PANEL_MR: usize = 4;
-pub(super) const PANEL_NR: usize = 8;
 
 /// Rows of w whose products an axpy adds to sums held in registers before storing them.
 const KB: usize = 8;
@@ -328,19 +326,21 @@ unsafe fn strip<E: Load8, const M: usize, const V: usize>(
             }
         }
     }
-    let mut seen = u16x8_splat(0);
-    for i in 0..depth {
-        let row = w.add(i * ws + j);
+    // Pointers stepped, not an index multiplied each turn: the engine is built without LLVM's
+    // loop strength reduction (.cargo/config.toml), which leaves addresses as written here.
+    let (mut seen, mut row, mut xi) = (u16x8_splat(0), w.add(j), x);
+    for _ in 0..depth {
         for v in 0..V {
             E::see(row.add(8 * v), &mut seen);
             let wv = E::load8(row.add(8 * v), mask);
             for r in 0..M {
-                let xi = f32x4_splat(*x.add(r * xs + i));
+                let xr = f32x4_splat(*xi.add(r * xs));
                 for h in 0..2 {
-                    acc[r][v][h] = f32x4_add(acc[r][v][h], f32x4_mul(xi, wv[h]));
+                    acc[r][v][h] = f32x4_add(acc[r][v][h], f32x4_mul(xr, wv[h]));
                 }
             }
         }
+        (row, xi) = (row.add(ws), xi.add(1));
     }
     if E::strays(seen) {
         // y still holds the sums before these rows.
@@ -353,65 +353,6 @@ unsafe fn strip<E: Load8, const M: usize, const V: usize>(
             for h in 0..2 {
                 v128_store(y.add(r * ys + 8 * v + 4 * h).cast(), acc[r][v][h]);
             }
-        }
-    }
-}
-
-/// One packed panel: `y (rows, PANEL_NR) += a (rows, kc) @ b (kc, PANEL_NR)`, the sums
-/// starting at 0 when `first`, else continuing from y.
-///
-/// # Safety
-/// `rows` in 1..=PANEL_MR; every index in bounds.
-#[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn axpy_panel(
-    a: *const f32,
-    xs: usize,
-    rows: usize,
-    b: *const f32,
-    kc: usize,
-    y: *mut f32,
-    ys: usize,
-    first: bool,
-) {
-    let f = match rows {
-        1 => panel::<1>,
-        2 => panel::<2>,
-        3 => panel::<3>,
-        _ => panel::<4>,
-    };
-    f(a, xs, b, kc, y, ys, first);
-}
-
-#[allow(clippy::needless_range_loop)] // r and h index several arrays at once
-unsafe fn panel<const MR: usize>(
-    a: *const f32,
-    xs: usize,
-    b: *const f32,
-    kc: usize,
-    y: *mut f32,
-    ys: usize,
-    first: bool,
-) {
-    let mut acc = [[f32x4_splat(0.0); 2]; MR];
-    if !first {
-        for r in 0..MR {
-            for h in 0..2 {
-                acc[r][h] = v128_load(y.add(r * ys + 4 * h).cast());
-            }
-        }
-    }
-    for i in 0..kc {
-        let bv = f32::load8(b.add(i * PANEL_NR), f32::mask());
-        for r in 0..MR {
-            let ai = f32x4_splat(*a.add(r * xs + i));
-            for h in 0..2 {
-                acc[r][h] = f32x4_add(acc[r][h], f32x4_mul(ai, bv[h]));
-            }
-        }
-    }
-    for r in 0..MR {
-        for h in 0..2 {
-            v128_store(y.add(r * ys + 4 * h).cast(), acc[r][h]);
         }
     }
 }
