@@ -79,7 +79,10 @@ pub(crate) fn finite(path: &Path, name: &str, buf: &Buf) -> Result<()> {
         Data::F16(x) => first_bad(x, |v| !v.is_finite()),
     };
     match bad {
-        None => Ok(()),
+        None => {
+            buf.note_finite();
+            Ok(())
+        }
         Some((at, value)) => Err(Error::Tensor {
             path: path.to_path_buf(),
             name: name.to_string(),

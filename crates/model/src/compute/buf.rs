@@ -7,7 +7,7 @@
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use half::slice::HalfFloatSliceExt;
 use half::{bf16, f16};
@@ -239,6 +239,57 @@ impl<'a> Data<'a> {
     }
 }
 
+/// The f16 buffers whose values were all found finite (`checkpoint::checks::finite`, which
+/// every loaded weight passes), as address ranges, while they live. The browser engine's f16
+/// kernels look their weights up here and, where found, leave out their own check of every
+/// weight for infinities and NaNs (`kernels::simd128`'s `Finite`), an eighth of a decode step's
+/// instructions; which code runs is all it changes, never a bit of a result.
+static FINITE: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+
+fn finite_ranges() -> MutexGuard<'static, Vec<(usize, usize)>> {
+    FINITE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn range<T>(values: &[T]) -> (usize, usize) {
+    let r = values.as_ptr_range();
+    (r.start as usize, r.end as usize)
+}
+
+impl Buf {
+    /// Notes that the caller found every value finite: see [`FINITE`] (f16 buffers only).
+    pub(crate) fn note_finite(&self) {
+        if let Data::F16(v) = self.data() {
+            finite_ranges().push(range(v));
+        }
+    }
+}
+
+/// Whether `values` lie inside one live buffer noted finite ([`Buf::note_finite`]). Only the
+/// browser engine's kernels ask (and this file's test, which runs natively).
+#[cfg_attr(
+    not(all(target_arch = "wasm32", target_feature = "simd128")),
+    allow(dead_code)
+)]
+pub(crate) fn noted_finite(values: &[f16]) -> bool {
+    let (start, end) = range(values);
+    finite_ranges().iter().any(|&(s, e)| s <= start && end <= e)
+}
+
+impl Drop for Buf {
+    /// Forgets the buffer's range before its memory is freed, so no other values there count
+    /// as finite.
+    fn drop(&mut self) {
+        if let Data::F16(v) = self.data() {
+            let mut noted = finite_ranges();
+            if let Some(i) = noted.iter().position(|&r| r == range(v)) {
+                noted.swap_remove(i);
+            }
+        }
+    }
+}
+
 impl Deref for Buf {
     type Target = [f32];
 
@@ -261,5 +312,26 @@ impl std::fmt::Debug for Buf {
             self.dtype().name(),
             self.is_mapped()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_buffer_noted_finite_is_known_while_it_lives() {
+        let buf = Buf::from_f32(&[1.0, -2.0, 0.5, 3.0], DType::F16);
+        let Data::F16(values) = buf.data() else {
+            unreachable!("an f16 buffer")
+        };
+        let whole = range(values);
+        assert!(!noted_finite(values), "not noted yet");
+        buf.note_finite();
+        assert!(noted_finite(values) && noted_finite(&values[1..3]));
+        let other = vec![f16::ZERO; 8];
+        assert!(!noted_finite(&other), "another buffer's values");
+        drop(buf);
+        assert!(!finite_ranges().contains(&whole), "forgotten once dropped");
     }
 }

@@ -338,7 +338,7 @@ pub fn dot(path: Path, x: &[f32], w: Data, y: &mut [f32], s: Shape, threads: usi
         Data::F16(w) => {
             // Decoding in WebAssembly: f16 bits placed as f32's, x scaled to match.
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            if path == Path::Simd128 && simd128::through_placed(drive::dot, x, w, y, s, threads) {
+            if path == Path::Simd128 && simd128::placed_dot(x, w, y, s, threads) {
                 return;
             }
             drive::dot(path, x, w, y, s, threads)
@@ -362,7 +362,7 @@ pub fn axpy(path: Path, x: &[f32], w: Data, y: &mut [f32], s: Shape, threads: us
         Data::F16(w) => {
             // Decoding in WebAssembly: f16 bits placed as f32's, x scaled to match.
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            if path == Path::Simd128 && simd128::through_placed(drive::axpy, x, w, y, s, threads) {
+            if path == Path::Simd128 && simd128::placed_axpy(x, w, y, s, threads) {
                 return;
             }
             drive::axpy(path, x, w, y, s, threads)

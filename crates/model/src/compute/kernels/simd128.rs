@@ -21,8 +21,8 @@ mod panel;
 mod placed;
 
 pub(super) use panel::{axpy_panel, PANEL_MR, PANEL_NR};
-pub(super) use placed::through_placed;
 use placed::TWO_112;
+pub(super) use placed::{placed_axpy, placed_dot};
 
 use super::Elem;
 

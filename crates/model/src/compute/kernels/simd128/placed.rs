@@ -4,8 +4,10 @@ use core::arch::wasm32::*;
 
 use half::f16;
 
+use super::super::drive::{self, Weight};
 use super::super::{Elem, Path, Shape};
 use super::Load8;
+use crate::compute::buf::noted_finite;
 
 /// An f16 weight for decoding: its bits moved to f32's places (the sign to bit 31, exponent
 /// and mantissa up 13) are exactly `w · 2^-112`, subnormals included, so with x taken times
@@ -82,14 +84,76 @@ impl Load8 for Placed {
     }
 }
 
-/// A product's order through [`Placed`] weights: [`super::super::drive::dot`] or
-/// [`super::super::drive::axpy`].
-pub(in super::super) type Order = fn(Path, &[f32], &[Placed], &mut [f32], Shape, usize);
+/// [`Placed`] weights that the loader found finite (`Buf::note_finite`): the kernels leave out
+/// [`Load8::see`] (per 8 weights a shift and a max, and a register that V8 spilled) and never
+/// take a tile again.
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub(crate) struct Finite(Placed);
 
-/// `y = x @ wᵀ` or `y = x @ w` (as `order` takes it) through [`Placed`] weights where it pays
-/// and holds: one row of x (a decode step), all below 2^16 in magnitude. False, with nothing
-/// written, elsewhere.
-pub(in super::super) fn through_placed(
+impl Elem for Finite {
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        self.0.to_f32()
+    }
+
+    fn widen(src: &[Finite], dst: &mut [f32]) {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = s.to_f32();
+        }
+    }
+}
+
+impl Load8 for Finite {
+    type Exact = f16;
+    const UNSCALE: f32 = Placed::UNSCALE;
+    const ROWS: usize = Placed::ROWS;
+
+    fn mask() -> v128 {
+        Placed::mask()
+    }
+
+    #[inline(always)]
+    unsafe fn load8(p: *const Finite, mask: v128) -> [v128; 2] {
+        Placed::load8(p.cast(), mask)
+    }
+}
+
+/// `y = x @ wᵀ` in the dot order through placed weights where it pays and holds: see
+/// [`through_placed`].
+pub(in super::super) fn placed_dot(
+    x: &[f32],
+    w: &[f16],
+    y: &mut [f32],
+    s: Shape,
+    t: usize,
+) -> bool {
+    through_placed(Order::Dot, x, w, y, s, t)
+}
+
+/// `y = x @ w` in the axpy order through placed weights where it pays and holds: see
+/// [`through_placed`].
+pub(in super::super) fn placed_axpy(
+    x: &[f32],
+    w: &[f16],
+    y: &mut [f32],
+    s: Shape,
+    t: usize,
+) -> bool {
+    through_placed(Order::Axpy, x, w, y, s, t)
+}
+
+/// A product's order: [`drive::dot`] or [`drive::axpy`].
+#[derive(Clone, Copy)]
+enum Order {
+    Dot,
+    Axpy,
+}
+
+/// `y = x @ wᵀ` or `y = x @ w` (as `order` takes it) through [`Placed`] weights, or
+/// [`Finite`] ones where the loader found w finite, where it pays and holds: one row of x (a
+/// decode step), all below 2^16 in magnitude. False, with nothing written, elsewhere.
+fn through_placed(
     order: Order,
     x: &[f32],
     w: &[f16],
@@ -101,8 +165,18 @@ pub(in super::super) fn through_placed(
         return false;
     };
     let dense = Shape { xs: s.k, ..s };
-    order(Path::Simd128, &scaled, placed(w), y, dense, threads);
+    match noted_finite(w) {
+        true => run(order, &scaled, as_bits::<Finite>(w), y, dense, threads),
+        false => run(order, &scaled, as_bits::<Placed>(w), y, dense, threads),
+    }
     true
+}
+
+fn run<E: Weight>(order: Order, x: &[f32], w: &[E], y: &mut [f32], s: Shape, threads: usize) {
+    match order {
+        Order::Dot => drive::dot(Path::Simd128, x, w, y, s, threads),
+        Order::Axpy => drive::axpy(Path::Simd128, x, w, y, s, threads),
+    }
 }
 
 /// x's m rows of k, dense, times 2^112; `None` where one is 2^16 or more in magnitude, or NaN.
@@ -119,7 +193,9 @@ fn scaled(x: &[f32], s: Shape) -> Option<Vec<f32>> {
     Some(out)
 }
 
-fn placed(w: &[f16]) -> &[Placed] {
-    // SAFETY: Placed and f16 are both a transparent u16.
+/// w's bits as `E`, a transparent u16 as f16 is.
+fn as_bits<E: Load8>(w: &[f16]) -> &[E] {
+    debug_assert_eq!(size_of::<E>(), size_of::<f16>());
+    // SAFETY: E is Placed or Finite, both a transparent u16, as f16 is.
     unsafe { std::slice::from_raw_parts(w.as_ptr().cast(), w.len()) }
 }
