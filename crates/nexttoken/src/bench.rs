@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use anyhow::{ensure, Result};
-use nexttoken_model::compute::probe;
+use nexttoken_model::compute::probe::{self, Probe};
 use nexttoken_model::explain::explain;
 use nexttoken_model::generate::namer;
 use nexttoken_model::kernels::Path;
@@ -58,6 +58,20 @@ struct Report {
     decode_gb_s: f64,
     /// decode_gb_s ÷ read_gb_s.
     decode_share_of_bandwidth: f64,
+    /// With `--interleave N`: N plain decode steps, each followed by the probe reading
+    /// decode_bytes; the median step, and the median rate of those reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interleaved_step_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interleaved_read_gb_s: Option<f64>,
+    /// The median over those steps of the read's time ÷ the step's: decode's share of what
+    /// the machine streamed at that moment. Quartiles in the `_q1` and `_q3` keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interleaved_share: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interleaved_share_q1: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interleaved_share_q3: Option<f64>,
 }
 
 pub fn run(args: &BenchArgs) -> Result<()> {
@@ -88,6 +102,16 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let read_gb_s = probe::read_bandwidth(10);
     let decode_bytes = model.arch.weight_bytes() as f64;
     let decode_gb_s = steps as f64 / decode_s * decode_bytes / 1e9;
+    let paired = match args.interleave {
+        0 => None,
+        n => Some(interleaved(
+            &model,
+            &decode_ids,
+            steps,
+            n,
+            decode_bytes as usize,
+        )?),
+    };
     let report = Report {
         engine: "nexttoken",
         dtype: args.dtype.name(),
@@ -110,6 +134,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         decode_bytes,
         decode_gb_s,
         decode_share_of_bandwidth: decode_gb_s / read_gb_s,
+        interleaved_step_ms: paired.as_ref().map(|p| p.step_ms),
+        interleaved_read_gb_s: paired.as_ref().map(|p| p.read_gb_s),
+        interleaved_share: paired.as_ref().map(|p| p.share[1]),
+        interleaved_share_q1: paired.as_ref().map(|p| p.share[0]),
+        interleaved_share_q3: paired.as_ref().map(|p| p.share[2]),
     };
     if args.json {
         outln!("{}", serde_json::to_string(&report)?)?;
@@ -172,6 +201,51 @@ fn choose(model: &Model, logits: &[f32], explained: bool) -> u32 {
     let shown = explain(&dist, logits, PAGE_CANDIDATES, namer(model));
     std::hint::black_box(shown);
     dist.pick(0.0)
+}
+
+/// What [`interleaved`] measured.
+struct Paired {
+    step_ms: f64,
+    read_gb_s: f64,
+    /// Quartiles of the per-step share: first, median, third.
+    share: [f64; 3],
+}
+
+/// `steps` plain decode steps, in sequences of `per_sequence` steps after `ids` (the
+/// positions of the plain decode runs), each step followed by the probe reading `bytes`, as
+/// much as the step read. Consecutive step and read see nearly the same machine, so the ratio
+/// of their times holds still where either alone swings with the load.
+fn interleaved(
+    model: &Model,
+    ids: &[u32],
+    per_sequence: usize,
+    steps: usize,
+    bytes: usize,
+) -> Result<Paired> {
+    let mut probe = Probe::new();
+    probe.read(bytes); // its pages' first read
+    let (mut step_s, mut read_s, mut share) = (Vec::new(), Vec::new(), Vec::new());
+    while step_s.len() < steps {
+        let mut cache = KvCache::new(model.config());
+        let mut logits = model.forward(ids, &mut cache, &mut NoRecorder)?;
+        for _ in 0..per_sequence.min(steps - step_s.len()) {
+            let start = Instant::now();
+            let next = argmax(&logits);
+            logits = model.forward(&[next], &mut cache, &mut NoRecorder)?;
+            let step = start.elapsed().as_secs_f64();
+            let read = probe.read(bytes);
+            step_s.push(step);
+            read_s.push(bytes as f64 / read / 1e9);
+            share.push(read / step);
+        }
+    }
+    share.sort_by(f64::total_cmp);
+    let quartile = |q: usize| share[(share.len() - 1) * q / 4];
+    Ok(Paired {
+        step_ms: median(&mut step_s) * 1e3,
+        read_gb_s: median(&mut read_s),
+        share: [quartile(1), median(&mut share.clone()), quartile(3)],
+    })
 }
 
 fn argmax(x: &[f32]) -> u32 {
@@ -246,6 +320,21 @@ fn print(r: &Report) -> std::io::Result<()> {
         r.read_gb_s,
         100.0 * r.decode_share_of_bandwidth
     )?;
+    if let (Some(step), Some(read), Some(q1), Some(share), Some(q3)) = (
+        r.interleaved_step_ms,
+        r.interleaved_read_gb_s,
+        r.interleaved_share_q1,
+        r.interleaved_share,
+        r.interleaved_share_q3,
+    ) {
+        outln!(
+            "interleaved with probe reads: step {step:.2} ms, reads {read:.1} GB/s, share {:.0}% \
+             (quartiles {:.0}-{:.0}%)",
+            100.0 * share,
+            100.0 * q1,
+            100.0 * q3
+        )?;
+    }
     outln!(
         "peak RSS {:.0} MB; medians of {} runs",
         r.peak_rss_mb,

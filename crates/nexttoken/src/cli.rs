@@ -211,6 +211,12 @@ pub struct BenchArgs {
     /// Timed repetitions of each measurement (after one untimed warm-up); medians are reported.
     #[arg(long, default_value_t = 5, value_parser = RangedU64ValueParser::<usize>::new().range(1..=10_000))]
     pub runs: usize,
+    /// Also time this many plain decode steps, each followed by a read of as many bytes by
+    /// the in-process probe, and report the median of their ratios: decode's share of the
+    /// bandwidth the machine gave at that moment, which a busy machine moves far less than
+    /// a share of the best probe round (0: off).
+    #[arg(long, default_value_t = 0, value_parser = RangedU64ValueParser::<usize>::new().range(0..=100_000))]
+    pub interleave: usize,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,

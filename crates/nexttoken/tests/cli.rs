@@ -259,6 +259,8 @@ fn bench_prints_the_measurements_as_json() {
             "3",
             "--prefill-tokens",
             "8",
+            "--interleave",
+            "5",
             "--json",
         ]));
         assert_eq!(v["dtype"], dtype);
@@ -269,9 +271,19 @@ fn bench_prints_the_measurements_as_json() {
             "decode_recorded_tok_s",
             "read_gb_s",
             "decode_share_of_bandwidth",
+            "interleaved_step_ms",
+            "interleaved_read_gb_s",
+            "interleaved_share",
         ] {
             assert!(v[key].as_f64().unwrap() > 0.0, "{key}: {v}");
         }
+        let quartiles = [
+            "interleaved_share_q1",
+            "interleaved_share",
+            "interleaved_share_q3",
+        ];
+        let q = quartiles.map(|k| v[k].as_f64().unwrap());
+        assert!(q[0] <= q[1] && q[1] <= q[2], "{v}");
         let path = v["kernels"].as_str().unwrap();
         assert!(Path::available().iter().any(|p| p.name() == path), "{v}");
     }

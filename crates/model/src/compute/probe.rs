@@ -28,37 +28,78 @@ const MIN_TIME: Duration = Duration::from_millis(1500);
 /// a buffer of [`buffer_bytes`] once across the pool's threads, in GB/s (10^9 bytes per
 /// second). Allocates the buffer for the call only.
 pub fn read_bandwidth(rounds: usize) -> f64 {
-    let bytes = buffer_bytes();
-    let n = bytes / 4;
-    // Huge pages, as the weights, from a cache line, as bench/machine's buffer.
-    let (mut whole, start) = pages::line_aligned(n, 1.0f32);
-    whole.resize(start + n, 1.0);
-    let buf = &whole[start..];
-    let simd = Simd::of(Path::active());
-    pool::install(|| {
-        let threads = pool::threads();
-        let part = n.div_ceil(threads).next_multiple_of(64);
-        let round = || {
+    let mut probe = Probe::new();
+    let bytes = probe.n * 4;
+    probe.read(bytes); // the first read after the pages were written is not the steady state
+    let started = Instant::now();
+    let mut best = 0.0f64;
+    let mut done = 0;
+    while done < rounds.max(1) || started.elapsed() < MIN_TIME {
+        best = best.max(bytes as f64 / probe.read(bytes) / 1e9);
+        done += 1;
+    }
+    best
+}
+
+/// A buffer of [`buffer_bytes`] that the pool's threads read in parts, each part after the
+/// last, so that a read between two decode steps streams from memory as they do: the
+/// machine's rate at that moment, for a share of the limit that a busy machine's swings
+/// between seconds do not move.
+pub struct Probe {
+    whole: Vec<f32>,
+    start: usize,
+    n: usize,
+    at: usize,
+    simd: Simd,
+}
+
+impl Probe {
+    /// Allocates and writes the buffer (a GiB or more, held until the probe is dropped).
+    pub fn new() -> Probe {
+        let n = buffer_bytes() / 4;
+        // Huge pages, as the weights, from a cache line, as bench/machine's buffer.
+        let (mut whole, start) = pages::line_aligned(n, 1.0f32);
+        whole.resize(start + n, 1.0);
+        let simd = Simd::of(Path::active());
+        Probe {
+            whole,
+            start,
+            n,
+            at: 0,
+            simd,
+        }
+    }
+
+    /// Seconds the pool's threads take to read the buffer's next `bytes` (at most all of
+    /// it), each its own contiguous share, as a decode step reads its weights; after the
+    /// buffer's end the reads start again at its beginning.
+    pub fn read(&mut self, bytes: usize) -> f64 {
+        let len = (bytes / 4).clamp(1, self.n);
+        if self.at + len > self.n {
+            self.at = 0;
+        }
+        let buf = &self.whole[self.start + self.at..][..len];
+        self.at += len;
+        let simd = self.simd;
+        pool::install(|| {
+            let part = len.div_ceil(pool::threads()).next_multiple_of(64);
             let start = Instant::now();
             // Every thread of the pool, exactly once: its own part, as a decode step.
             let sums = rayon::broadcast(|ctx| {
-                let lo = (ctx.index() * part).min(n);
-                simd.sum(&buf[lo..n.min(lo + part)])
+                let lo = (ctx.index() * part).min(len);
+                simd.sum(&buf[lo..len.min(lo + part)])
             });
             let seconds = start.elapsed().as_secs_f64();
             std::hint::black_box(sums);
-            bytes as f64 / seconds / 1e9
-        };
-        round(); // the first read after the pages were written is not the steady state
-        let started = Instant::now();
-        let mut best = 0.0f64;
-        let mut done = 0;
-        while done < rounds.max(1) || started.elapsed() < MIN_TIME {
-            best = best.max(round());
-            done += 1;
-        }
-        best
-    })
+            seconds
+        })
+    }
+}
+
+impl Default for Probe {
+    fn default() -> Probe {
+        Probe::new()
+    }
 }
 
 /// Bytes the probe reads a round: 4× the largest cache, within [`MIN_BYTES`]..[`MAX_BYTES`].
