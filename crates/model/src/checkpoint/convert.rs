@@ -59,50 +59,62 @@ pub(crate) fn tensor_in(
     let mut chunks = Chunks::new(bytes, from, source);
     Ok(match to {
         DType::F32 => (Buf::owned(read_f32(bytes, from, source)?), false),
+        DType::Bf16 if paged(n, to) => {
+            let mut out = pages::Huge::zeroed(n)?;
+            sixteen::<bf16>(&mut chunks, out.as_mut_slice(), slabs)?;
+            (Buf::paged_bf16(out), slabs.is_some())
+        }
+        DType::F16 if paged(n, to) => {
+            let mut out = pages::Huge::zeroed(n)?;
+            sixteen::<f16>(&mut chunks, out.as_mut_slice(), slabs)?;
+            (Buf::paged_f16(out), slabs.is_some())
+        }
         DType::Bf16 => {
-            let (out, start) = sixteen::<bf16>(&mut chunks, n, slabs)?;
+            let (mut out, start) = pages::line_aligned(n, bf16::ZERO);
+            out.resize(start + n, bf16::ZERO);
+            sixteen::<bf16>(&mut chunks, &mut out[start..], slabs)?;
             (Buf::bf16(out, start), slabs.is_some())
         }
         DType::F16 => {
-            let (out, start) = sixteen::<f16>(&mut chunks, n, slabs)?;
+            let (mut out, start) = pages::line_aligned(n, f16::ZERO);
+            out.resize(start + n, f16::ZERO);
+            sixteen::<f16>(&mut chunks, &mut out[start..], slabs)?;
             (Buf::f16(out, start), slabs.is_some())
         }
     })
 }
 
-/// The `n` values of `chunks` converted to a 16-bit T, on a cache line (after `start` values of
-/// padding): in order, or scattered to their slabs of a (k, n) matrix as each chunk arrives.
-/// The peak is the 16-bit values and a chunk.
+/// Whether `n` values converted to `to` get huge pages of their own ([`pages::Huge`]): on
+/// Linux, where a huge page is 2 MiB, from 1 MiB on, so the last page's unused end is never
+/// more than the values take.
+fn paged(n: usize, to: DType) -> bool {
+    cfg!(target_os = "linux") && n * to.size() >= 1 << 20
+}
+
+/// The values of `chunks` converted to a 16-bit T into `out` (as many): in order, or
+/// scattered to their slabs of a (k, n) matrix as each chunk arrives. The peak is the 16-bit
+/// values and a chunk.
 fn sixteen<T>(
     chunks: &mut Chunks,
-    n: usize,
+    out: &mut [T],
     slabs: Option<(usize, usize)>,
-) -> std::io::Result<(Vec<T>, usize)>
+) -> std::io::Result<()>
 where
     T: Copy + Default,
     [T]: HalfFloatSliceExt,
 {
-    let (mut out, start) = pages::line_aligned(n, T::default());
-    if slabs.is_some() {
-        out.resize(start + n, T::default());
-    }
     let (mut half, mut at) = (Vec::new(), 0);
     chunks.each(|c| {
         match slabs {
-            None => {
-                let end = out.len();
-                out.resize(end + c.len(), T::default());
-                out[end..].convert_from_f32_slice(c);
-            }
+            None => out[at..at + c.len()].convert_from_f32_slice(c),
             Some((k, cols)) => {
                 half.resize(c.len(), T::default());
                 half.convert_from_f32_slice(c);
-                slabs::scatter(&half, at, k, cols, &mut out[start..]);
+                slabs::scatter(&half, at, k, cols, out);
             }
         }
         at += c.len();
-    })?;
-    Ok((out, start))
+    })
 }
 
 /// All of a tensor's values as f32, read (not mapped) so the source pages stay off the RSS.
@@ -179,9 +191,11 @@ mod tests {
     use super::*;
     use crate::compute::buf::Data;
 
+    /// Matrices of 1 MiB and more on a huge page's boundary (on Linux), smaller ones on a
+    /// cache line.
     #[test]
     fn converted_weights_start_on_a_cache_line_with_their_values() {
-        for n in [100, 1000, 100_000] {
+        for n in [100, 1000, 100_000, 600_000] {
             let values: Vec<f32> = (0..n).map(|i| i as f32).collect();
             let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
             for to in [DType::Bf16, DType::F16] {
@@ -191,7 +205,9 @@ mod tests {
                     Data::F16(v) => (v.as_ptr() as usize, v.len(), v[n - 1].to_f32()),
                     Data::F32(_) => panic!("{to:?} stored as f32"),
                 };
-                assert_eq!(addr % 64, 0, "{n} values as {to:?}");
+                let align = if paged(n, to) { 2 << 20 } else { 64 };
+                assert_eq!(addr % align, 0, "{n} values as {to:?}");
+                assert_eq!(paged(n, to), cfg!(target_os = "linux") && n == 600_000);
                 assert_eq!(len, n);
                 assert_eq!(last, to_16(values[n - 1], to));
             }

@@ -70,7 +70,6 @@ pub(crate) fn line_aligned<T: Copy>(n: usize, zero: T) -> (Vec<T>, usize) {
 pub(crate) fn advise<T>(v: &Vec<T>) {
     #[cfg(target_os = "linux")]
     {
-        const HUGE: usize = 2 << 20;
         let start = v.as_ptr() as usize;
         let end = start + v.capacity() * std::mem::size_of::<T>();
         let (first, last) = (start.next_multiple_of(HUGE), end - end % HUGE);
@@ -85,6 +84,61 @@ pub(crate) fn advise<T>(v: &Vec<T>) {
                 )
             };
         }
+    }
+}
+
+/// Bytes of a huge page.
+const HUGE: usize = 2 << 20;
+
+/// A value type any bits of which are a value: what [`Huge`] may hold.
+pub(crate) trait Plain: Copy {}
+impl Plain for f32 {}
+impl Plain for bf16 {}
+impl Plain for f16 {}
+
+/// Values in an anonymous mapping of their own that starts them on a 2 MiB boundary, advised
+/// into huge pages: every page of them can be huge. In a `Vec` only the whole aligned 2 MiB
+/// ranges inside the allocation can be, and GPT-2 small's 16-bit matrices (1.2–4.7 MB each)
+/// had 120 of their 251 MB in 4 KiB pages, where the hardware prefetchers stop every 4 KiB:
+/// alternated on one thread, decoding read ~10% less of the bandwidth than from huge pages
+/// (BENCHMARKS.md). The mapping's head before the boundary is never touched, so it costs no
+/// memory; the unused end of the last huge page does (less than 2 MiB).
+pub(crate) struct Huge<T> {
+    map: MmapMut,
+    start: usize,
+    len: usize,
+    _values: std::marker::PhantomData<T>,
+}
+
+impl<T: Plain> Huge<T> {
+    /// Room for `len` values, each of all-zero bits.
+    pub(crate) fn zeroed(len: usize) -> std::io::Result<Huge<T>> {
+        let bytes = (len * std::mem::size_of::<T>()).next_multiple_of(HUGE);
+        let map = MmapMut::map_anon(bytes + HUGE)?;
+        #[cfg(target_os = "linux")]
+        let _ = map.advise(memmap2::Advice::HugePage); // advice: refusal changes nothing
+        let at = map.as_ptr() as usize;
+        Ok(Huge {
+            start: at.next_multiple_of(HUGE) - at,
+            map,
+            len,
+            _values: std::marker::PhantomData,
+        })
+    }
+
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
+        let values = self.map.as_mut_ptr();
+        // SAFETY: as in `as_slice`, borrowed mutably through `self`.
+        unsafe { std::slice::from_raw_parts_mut(values.add(self.start).cast(), self.len) }
+    }
+}
+
+impl<T> Huge<T> {
+    pub(crate) fn as_slice(&self) -> &[T] {
+        // SAFETY: `start` is on a 2 MiB boundary (aligned for T) and `len` values from it lie
+        // inside the map (`zeroed` mapped a huge page more than they take); any bits are a T
+        // (only `zeroed`, for `Plain` types, makes a Huge), and the map lives as long as `self`.
+        unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(self.start).cast(), self.len) }
     }
 }
 

@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use half::slice::HalfFloatSliceExt;
 use half::{bf16, f16};
 
+use crate::checkpoint::pages::Huge;
+
 /// A whole checkpoint file in memory (read into huge pages, memory-mapped, or handed over by
 /// an embedder such as the browser engine) whose tensors buffers may use in place.
 pub type Image = dyn Deref<Target = [u8]> + Send + Sync;
@@ -83,6 +85,8 @@ enum Storage {
 enum Elems<T> {
     /// The values from `start`: what comes before is padding that puts them on a cache line.
     Owned { values: Vec<T>, start: usize },
+    /// Converted at load into huge pages of their own (see `pages::Huge`).
+    Paged(Huge<T>),
     Mapped {
         map: Arc<Image>,
         offset: usize,
@@ -106,6 +110,7 @@ impl<T> Elems<T> {
     fn as_slice(&self) -> &[T] {
         match self {
             Elems::Owned { values, start } => &values[*start..],
+            Elems::Paged(values) => values.as_slice(),
             Elems::Mapped {
                 map, offset, len, ..
             } => {
@@ -154,6 +159,16 @@ impl Buf {
             values: data,
             start,
         }))
+    }
+
+    /// Values converted at load into huge pages.
+    pub(crate) fn paged_bf16(values: Huge<bf16>) -> Buf {
+        Buf(Storage::Bf16(Elems::Paged(values)))
+    }
+
+    /// Values converted at load into huge pages.
+    pub(crate) fn paged_f16(values: Huge<f16>) -> Buf {
+        Buf(Storage::F16(Elems::Paged(values)))
     }
 
     /// Views little-endian `bytes` of `dtype` (a sub-slice of `map`) without copying when
