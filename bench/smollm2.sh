@@ -38,4 +38,13 @@ for n in ["f32", "f16"]:
     print(f"nexttoken {n} / HF: decode {med[n]['decode_tok_s'] / med['hf']['decode_tok_s']:.2f}x, "
           f"prefill time {med[n]['prefill_ms'] / med['hf']['prefill_ms']:.2f}x, "
           f"peak RSS {med[n]['peak_rss_mb'] / med['hf']['peak_rss_mb']:.2f}x")
+# Each round's own ratio, against the HF run just before it: the machine's read bandwidth
+# drifts by ±15% within minutes, and nexttoken's decode (bound by it) drifts with it while
+# HF's (bound by its per-operator overhead) does not, so the rounds' spread is shown too.
+rounds = {n: [json.loads(l)["decode_tok_s"] for l in (out / f"{n}.jsonl").read_text().splitlines()]
+          for n in ["hf", "f32", "f16"]}
+for n in ["f32", "f16"]:
+    ratios = [a / h for a, h in zip(rounds[n], rounds["hf"])]
+    print(f"nexttoken {n} / HF decode, round by round: {', '.join(f'{r:.2f}' for r in ratios)}; "
+          f"median {statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})")
 PY
