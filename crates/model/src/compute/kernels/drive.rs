@@ -2,8 +2,6 @@
 //! kernel or the packed panels of an axpy product, and the cache blocks both walk. None of
 //! them changes an element's order of summation, which the kernels fix.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use rayon::prelude::*;
 
 use super::panels::Panel;
@@ -225,8 +223,8 @@ pub(super) fn axpy<E: Weight>(
 }
 
 /// [`axpy`] for w stored in slabs (see [`super::slabs`]), through the same kernels, each slab
-/// a (k, width) matrix of its own: for a few rows the threads take whole slabs; more rows
-/// take the packed panels slab by slab, each split across the threads.
+/// a (k, width) matrix of its own: for a few rows each thread takes its columns a slab at a
+/// time; more rows take the packed panels slab by slab, each split across the threads.
 pub(super) fn axpy_slabs<E: Weight>(
     path: Path,
     x: &[f32],
@@ -255,27 +253,15 @@ pub(super) fn axpy_slabs<E: Weight>(
         }
         return;
     }
-    let count = s.n.div_ceil(SLAB);
-    if threads == 1 || count == 1 {
-        for base in (0..s.n).step_by(SLAB) {
+    split(s.n, s.m, threads, |c0, c1| {
+        let mut c = c0;
+        while c < c1 {
+            let base = c - c % SLAB;
             let (w, one, y) = slab(base);
-            axpy_rows(&kit, x, w, y, one, 0, one.n);
+            let end = c1.min(base + one.n);
+            axpy_rows(&kit, x, w, y, one, c - base, end - base);
+            c = end;
         }
-        return;
-    }
-    // The threads take the slabs as they come free, not a fixed block each: a thread that the
-    // machine holds up (another process on its core) then costs the step a slab's time, not
-    // the rest of its block. Alternated under load 4.3, decode's interleaved share was ahead
-    // in 6 of 8 pairs, median 87.5% against 82% (BENCHMARKS.md). A slab's columns are the
-    // same sums whichever thread runs them.
-    let next = AtomicUsize::new(0);
-    (0..threads.min(count)).into_par_iter().for_each(|_| loop {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        if i >= count {
-            break;
-        }
-        let (w, one, y) = slab(i * SLAB);
-        axpy_rows(&kit, x, w, y, one, 0, one.n);
     });
 }
 
