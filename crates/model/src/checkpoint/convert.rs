@@ -57,31 +57,12 @@ pub(crate) fn tensor_in(
     }
     let n = bytes.len() / from.size();
     let mut chunks = Chunks::new(bytes, from, source);
-    Ok(match to {
-        DType::F32 => (Buf::owned(read_f32(bytes, from, source)?), false),
-        DType::Bf16 if paged(n, to) => {
-            let mut out = pages::Huge::zeroed(n)?;
-            sixteen::<bf16>(&mut chunks, out.as_mut_slice(), slabs)?;
-            (Buf::paged_bf16(out), slabs.is_some())
-        }
-        DType::F16 if paged(n, to) => {
-            let mut out = pages::Huge::zeroed(n)?;
-            sixteen::<f16>(&mut chunks, out.as_mut_slice(), slabs)?;
-            (Buf::paged_f16(out), slabs.is_some())
-        }
-        DType::Bf16 => {
-            let (mut out, start) = pages::line_aligned(n, bf16::ZERO);
-            out.resize(start + n, bf16::ZERO);
-            sixteen::<bf16>(&mut chunks, &mut out[start..], slabs)?;
-            (Buf::bf16(out, start), slabs.is_some())
-        }
-        DType::F16 => {
-            let (mut out, start) = pages::line_aligned(n, f16::ZERO);
-            out.resize(start + n, f16::ZERO);
-            sixteen::<f16>(&mut chunks, &mut out[start..], slabs)?;
-            (Buf::f16(out, start), slabs.is_some())
-        }
-    })
+    let buf = match to {
+        DType::F32 => return Ok((Buf::owned(read_f32(bytes, from, source)?), false)),
+        DType::Bf16 => sixteen_buf(&mut chunks, n, to, slabs, Buf::bf16, Buf::paged_bf16)?,
+        DType::F16 => sixteen_buf(&mut chunks, n, to, slabs, Buf::f16, Buf::paged_f16)?,
+    };
+    Ok((buf, slabs.is_some()))
 }
 
 /// Whether `n` values converted to `to` get huge pages of their own ([`pages::Huge`]): on
@@ -89,6 +70,31 @@ pub(crate) fn tensor_in(
 /// more than the values take.
 fn paged(n: usize, to: DType) -> bool {
     cfg!(target_os = "linux") && n * to.size() >= 1 << 20
+}
+
+/// The `n` values of `chunks` converted to `to`, a 16-bit T ([`sixteen`]), into a buffer:
+/// in huge pages of their own where [`paged`], else in a vector from a cache line.
+fn sixteen_buf<T>(
+    chunks: &mut Chunks,
+    n: usize,
+    to: DType,
+    slabs: Option<(usize, usize)>,
+    owned: fn(Vec<T>, usize) -> Buf,
+    in_pages: fn(pages::Huge<T>) -> Buf,
+) -> std::io::Result<Buf>
+where
+    T: pages::Plain + Default,
+    [T]: HalfFloatSliceExt,
+{
+    if paged(n, to) {
+        let mut out = pages::Huge::zeroed(n)?;
+        sixteen(chunks, out.as_mut_slice(), slabs)?;
+        return Ok(in_pages(out));
+    }
+    let (mut out, start) = pages::line_aligned(n, T::default());
+    out.resize(start + n, T::default());
+    sixteen(chunks, &mut out[start..], slabs)?;
+    Ok(owned(out, start))
 }
 
 /// The values of `chunks` converted to a 16-bit T into `out` (as many): in order, or
